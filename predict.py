@@ -1,0 +1,166 @@
+# -*- coding: utf-8 -*-
+"""Classifies photos with the graph retrain.py wrote, as in the book:
+
+  python predict.py workspace/flower_photos/roses/20409866779_ac473f55e0_m.jpg
+
+prints the score of every label, highest first, and shows the photo in a
+matplotlib window. Several photos and folders may be given at once: the graph
+is loaded once and the photos run in batches.
+"""
+
+import os
+import sys
+import time
+
+import numpy as np
+from absl import app, flags
+
+from retraining import UserError
+from retraining import graph as inception
+from retraining.photos import PHOTO_EXTENSIONS
+
+tf = inception.tf
+tf1 = inception.tf1
+
+FINAL_TENSOR_NAME = 'final_result:0'
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('output_graph', './workspace/flowers_graph.pb',
+                    'The graph retrain.py wrote.')
+flags.DEFINE_string('output_labels', './workspace/flowers_labels.txt',
+                    'The labels retrain.py wrote, one per line.')
+flags.DEFINE_boolean('show_image', True,
+                     'Show the photo and its scores in a window.')
+
+
+def error(message):
+  print('predict.py: error: %s' % message, file=sys.stderr, flush=True)
+
+
+def read_labels(path):
+  try:
+    with open(path, encoding='utf-8') as f:
+      return [line.rstrip('\r\n') for line in f if line.strip()]
+  except FileNotFoundError:
+    raise UserError('labels file %s not found: run retrain.py first, or pass '
+                    '--output_labels' % path)
+  except (OSError, UnicodeDecodeError) as e:
+    raise UserError('cannot read labels file %s (%s)' % (path, e))
+
+
+def load_graph(path, label_count):
+  """Imports the retrained graph into the default graph.
+
+  Graphs written by the original retrain.py (legacy ops, one photo a run)
+  are rewritten on the way in, like the Inception graph in retrain.py.
+  """
+  if not os.path.exists(path):
+    raise UserError('graph %s not found: run retrain.py first, or pass '
+                    '--output_graph' % path)
+  inception.import_graph_def(inception.fast_graph_def(
+      inception.read_graph_def(path)))
+  try:
+    output = tf1.get_default_graph().get_tensor_by_name(FINAL_TENSOR_NAME)
+  except KeyError:
+    raise UserError('graph %s has no %s tensor: is it a graph written by '
+                    'retrain.py?' % (path, FINAL_TENSOR_NAME))
+  if output.shape[-1] != label_count:
+    raise UserError('graph %s has %s outputs but labels file %s has %d lines: '
+                    'use the two files of the same retrain.py run'
+                    % (path, output.shape[-1], FLAGS.output_labels, label_count))
+
+
+def find_photos(inputs):
+  """The photo files named or inside the folders named; and the bad inputs."""
+  photos, missing = [], []
+  for path in inputs:
+    if os.path.isdir(path):
+      found = sorted(
+          os.path.join(folder, name)
+          for folder, _, names in os.walk(path) for name in names
+          if not name.startswith('.') and
+          os.path.splitext(name)[1].lower() in PHOTO_EXTENSIONS)
+      if found:
+        photos.extend(found)
+      else:
+        missing.append((path, 'no photo in this folder'))
+    elif os.path.exists(path):
+      photos.append(path)
+    else:
+      missing.append((path, 'no such file'))
+  return photos, missing
+
+
+def print_scores(path, scores, labels, with_path):
+  if with_path:
+    print(path)
+  for node_id in np.argsort(-scores, kind='stable'):
+    print('%s (%.2f%%)' % (labels[node_id], scores[node_id] * 100))
+
+
+def classify(sess, paths, labels):
+  """Prints the scores of each photo; returns [(path, scores)] and failures."""
+  results, failures = [], []
+  for batch_paths, images, batch_failures in inception.resized_batches(sess, paths):
+    for path, reason in batch_failures:
+      error('%s: %s' % (path, reason))
+    failures.extend(batch_failures)
+    if len(images):
+      scores = sess.run(FINAL_TENSOR_NAME,
+                        {inception.BATCH_INPUT_TENSOR_NAME: images})
+      for path, photo_scores in zip(batch_paths, scores):
+        print_scores(path, photo_scores, labels, with_path=len(paths) > 1)
+        results.append((path, photo_scores))
+  return results, failures
+
+
+def show_image(path):
+  """Shows the photo in a window, as the book does; one line if it cannot."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  if not matplotlib.get_backend().lower().endswith(('tkagg', 'qtagg', 'gtk3agg',
+                                                    'gtk4agg', 'macosx', 'wxagg')):
+    print('No display: the window cannot be shown (use --noshow_image).')
+    return
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  plt.imshow(Image.open(path))
+  plt.show()
+
+
+def predict(inputs):
+  labels = read_labels(FLAGS.output_labels)
+  photos, failures = find_photos(inputs)
+  for path, reason in failures:
+    error('%s: %s' % (path, reason))
+  results = []
+  if photos:
+    with tf.Graph().as_default(), \
+        tf1.Session(config=inception.session_config()) as sess:
+      load_graph(FLAGS.output_graph, len(labels))
+      start = time.time()
+      results, bad = classify(sess, photos, labels)
+    failures += bad
+    if len(photos) > 1:
+      elapsed = time.time() - start
+      print('Classified %d photos in %.1f s (%.1f photos/s)'
+            % (len(results), elapsed, len(results) / elapsed))
+  if results and FLAGS.show_image:
+    show_image(results[0][0])
+  return 2 if failures else 0
+
+
+def main(argv):
+  if len(argv) < 2:
+    sys.exit('usage: python predict.py IMAGE [IMAGE or FOLDER ...] '
+             '[--output_graph PATH] [--output_labels PATH] [--noshow_image]')
+  try:
+    sys.exit(predict(argv[1:]))
+  except UserError as e:
+    error(e)
+    sys.exit(2)
+  except KeyboardInterrupt:
+    sys.exit('predict.py: interrupted')
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,572 @@
+# -*- coding: utf-8 -*-
+"""Retrains the top layer of Inception v3 on your own photos.
+
+This is TensorFlow's image-retraining script as taught in chapter 11 of
+"골빈해커의 3분 딥러닝 텐서플로맛", working on TensorFlow 2. Put each class of
+photos in its own folder:
+
+  workspace/flower_photos/daisy/photo1.jpg
+  workspace/flower_photos/roses/another.jpg ...
+
+and run, as in the book:
+
+  python retrain.py --bottleneck_dir=./workspace/bottlenecks \
+      --model_dir=./workspace/inception \
+      --output_graph=./workspace/flowers_graph.pb \
+      --output_labels=./workspace/flowers_labels.txt \
+      --image_dir=./workspace/flower_photos --how_many_training_steps 1000
+
+Steps: download the Inception v3 graph; list the photos and split them into
+training, validation and test sets by a hash of each file name; compute the
+2,048-value bottleneck (`pool_3/_reshape:0`) of every photo once and cache it
+as text; train a new softmax layer on the cached values; report its accuracy
+on the test set; export one frozen graph (Inception plus the new layer, input
+`DecodeJpeg/contents:0`, output `final_result:0`) and the labels, one per line
+in index order. predict.py uses both.
+"""
+
+import collections
+import datetime
+import os
+import sys
+import time
+
+import numpy as np
+from absl import app, flags
+
+from retraining import UserError
+from retraining import cache
+from retraining import files
+from retraining import graph as inception
+from retraining.photos import CATEGORIES, create_image_lists
+from retraining.progress import progress_bar
+
+tf = inception.tf
+tf1 = inception.tf1
+
+DATA_URL = 'http://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz'
+DATA_SIZE = 88931400
+FLOWERS_URL = 'http://download.tensorflow.org/example_images/flower_photos.tgz'
+FLOWERS_SHA256 = '4c54ace7911aaffe13a365c34f650e71dd5bf1be0a58b464e5a7183e3e595d9c'
+FLOWERS_FOLDER = 'flower_photos'
+WORKSPACE = './workspace'
+
+FLAGS = flags.FLAGS
+# Input and output file flags.
+flags.DEFINE_string('image_dir', os.path.join(WORKSPACE, FLOWERS_FOLDER),
+                    'Folder of labelled photos: one sub-folder per class. The '
+                    'default folder is downloaded (the flowers) if missing.')
+flags.DEFINE_string('output_graph', os.path.join(WORKSPACE, 'flowers_graph.pb'),
+                    'Where to save the trained graph.')
+flags.DEFINE_string('output_labels', os.path.join(WORKSPACE, 'flowers_labels.txt'),
+                    'Where to save the trained graph\'s labels.')
+flags.DEFINE_string('summaries_dir', os.path.join(WORKSPACE, 'retrain_logs'),
+                    'Where to save summary logs for TensorBoard.')
+# Details of the training configuration.
+flags.DEFINE_integer('how_many_training_steps', 4000,
+                     'How many training steps to run before ending.')
+flags.DEFINE_float('learning_rate', 0.01,
+                   'How large a learning rate to use when training.')
+flags.DEFINE_integer('testing_percentage', 10,
+                     'What percentage of photos to use as a test set.')
+flags.DEFINE_integer('validation_percentage', 10,
+                     'What percentage of photos to use as a validation set.')
+flags.DEFINE_integer('eval_step_interval', 10,
+                     'How often to evaluate the training results.')
+flags.DEFINE_integer('train_batch_size', 100,
+                     'How many photos to train on at a time.')
+flags.DEFINE_integer('test_batch_size', -1,
+                     'How many photos to test on. -1 (default) uses the whole '
+                     'test set, which gives the most stable figure.')
+flags.DEFINE_integer('validation_batch_size', 100,
+                     'How many photos to use in an evaluation batch. -1 uses '
+                     'the whole validation set.')
+flags.DEFINE_boolean('print_misclassified_test_images', False,
+                     'Whether to print out a list of all misclassified test '
+                     'photos.')
+flags.DEFINE_integer('random_seed', 0,
+                     'Seed for the weights and the sampled batches: the same '
+                     'photos, flags and seed give the same model.')
+# File-system cache locations.
+flags.DEFINE_string('model_dir', os.path.join(WORKSPACE, 'inception'),
+                    'Folder of classify_image_graph_def.pb; it is downloaded '
+                    'there if missing.')
+flags.DEFINE_string('model_url', DATA_URL,
+                    'Where to download the Inception v3 archive from.')
+flags.DEFINE_string('flowers_url', FLOWERS_URL,
+                    'Where to download the flower photos from when the default '
+                    '--image_dir is missing.')
+flags.DEFINE_string('bottleneck_dir', os.path.join(WORKSPACE, 'bottlenecks'),
+                    'Folder of cached bottleneck values (text files).')
+flags.DEFINE_string('final_tensor_name', 'final_result',
+                    'The name of the output classification layer in the '
+                    'retrained graph.')
+# Controls the distortions used during training.
+flags.DEFINE_boolean('flip_left_right', False,
+                     'Whether to randomly flip half of the training photos '
+                     'horizontally.')
+flags.DEFINE_integer('random_crop', 0,
+                     'A percentage determining how much of a margin to '
+                     'randomly crop off the training photos.')
+flags.DEFINE_integer('random_scale', 0,
+                     'A percentage determining how much to randomly scale up '
+                     'the size of the training photos by.')
+flags.DEFINE_integer('random_brightness', 0,
+                     'A percentage determining how much to randomly multiply '
+                     'the training photos\' pixels up or down by.')
+
+Photo = collections.namedtuple(
+    'Photo', 'label_index category image_path cache_path')
+
+
+def log(message):
+  print('%s: %s' % (datetime.datetime.now(), message), flush=True)
+
+
+def warn(message):
+  print('WARNING: ' + message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- downloads
+
+def maybe_download_and_extract(model_dir, url):
+  """Makes sure classify_image_graph_def.pb is in model_dir; returns its path.
+
+  Nothing is fetched (no network access at all) when the .pb is there, and
+  a complete archive already in model_dir is extracted without downloading.
+  """
+  graph_path = os.path.join(model_dir, inception.GRAPH_FILE_NAME)
+  if os.path.exists(graph_path):
+    return graph_path
+  archive = os.path.join(model_dir, os.path.basename(url) or 'inception.tgz')
+  size = DATA_SIZE if url == DATA_URL else None
+  if os.path.exists(archive):
+    try:
+      files.check_archive(archive, size=size)
+    except UserError as e:
+      warn('%s; downloading it again' % e)
+      os.remove(archive)
+  if not os.path.exists(archive):
+    try:
+      files.download(url, archive, size=size)
+    except UserError as e:
+      raise UserError('%s. Without internet, download %s on another machine '
+                      'and put it (or the %s inside it) in %s'
+                      % (e, DATA_URL, inception.GRAPH_FILE_NAME, model_dir))
+  files.extract_member(archive, inception.GRAPH_FILE_NAME, graph_path)
+  return graph_path
+
+
+def maybe_download_flowers(image_dir, url):
+  """Fetches the flower photos when the default --image_dir is missing."""
+  default = flags.FLAGS['image_dir'].default
+  if os.path.exists(image_dir) or (
+      os.path.abspath(image_dir) != os.path.abspath(default)):
+    return
+  parent = os.path.dirname(os.path.abspath(image_dir))
+  archive = os.path.join(parent, os.path.basename(url) or 'flower_photos.tgz')
+  sha256 = FLOWERS_SHA256 if url == FLOWERS_URL else None
+  if os.path.exists(archive):
+    try:
+      files.check_archive(archive, sha256=sha256)
+    except UserError as e:
+      warn('%s; downloading it again' % e)
+      os.remove(archive)
+  if not os.path.exists(archive):
+    try:
+      files.download(url, archive, sha256=sha256)
+    except UserError as e:
+      raise UserError('%s. Without internet, put your photos in %s, one '
+                      'sub-folder per class' % (e, image_dir))
+  files.extract_folder(archive, FLOWERS_FOLDER, parent)
+
+
+# ---------------------------------------------------------------- photos
+
+def list_photos(image_lists, image_dir):
+  """Flattens the image lists into one list of Photo, in label order."""
+  photos = []
+  for label_index, lists in enumerate(image_lists.values()):
+    for category in CATEGORIES:
+      for file_name in lists[category]:
+        photos.append(Photo(
+            label_index, category,
+            os.path.join(image_dir, lists['dir'], file_name),
+            os.path.join(lists['dir'], file_name + '.txt')))
+  return photos
+
+
+def cache_bottlenecks(sess, photos, bottleneck_dir):
+  """Returns the bottleneck of every photo, computing those not yet cached.
+
+  Cached values are read once (see retraining/cache.py). Missing ones are
+  computed in batches through the rewritten graph while a thread writes each
+  to its cache file, so a killed run resumes where it stopped. Returns
+  (values [n, 2048], ok [n]): a photo that cannot be decoded is not ok.
+  """
+  rel_paths = [p.cache_path for p in photos]
+  values, ok, broken = cache.load_bottlenecks(bottleneck_dir, rel_paths)
+  for path in broken:
+    warn('cache file %s is damaged; computing it again' % path)
+  todo = {photos[i].image_path: i for i in np.flatnonzero(~ok)}
+  skipped = []
+  if todo:
+    log('Creating %d bottlenecks (%d found in the cache at %s)'
+        % (len(todo), ok.sum(), bottleneck_dir))
+  with progress_bar(total=len(photos), initial=int(ok.sum()),
+                    desc='Bottlenecks', unit='photo') as bar, \
+      _thread_pool(1) as writer:
+    for paths, images, failures in inception.resized_batches(sess, list(todo)):
+      if len(images):
+        batch = sess.run(inception.BOTTLENECK_TENSOR_NAME,
+                         {inception.BATCH_INPUT_TENSOR_NAME: images})
+        for path, vector in zip(paths, batch):
+          i = todo[path]
+          values[i], ok[i] = vector, True
+          writer.submit(cache.write_bottleneck,
+                        os.path.join(bottleneck_dir, rel_paths[i]), vector)
+      for path, reason in failures:
+        bar.write('WARNING: skipped %s: %s' % (path, reason), file=sys.stderr)
+        skipped.append(path)
+      bar.update(len(paths) + len(failures))
+  cache.save_index(bottleneck_dir, [r for r, good in zip(rel_paths, ok) if good],
+                   values[ok])
+  if skipped:
+    warn('%d photos could not be read and were left out' % len(skipped))
+  return values, ok
+
+
+def _thread_pool(workers):
+  import concurrent.futures  # pylint: disable=g-import-not-at-top
+  return concurrent.futures.ThreadPoolExecutor(workers)
+
+
+def split_arrays(photos, values, ok, class_count):
+  """Per category: (bottlenecks, labels, image paths), sorted by label."""
+  datasets = {}
+  for category in CATEGORIES:
+    rows = [i for i, p in enumerate(photos) if ok[i] and p.category == category]
+    labels = np.array([photos[i].label_index for i in rows], np.int64)
+    datasets[category] = (values[rows], labels,
+                          [photos[i].image_path for i in rows])
+  check_every_class_has_photos(datasets, class_count)
+  return datasets
+
+
+def check_every_class_has_photos(datasets, class_count):
+  counts = {c: np.bincount(datasets[c][1], minlength=class_count)
+            for c in CATEGORIES}
+  for label_index in range(class_count):
+    total = sum(int(counts[c][label_index]) for c in CATEGORIES)
+    if counts['training'][label_index] == 0:
+      raise UserError('class #%d has no training photo (%d usable photos in '
+                      'all): add photos to its folder' % (label_index, total))
+
+
+# ---------------------------------------------------------------- training
+
+def add_final_training_ops(class_count, final_tensor_name, bottleneck_tensor):
+  """Adds the new softmax layer and its training ops, as upstream does.
+
+  The layer reads `input/BottleneckInputPlaceholder`, which defaults to the
+  Inception bottleneck: training feeds it cached values, while the exported
+  graph runs from the photo.
+  """
+  with tf1.name_scope('input'):
+    bottleneck_input = tf1.placeholder_with_default(
+        bottleneck_tensor, shape=[None, inception.BOTTLENECK_TENSOR_SIZE],
+        name='BottleneckInputPlaceholder')
+    ground_truth_input = tf1.placeholder(tf.int64, [None],
+                                         name='GroundTruthInput')
+  with tf1.name_scope('final_training_ops'):
+    with tf1.name_scope('weights'):
+      layer_weights = tf1.Variable(tf1.truncated_normal(
+          [inception.BOTTLENECK_TENSOR_SIZE, class_count], stddev=0.001),
+                                   name='final_weights')
+      variable_summaries(layer_weights)
+    with tf1.name_scope('biases'):
+      layer_biases = tf1.Variable(tf.zeros([class_count]), name='final_biases')
+      variable_summaries(layer_biases)
+    with tf1.name_scope('Wx_plus_b'):
+      logits = tf.matmul(bottleneck_input, layer_weights) + layer_biases
+      tf1.summary.histogram('pre_activations', logits)
+  final_tensor = tf.nn.softmax(logits, name=final_tensor_name)
+  tf1.summary.histogram('activations', final_tensor)
+  with tf1.name_scope('cross_entropy'):
+    cross_entropy_mean = tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=ground_truth_input, logits=logits))
+  tf1.summary.scalar('cross_entropy', cross_entropy_mean)
+  with tf1.name_scope('train'):
+    train_step = tf1.train.GradientDescentOptimizer(
+        FLAGS.learning_rate).minimize(cross_entropy_mean)
+  return (train_step, cross_entropy_mean, bottleneck_input, ground_truth_input,
+          final_tensor)
+
+
+def variable_summaries(var):
+  with tf1.name_scope('summaries'):
+    mean = tf.reduce_mean(var)
+    tf1.summary.scalar('mean', mean)
+    tf1.summary.scalar('stddev', tf.sqrt(tf.reduce_mean(tf.square(var - mean))))
+    tf1.summary.scalar('max', tf.reduce_max(var))
+    tf1.summary.scalar('min', tf.reduce_min(var))
+    tf1.summary.histogram('histogram', var)
+
+
+def add_evaluation_step(result_tensor, ground_truth_tensor):
+  with tf1.name_scope('accuracy'):
+    prediction = tf.argmax(result_tensor, 1)
+    evaluation_step = tf.reduce_mean(
+        tf.cast(tf.equal(prediction, ground_truth_tensor), tf.float32))
+  tf1.summary.scalar('accuracy', evaluation_step)
+  return evaluation_step, prediction
+
+
+def sample_batch(rng, labels, batch_size, class_count):
+  """Row indices of a batch: a class picked uniformly, then a photo in it.
+
+  `labels` must be sorted. -1 (or a size covering all) means every row.
+  """
+  if batch_size < 0:
+    return np.arange(len(labels))
+  starts = np.searchsorted(labels, np.arange(class_count))
+  counts = np.bincount(labels, minlength=class_count)
+  present = np.flatnonzero(counts)
+  classes = present[rng.integers(len(present), size=batch_size)]
+  return starts[classes] + rng.integers(counts[classes])
+
+
+def add_input_distortions(flip_left_right, random_crop, random_scale,
+                          random_brightness):
+  """Upstream's random crop, scale, flip and brightness for one photo.
+
+  Returns (jpeg input, decoded image, distorted [1, 299, 299, 3]): the same
+  three points as the graph's own decoding head, so photos reach it the same
+  way (see inception.resize_photo), and the result goes through the body in
+  batches like any other.
+  """
+  jpeg_data = tf1.placeholder(tf.string, name='DistortJPGInput')
+  decoded_image = tf.image.decode_jpeg(jpeg_data,
+                                       channels=inception.MODEL_INPUT_DEPTH)
+  decoded_image_4d = tf.expand_dims(tf.cast(decoded_image, tf.float32), 0)
+  margin_scale = 1.0 + (random_crop / 100.0)
+  resize_scale = 1.0 + (random_scale / 100.0)
+  scale_value = margin_scale * tf1.random_uniform([], 1.0, resize_scale)
+  precrop_shape = tf.cast(tf.stack([
+      scale_value * inception.MODEL_INPUT_HEIGHT,
+      scale_value * inception.MODEL_INPUT_WIDTH]), tf.int32)
+  precropped_image = tf1.image.resize_bilinear(decoded_image_4d, precrop_shape)
+  cropped_image = tf1.random_crop(tf.squeeze(precropped_image, [0]), [
+      inception.MODEL_INPUT_HEIGHT, inception.MODEL_INPUT_WIDTH,
+      inception.MODEL_INPUT_DEPTH])
+  if flip_left_right:
+    cropped_image = tf.image.random_flip_left_right(cropped_image)
+  brightness_value = tf1.random_uniform([], 1.0 - random_brightness / 100.0,
+                                        1.0 + random_brightness / 100.0)
+  distort_result = tf.expand_dims(cropped_image * brightness_value, 0,
+                                  name='DistortResult')
+  return jpeg_data.name, decoded_image.name, distort_result.name
+
+
+def should_distort_images():
+  return (FLAGS.flip_left_right or FLAGS.random_crop != 0 or
+          FLAGS.random_scale != 0 or FLAGS.random_brightness != 0)
+
+
+def distorted_bottlenecks(sess, paths, distortion_head):
+  """Bottlenecks of freshly distorted photos: one body pass per batch."""
+  batches = []
+  for _, images, failures in inception.resized_batches(sess, paths,
+                                                       head=distortion_head):
+    if failures:  # Every photo here was read once already while caching.
+      raise UserError('photo %s cannot be read any more: %s' % failures[0])
+    batches.append(sess.run(inception.BOTTLENECK_TENSOR_NAME,
+                            {inception.BATCH_INPUT_TENSOR_NAME: images}))
+  return np.concatenate(batches)
+
+
+def summary_writers(summaries_dir, graph_def):
+  """TensorBoard writers for train/ and validation/, cleared of old runs.
+
+  Only the event files of earlier runs are deleted, never the folder, since
+  --summaries_dir may point anywhere. The graph shown is the new layer's, not
+  the 95 MB of Inception constants.
+  """
+  writers = []
+  for name in ('train', 'validation'):
+    folder = os.path.join(summaries_dir, name)
+    if os.path.isdir(folder):
+      for entry in os.scandir(folder):
+        if entry.name.startswith('events.out.tfevents.'):
+          os.remove(entry.path)
+    writers.append(tf1.summary.FileWriter(folder))
+  writers[0].add_graph(graph_def)
+  return writers
+
+
+def new_layer_graph_def(graph, inception_graph_def):
+  inception_nodes = {node.name for node in inception_graph_def.node}
+  graph_def = tf1.GraphDef()
+  graph_def.node.extend(n for n in graph.as_graph_def().node
+                        if n.name not in inception_nodes)
+  return graph_def
+
+
+def train(sess, datasets, class_count, ops, distortion_head):
+  """Runs the training steps, logging as upstream; returns the history."""
+  (train_step, cross_entropy, bottleneck_input, ground_truth_input,
+   evaluation_step, merged, train_writer, validation_writer) = ops
+  rng = np.random.default_rng(FLAGS.random_seed)
+  train_x, train_y, train_paths = datasets['training']
+  validation_x, validation_y, _ = datasets['validation']
+  history = collections.defaultdict(list)
+  for i in range(FLAGS.how_many_training_steps):
+    rows = sample_batch(rng, train_y, FLAGS.train_batch_size, class_count)
+    if distortion_head:
+      x = distorted_bottlenecks(sess, [train_paths[r] for r in rows],
+                                distortion_head)
+    else:
+      x = train_x[rows]
+    feed = {bottleneck_input: x, ground_truth_input: train_y[rows]}
+    train_summary, _ = sess.run([merged, train_step], feed)
+    train_writer.add_summary(train_summary, i)
+    is_last_step = (i + 1 == FLAGS.how_many_training_steps)
+    if (i % FLAGS.eval_step_interval) == 0 or is_last_step:
+      train_accuracy, cross_entropy_value = sess.run(
+          [evaluation_step, cross_entropy], feed)
+      log('Step %d: Train accuracy = %.1f%%' % (i, train_accuracy * 100))
+      log('Step %d: Cross entropy = %f' % (i, cross_entropy_value))
+      history['step'].append(i)
+      history['train_accuracy'].append(float(train_accuracy))
+      history['cross_entropy'].append(float(cross_entropy_value))
+      if len(validation_y):
+        rows = sample_batch(rng, validation_y, FLAGS.validation_batch_size,
+                            class_count)
+        validation_summary, validation_accuracy = sess.run(
+            [merged, evaluation_step],
+            {bottleneck_input: validation_x[rows],
+             ground_truth_input: validation_y[rows]})
+        validation_writer.add_summary(validation_summary, i)
+        log('Step %d: Validation accuracy = %.1f%% (N=%d)'
+            % (i, validation_accuracy * 100, len(rows)))
+        history['validation_accuracy'].append(float(validation_accuracy))
+  train_writer.flush()
+  validation_writer.flush()
+  return history
+
+
+def evaluate(sess, datasets, class_count, labels, bottleneck_input,
+             ground_truth_input, evaluation_step, prediction):
+  """Prints the final test accuracy (and the misclassified photos)."""
+  test_x, test_y, test_paths = datasets['testing']
+  if not len(test_y):
+    warn('the test set is empty, so no test accuracy can be given: raise '
+         '--testing_percentage or add photos')
+    return None
+  rows = sample_batch(np.random.default_rng(FLAGS.random_seed), test_y,
+                      FLAGS.test_batch_size, class_count)
+  test_accuracy, predictions = sess.run(
+      [evaluation_step, prediction],
+      {bottleneck_input: test_x[rows], ground_truth_input: test_y[rows]})
+  log('Final test accuracy = %.1f%% (N=%d)' % (test_accuracy * 100, len(rows)))
+  if FLAGS.print_misclassified_test_images:
+    log('=== MISCLASSIFIED TEST IMAGES ===')
+    for row, predicted in zip(rows, predictions):
+      if predicted != test_y[row]:
+        print('%70s  %s (predicted %s)'
+              % (test_paths[row], labels[test_y[row]], labels[predicted]))
+  return test_accuracy
+
+
+def save_graph_and_labels(sess, graph, labels):
+  """Writes the frozen graph and the labels, each complete or not at all."""
+  output_graph_def = tf1.graph_util.convert_variables_to_constants(
+      sess, graph.as_graph_def(), [FLAGS.final_tensor_name])
+  files.write_bytes(FLAGS.output_graph,
+                    output_graph_def.SerializeToString(deterministic=True))
+  files.write_text(FLAGS.output_labels, '\n'.join(labels) + '\n')
+  log('Saved %s and %s' % (FLAGS.output_graph, FLAGS.output_labels))
+
+
+def check_flags():
+  for name in ('testing_percentage', 'validation_percentage'):
+    if not 0 <= FLAGS[name].value < 100:
+      raise UserError('--%s must be between 0 and 99' % name)
+  if FLAGS.testing_percentage + FLAGS.validation_percentage >= 100:
+    raise UserError('--testing_percentage plus --validation_percentage leave '
+                    'no photo for training')
+  for name in ('how_many_training_steps', 'eval_step_interval',
+               'train_batch_size'):
+    if FLAGS[name].value < 1:
+      raise UserError('--%s must be at least 1' % name)
+
+
+def retrain():
+  check_flags()
+  tf.config.experimental.enable_op_determinism()
+
+  # Set up the pre-trained graph and the photos.
+  graph_path = maybe_download_and_extract(FLAGS.model_dir, FLAGS.model_url)
+  maybe_download_flowers(FLAGS.image_dir, FLAGS.flowers_url)
+  image_lists = create_image_lists(FLAGS.image_dir, FLAGS.testing_percentage,
+                                   FLAGS.validation_percentage)
+  labels = list(image_lists.keys())
+  class_count = len(labels)
+  photos = list_photos(image_lists, FLAGS.image_dir)
+  log('Found %d photos in %d classes' % (len(photos), class_count))
+
+  with tf.Graph().as_default() as graph, \
+      tf1.Session(config=inception.session_config()) as sess:
+    tf1.set_random_seed(FLAGS.random_seed)
+    inception_graph_def = inception.fast_graph_def(
+        inception.read_graph_def(graph_path))
+    inception.import_graph_def(inception_graph_def)
+
+    # Cache the bottleneck of every photo; train and evaluate from memory.
+    values, ok = cache_bottlenecks(sess, photos, FLAGS.bottleneck_dir)
+    datasets = split_arrays(photos, values, ok, class_count)
+    log('Training on %d photos, validating on %d, testing on %d' % tuple(
+        len(datasets[c][1]) for c in ('training', 'validation', 'testing')))
+    distortion_head = None
+    if should_distort_images():
+      distortion_head = add_input_distortions(
+          FLAGS.flip_left_right, FLAGS.random_crop, FLAGS.random_scale,
+          FLAGS.random_brightness)
+
+    # Add the new layer that we'll be training.
+    (train_step, cross_entropy, bottleneck_input, ground_truth_input,
+     final_tensor) = add_final_training_ops(
+         class_count, FLAGS.final_tensor_name,
+         graph.get_tensor_by_name(inception.BOTTLENECK_TENSOR_NAME))
+    evaluation_step, prediction = add_evaluation_step(final_tensor,
+                                                      ground_truth_input)
+    merged = tf1.summary.merge_all()
+    train_writer, validation_writer = summary_writers(
+        FLAGS.summaries_dir, new_layer_graph_def(graph, inception_graph_def))
+    sess.run(tf1.global_variables_initializer())
+
+    train(sess, datasets, class_count,
+          (train_step, cross_entropy, bottleneck_input, ground_truth_input,
+           evaluation_step, merged, train_writer, validation_writer),
+          distortion_head)
+    evaluate(sess, datasets, class_count, labels, bottleneck_input,
+             ground_truth_input, evaluation_step, prediction)
+    save_graph_and_labels(sess, graph, labels)
+
+
+def main(argv):
+  if len(argv) > 1:
+    sys.exit('retrain.py: error: unexpected argument %r (flags look like '
+             '--image_dir=PATH; see --help)' % argv[1])
+  try:
+    retrain()
+  except UserError as e:
+    sys.exit('retrain.py: error: %s' % e)
+  except KeyboardInterrupt:
+    sys.exit('retrain.py: interrupted; the cache keeps what was finished, run '
+             'again to resume')
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,11 @@
+"""Machinery shared by retrain.py and predict.py.
+
+The two scripts stay the readable entry points; this package holds what both
+need: safe file writes and downloads (`files`), finding and decoding photos
+(`photos`), loading the Inception graph in a fast, batchable form (`graph`)
+and the text bottleneck cache (`cache`).
+"""
+
+
+class UserError(Exception):
+    """A problem the user can fix: printed as one line, without a traceback."""

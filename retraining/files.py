@@ -1,0 +1,167 @@
+"""Writing files so that a kill at any moment leaves the old or the new file,
+and downloading archives the same way."""
+
+import contextlib
+import hashlib
+import os
+import shutil
+import socket
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+
+from retraining import UserError
+from retraining.progress import progress_bar
+
+DOWNLOAD_TIMEOUT_S = 30
+CHUNK_BYTES = 1 << 20
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode='wb'):
+  """Yields a file object whose content replaces `path` only when complete.
+
+  The data goes to a temporary file in the same folder, is flushed to disk and
+  renamed over `path`; on any error (or a kill) `path` keeps its old content
+  and the temporary file is removed (or left under a `.tmp` name that nothing
+  reads).
+  """
+  folder = os.path.dirname(os.path.abspath(path))
+  os.makedirs(folder, exist_ok=True)
+  fd, tmp_path = tempfile.mkstemp(
+      dir=folder, prefix='.' + os.path.basename(path) + '.', suffix='.tmp')
+  encoding = None if 'b' in mode else 'utf-8'
+  try:
+    with os.fdopen(fd, mode, encoding=encoding) as f:
+      yield f
+      f.flush()
+      os.fsync(f.fileno())
+    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes it private.
+    os.replace(tmp_path, path)
+  except BaseException:
+    with contextlib.suppress(OSError):
+      os.remove(tmp_path)
+    raise
+
+
+def write_bytes(path, data):
+  with atomic_write(path, 'wb') as f:
+    f.write(data)
+
+
+def write_text(path, text):
+  with atomic_write(path, 'w') as f:
+    f.write(text)
+
+
+def sha256_of(path):
+  digest = hashlib.sha256()
+  with open(path, 'rb') as f:
+    for chunk in iter(lambda: f.read(CHUNK_BYTES), b''):
+      digest.update(chunk)
+  return digest.hexdigest()
+
+
+def check_archive(path, size=None, sha256=None):
+  """Raises UserError if `path` does not have the expected size or digest."""
+  actual_size = os.path.getsize(path)
+  if size is not None and actual_size != size:
+    raise UserError('%s has %d bytes, expected %d: the download is incomplete '
+                    'or not the expected file' % (path, actual_size, size))
+  if sha256 is not None and sha256_of(path) != sha256:
+    raise UserError('%s does not have the expected sha256 %s' % (path, sha256))
+
+
+def download(url, path, size=None, sha256=None):
+  """Downloads `url` to `path` with a progress bar, complete or not at all.
+
+  `size` and `sha256`, when given, are checked before the file is renamed into
+  place, so a truncated or wrong download is never kept and is fetched again
+  on the next run.
+  """
+  name = os.path.basename(path)
+  try:
+    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+      total = response.headers.get('Content-Length')
+      total = int(total) if total else size
+      with atomic_write(path, 'wb') as f, progress_bar(
+          total=total, desc='Downloading ' + name, unit='B',
+          unit_scale=True, unit_divisor=1024) as bar:
+        received = 0
+        for chunk in iter(lambda: response.read(CHUNK_BYTES), b''):
+          f.write(chunk)
+          received += len(chunk)
+          bar.update(len(chunk))
+        if total is not None and received != total:
+          raise UserError('download of %s stopped after %d of %d bytes; run '
+                          'again to retry' % (url, received, total))
+        f.flush()
+        check_archive(f.name, size, sha256)
+  except urllib.error.HTTPError as e:
+    raise UserError('download of %s failed: HTTP %d %s' % (url, e.code, e.reason))
+  except (urllib.error.URLError, socket.timeout, ConnectionError) as e:
+    reason = getattr(e, 'reason', e)
+    raise UserError('cannot download %s (%s)' % (url, reason))
+
+
+def open_archive(path):
+  try:
+    return tarfile.open(path, 'r:*')
+  except (tarfile.TarError, EOFError, OSError) as e:
+    raise UserError('%s is not a readable .tgz archive (%s); delete it and run '
+                    'again' % (path, e))
+
+
+def extract_member(archive_path, member_name, dest_path):
+  """Extracts the regular file `member_name` of the archive to `dest_path`."""
+  with open_archive(archive_path) as tar:
+    try:
+      for member in tar:
+        if member.name.lstrip('./') == member_name and member.isfile():
+          with tar.extractfile(member) as src, atomic_write(dest_path) as dst:
+            shutil.copyfileobj(src, dst, CHUNK_BYTES)
+          return
+    except (tarfile.TarError, EOFError, OSError) as e:
+      raise UserError('%s is damaged (%s); delete it and run again'
+                      % (archive_path, e))
+  raise UserError('%s holds no file %s' % (archive_path, member_name))
+
+
+def is_safe_member(member, top_folder):
+  """True for a regular file or folder inside `top_folder/`, nothing else.
+
+  Refuses absolute paths, `..`, links and devices, so an archive can only
+  write the expected files inside the target folder.
+  """
+  parts = member.name.replace('\\', '/').split('/')
+  return ((member.isfile() or member.isdir())
+          and not member.name.startswith('/')
+          and '..' not in parts
+          and parts[0] == top_folder)
+
+
+def extract_folder(archive_path, top_folder, dest_dir):
+  """Extracts `top_folder/` of the archive into `dest_dir/top_folder`.
+
+  It is unpacked next to its final place and renamed when complete, so an
+  interrupted extraction never leaves a half-filled photo folder behind.
+  """
+  final_path = os.path.join(dest_dir, top_folder)
+  staging = tempfile.mkdtemp(dir=dest_dir, prefix='.' + top_folder + '.')
+  try:
+    with open_archive(archive_path) as tar:
+      try:
+        members = [m for m in tar if is_safe_member(m, top_folder)]
+        if not any(m.isfile() for m in members):
+          raise UserError('%s holds no files under %s/'
+                          % (archive_path, top_folder))
+        tar.extractall(staging, members=members, filter='data')
+      except (tarfile.TarError, EOFError, OSError) as e:
+        raise UserError('%s is damaged (%s); delete it and run again'
+                        % (archive_path, e))
+    os.replace(os.path.join(staging, top_folder), final_path)
+  finally:
+    shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,251 @@
+"""Loading the Inception v3 graph in a fast, batchable form, and running it.
+
+The 2015 graph `classify_image_graph_def.pb` takes one photo per run (the
+reshape after `pool_3` has the constant shape [1, 2048]), uses the legacy
+`BatchNormWithGlobalNormalization` op that TensorFlow 2 only runs in graphs of
+producer version < 9, and the legacy `Concat`. `fast_graph_def` rewrites it:
+batch norm folded into the convolutions, `ConcatV2`, and a batch input
+`input/ResizedImages` placed between the graph's own decoding head
+(DecodeJpeg -> Cast -> ExpandDims -> ResizeBilinear) and its body. Feeding the
+JPEG bytes to `DecodeJpeg/contents:0` still works exactly as before, so the
+same rewritten graph serves retrain.py, predict.py and the exported model.
+"""
+
+import concurrent.futures
+import os
+
+import numpy as np
+
+from retraining import UserError
+from retraining.photos import BadPhoto, read_photo, decode_with_pillow
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
+tf1 = tf.compat.v1
+tf1.logging.set_verbosity(tf1.logging.ERROR)  # No v1 deprecation notices.
+
+GRAPH_FILE_NAME = 'classify_image_graph_def.pb'
+JPEG_DATA_TENSOR_NAME = 'DecodeJpeg/contents:0'
+DECODED_IMAGE_TENSOR_NAME = 'DecodeJpeg:0'
+RESIZED_IMAGE_NODE = 'ResizeBilinear'
+RESIZED_IMAGE_TENSOR_NAME = 'ResizeBilinear:0'
+BATCH_INPUT_NODE = 'input/ResizedImages'
+BATCH_INPUT_TENSOR_NAME = BATCH_INPUT_NODE + ':0'
+BOTTLENECK_RESHAPE_NODE = 'pool_3/_reshape'
+BOTTLENECK_TENSOR_NAME = BOTTLENECK_RESHAPE_NODE + ':0'
+BOTTLENECK_TENSOR_SIZE = 2048
+MODEL_INPUT_WIDTH = 299
+MODEL_INPUT_HEIGHT = 299
+MODEL_INPUT_DEPTH = 3
+BATCH_SIZE = 16
+
+
+# ---------------------------------------------------------------- rewriting
+
+def read_graph_def(path):
+  try:
+    with open(path, 'rb') as f:
+      data = f.read()
+  except OSError as e:
+    raise UserError('cannot read graph %s (%s)' % (path, e.strerror))
+  graph_def = tf1.GraphDef()
+  try:
+    graph_def.ParseFromString(data)
+  except Exception:  # protobuf's DecodeError
+    raise UserError('%s is not a TensorFlow graph (GraphDef); delete it and '
+                    'run again' % path)
+  return graph_def
+
+
+def node_name(input_name):
+  """'^a', 'a:1', 'a' -> 'a'."""
+  return input_name.lstrip('^').split(':')[0]
+
+
+def const_value(node):
+  return tf.make_ndarray(node.attr['value'].tensor)
+
+
+def make_const(name, value):
+  node = tf1.NodeDef(name=name, op='Const')
+  node.attr['dtype'].type = tf.as_dtype(value.dtype).as_datatype_enum
+  node.attr['value'].tensor.CopyFrom(tf.make_tensor_proto(value))
+  return node
+
+
+def consumers_of(graph_def):
+  consumers = {}
+  for node in graph_def.node:
+    for name in node.input:
+      consumers.setdefault(node_name(name), []).append(node)
+  return consumers
+
+
+def fold_batch_norms(graph_def):
+  """Replaces each BatchNormWithGlobalNormalization by a BiasAdd.
+
+  out = (x - mean) * scale + beta with scale = gamma / sqrt(var + eps) when
+  scale_after_normalization, else 1 / sqrt(var + eps). When x comes from a
+  Conv2D with a constant filter used by nothing else, the scale goes into
+  the filter's output channels; otherwise an explicit Mul is kept. The node
+  keeps its name, so its consumers need no change.
+  """
+  nodes = {node.name: node for node in graph_def.node}
+  consumers = consumers_of(graph_def)
+  added = []
+  for node in graph_def.node:
+    if node.op != 'BatchNormWithGlobalNormalization':
+      continue
+    x_name, mean, var, beta, gamma = (node_name(i) for i in node.input)
+    eps = node.attr['variance_epsilon'].f
+    scale = 1.0 / np.sqrt(const_value(nodes[var]).astype(np.float64) + eps)
+    if node.attr['scale_after_normalization'].b:
+      scale = scale * const_value(nodes[gamma])
+    bias = const_value(nodes[beta]) - const_value(nodes[mean]) * scale
+    conv = nodes[x_name]
+    filter_node = nodes.get(node_name(conv.input[1])) if conv.op == 'Conv2D' else None
+    if (filter_node is not None and filter_node.op == 'Const'
+        and len(consumers[conv.name]) == 1
+        and len(consumers[filter_node.name]) == 1):
+      folded = const_value(filter_node) * scale
+      filter_node.attr['value'].tensor.CopyFrom(
+          tf.make_tensor_proto(folded.astype(np.float32)))
+      scaled_input = x_name
+    else:
+      added.append(make_const(node.name + '/folded_scale', scale.astype(np.float32)))
+      mul = tf1.NodeDef(name=node.name + '/folded_mul', op='Mul',
+                        input=[node.input[0], added[-1].name])
+      mul.attr['T'].type = tf.float32.as_datatype_enum
+      added.append(mul)
+      scaled_input = mul.name
+    added.append(make_const(node.name + '/folded_bias', bias.astype(np.float32)))
+    node.op = 'BiasAdd'
+    del node.input[:]
+    node.input.extend([scaled_input, added[-1].name])
+    for attr in ('variance_epsilon', 'scale_after_normalization'):
+      del node.attr[attr]
+    node.attr['data_format'].s = b'NHWC'
+  graph_def.node.extend(added)
+
+
+def modernize_concats(graph_def):
+  """Concat(dim, values...) -> ConcatV2(values..., axis)."""
+  for node in graph_def.node:
+    if node.op == 'Concat':
+      inputs = list(node.input)
+      node.op = 'ConcatV2'
+      del node.input[:]
+      node.input.extend(inputs[1:] + inputs[:1])
+      node.attr['Tidx'].type = tf.int32.as_datatype_enum
+
+
+def add_batch_input(graph_def):
+  """Puts a [None, 299, 299, 3] input between the decoding head and the body.
+
+  It is a PlaceholderWithDefault fed by ResizeBilinear, so a single JPEG fed
+  to DecodeJpeg/contents:0 still flows through; and pool_3's reshape becomes
+  [-1, 2048] so a batch comes out as a batch.
+  """
+  nodes = {node.name: node for node in graph_def.node}
+  for node in graph_def.node:
+    for i, name in enumerate(node.input):
+      if name in (RESIZED_IMAGE_NODE, RESIZED_IMAGE_TENSOR_NAME):
+        node.input[i] = BATCH_INPUT_NODE
+  shape = nodes[node_name(nodes[BOTTLENECK_RESHAPE_NODE].input[1])]
+  shape.attr['value'].tensor.CopyFrom(tf.make_tensor_proto(
+      np.array([-1, BOTTLENECK_TENSOR_SIZE], dtype=np.int32)))
+  batch_input = tf1.NodeDef(name=BATCH_INPUT_NODE, op='PlaceholderWithDefault',
+                            input=[RESIZED_IMAGE_NODE])
+  batch_input.attr['dtype'].type = tf.float32.as_datatype_enum
+  batch_input.attr['shape'].shape.CopyFrom(tf.TensorShape(
+      [None, MODEL_INPUT_HEIGHT, MODEL_INPUT_WIDTH, MODEL_INPUT_DEPTH]).as_proto())
+  graph_def.node.extend([batch_input])
+
+
+def fast_graph_def(graph_def):
+  """The 2015 graph rewritten as described in this module's docstring."""
+  names = {node.name for node in graph_def.node}
+  for required in (node_name(JPEG_DATA_TENSOR_NAME), RESIZED_IMAGE_NODE,
+                   BOTTLENECK_RESHAPE_NODE):
+    if required not in names:
+      raise UserError('the Inception graph has no node %s: is it '
+                      'classify_image_graph_def.pb from %s?'
+                      % (required, 'inception-2015-12-05.tgz'))
+  graph_def = tf1.GraphDef.FromString(graph_def.SerializeToString())
+  if BATCH_INPUT_NODE not in names:
+    fold_batch_norms(graph_def)
+    modernize_concats(graph_def)
+    add_batch_input(graph_def)
+  # No legacy op is left, so the graph can say it was written today.
+  graph_def.versions.producer = tf.version.GRAPH_DEF_VERSION
+  return graph_def
+
+
+def import_graph_def(graph_def):
+  """Imports into the default graph with the original names."""
+  tf1.import_graph_def(graph_def, name='')
+  return tf1.get_default_graph()
+
+
+# ---------------------------------------------------------------- running
+
+ORIGINAL_HEAD = (JPEG_DATA_TENSOR_NAME, DECODED_IMAGE_TENSOR_NAME,
+                 RESIZED_IMAGE_TENSOR_NAME)
+
+
+def resize_photo(sess, path, head=ORIGINAL_HEAD):
+  """Decodes and resizes one photo with the graph's own head -> [299,299,3].
+
+  `head` names the head's (JPEG bytes input, decoded pixels, [1,299,299,3]
+  output) tensors; retrain.py's distortions have a head of their own.
+
+  JPEG bytes go to DecodeJpeg/contents:0 exactly as in the original graph;
+  other photos (and JPEGs TensorFlow rejects) go in as Pillow-decoded pixels
+  at DecodeJpeg:0, the same point in the graph. Raises BadPhoto.
+  """
+  jpeg_input, decoded, output = head
+  kind, data = read_photo(path)
+  if kind == 'jpeg':
+    try:
+      return sess.run(output, {jpeg_input: data})[0]
+    except tf.errors.InvalidArgumentError:
+      data = decode_with_pillow(path)
+  return sess.run(output, {decoded: data})[0]
+
+
+def resized_batches(sess, paths, batch_size=BATCH_SIZE, head=ORIGINAL_HEAD):
+  """Yields (paths, images [n,299,299,3], failures [(path, reason)]).
+
+  Photos are decoded by a thread pool (Session.run releases the GIL) a few
+  batches ahead of the caller, who runs the body on each batch meanwhile.
+  """
+  workers = max(2, os.cpu_count() or 2)
+  with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+    pending = [pool.submit(resize_photo, sess, p, head) for p in paths[:2 * batch_size]]
+    next_index = len(pending)
+    for start in range(0, len(paths), batch_size):
+      batch_paths = paths[start:start + batch_size]
+      done_paths, images, failures = [], [], []
+      for path in batch_paths:
+        future = pending.pop(0)
+        if next_index < len(paths):
+          pending.append(pool.submit(resize_photo, sess, paths[next_index], head))
+          next_index += 1
+        try:
+          images.append(future.result())
+          done_paths.append(path)
+        except BadPhoto as e:
+          failures.append((path, str(e)))
+      images = np.stack(images) if images else np.zeros(
+          (0, MODEL_INPUT_HEIGHT, MODEL_INPUT_WIDTH, MODEL_INPUT_DEPTH), np.float32)
+      yield done_paths, images, failures
+
+
+def session_config():
+  """Plain-CPU session; graph rewrites of the 95 MB of constants are skipped:
+  they cost seconds on the first run and gain nothing once batch norm is folded."""
+  config = tf1.ConfigProto()
+  config.graph_options.rewrite_options.constant_folding = (
+      config.graph_options.rewrite_options.OFF)
+  return config

@@ -1,0 +1,175 @@
+"""Finding photos, naming classes, splitting them and decoding them."""
+
+import collections
+import hashlib
+import os
+import re
+import unicodedata
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from retraining import UserError
+
+PHOTO_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.gif', '.bmp', '.webp')
+MAX_NUM_IMAGES_PER_CLASS = 2 ** 27 - 1  # ~134M, as upstream
+MIN_PHOTOS_PER_CLASS = 20
+CATEGORIES = ('training', 'testing', 'validation')
+JPEG_MAGIC = b'\xff\xd8\xff'
+EXIF_ORIENTATION = 0x0112
+
+
+class BadPhoto(Exception):
+  """A photo that cannot be used; the message says why."""
+
+
+def label_for_folder(folder_name):
+  """The class label of a photo folder: lower-case words, single spaces.
+
+  Upstream kept only [a-z0-9], so every non-ASCII name (Korean `장미`, say)
+  became ' ' and such classes silently merged. Here letters and digits of any
+  script are kept; the name is NFC-normalised first, since macOS hands out
+  decomposed Hangul.
+  """
+  name = unicodedata.normalize('NFC', folder_name).lower()
+  return re.sub(r'[\W_]+', ' ', name).strip()
+
+
+def split_for_file(file_name, testing_percentage, validation_percentage):
+  """Which set a photo belongs to, from a stable hash of its file name.
+
+  Upstream's rule: SHA-1 of the name with anything after `_nohash_` dropped,
+  so variants of one photo stay together. Upstream hashed the whole path, so
+  the split moved when --image_dir was spelled differently; only the file
+  name is hashed here.
+  """
+  hash_name = re.sub(r'_nohash_.*$', '', os.path.basename(file_name))
+  hashed = int(hashlib.sha1(hash_name.encode('utf-8')).hexdigest(), 16)
+  percentage_hash = ((hashed % (MAX_NUM_IMAGES_PER_CLASS + 1)) *
+                     (100.0 / MAX_NUM_IMAGES_PER_CLASS))
+  if percentage_hash < validation_percentage:
+    return 'validation'
+  if percentage_hash < (testing_percentage + validation_percentage):
+    return 'testing'
+  return 'training'
+
+
+def is_photo_file(entry):
+  return (entry.is_file() and not entry.name.startswith('.')
+          and os.path.splitext(entry.name)[1].lower() in PHOTO_EXTENSIONS)
+
+
+def list_class_folders(image_dir):
+  """Sorted names of the non-hidden sub-folders of `image_dir`."""
+  try:
+    entries = list(os.scandir(image_dir))
+  except OSError as e:
+    raise UserError('cannot read image folder %s (%s)' % (image_dir, e.strerror))
+  return sorted(e.name for e in entries
+                if e.is_dir() and not e.name.startswith('.'))
+
+
+def create_image_lists(image_dir, testing_percentage, validation_percentage):
+  """Lists the photos of each class folder, split into the three sets.
+
+  Returns an OrderedDict, label -> {'dir': folder name, 'training': [...],
+  'testing': [...], 'validation': [...]} of file names, in sorted folder
+  order: that order is the label index written to the labels file.
+  """
+  if not os.path.isdir(image_dir):
+    raise UserError('image folder %s does not exist' % image_dir)
+  image_lists = collections.OrderedDict()
+  folder_of_label = {}
+  for folder in list_class_folders(image_dir):
+    folder_path = os.path.join(image_dir, folder)
+    file_names = sorted(e.name for e in os.scandir(folder_path)
+                        if is_photo_file(e))
+    if not file_names:
+      print('WARNING: No photos found in %s, skipped' % folder_path)
+      continue
+    if len(file_names) < MIN_PHOTOS_PER_CLASS:
+      print('WARNING: Folder %s has only %d photos (fewer than %d), which may '
+            'cause issues.' % (folder_path, len(file_names),
+                               MIN_PHOTOS_PER_CLASS))
+    label = label_for_folder(folder)
+    if not label:
+      raise UserError('folder name %r has no letter or digit to make a class '
+                      'label from; rename it' % folder)
+    if label in folder_of_label:
+      raise UserError('folders %r and %r both give the class label %r; rename '
+                      'one of them' % (folder_of_label[label], folder, label))
+    folder_of_label[label] = folder
+    sets = {category: [] for category in CATEGORIES}
+    for file_name in file_names:
+      sets[split_for_file(file_name, testing_percentage,
+                          validation_percentage)].append(file_name)
+    image_lists[label] = dict(dir=folder, **sets)
+  if not image_lists:
+    raise UserError('no photos found in sub-folders of %s: put each class in '
+                    'its own folder, e.g. %s' % (
+                        image_dir, os.path.join(image_dir, 'roses', '1.jpg')))
+  if len(image_lists) == 1:
+    raise UserError('only one class folder of photos found in %s; at least two '
+                    'are needed for classification' % image_dir)
+  return image_lists
+
+
+def photo_path(image_dir, image_lists, label, file_name):
+  return os.path.join(image_dir, image_lists[label]['dir'], file_name)
+
+
+def read_photo(path):
+  """Reads a photo as the graph should see it.
+
+  Returns ('jpeg', bytes) for a JPEG that needs no rotation: those bytes go
+  to the graph's own DecodeJpeg, exactly like the real graph's users feed it.
+  Anything else (PNG, GIF, BMP, WebP, a rotated JPEG, a JPEG TensorFlow
+  rejects) is decoded once with Pillow: ('pixels', uint8 array [h, w, 3]).
+  Raises BadPhoto for a file that cannot be read as a photo.
+  """
+  try:
+    with open(path, 'rb') as f:
+      data = f.read()
+  except OSError as e:
+    raise BadPhoto('cannot read it (%s)' % e.strerror)
+  if not data:
+    raise BadPhoto('the file is empty')
+  if data.startswith(JPEG_MAGIC) and not needs_rotation(path):
+    return 'jpeg', data
+  return 'pixels', decode_with_pillow(path)
+
+
+def needs_rotation(path):
+  try:
+    with Image.open(path) as image:
+      return image.getexif().get(EXIF_ORIENTATION, 1) != 1
+  except Exception:  # A broken header: let the decoder report it.
+    return False
+
+
+def decode_with_pillow(path):
+  """Decodes any format Pillow knows to RGB, upright, as a uint8 array."""
+  try:
+    with warnings.catch_warnings():
+      warnings.simplefilter('error', Image.DecompressionBombWarning)
+      with Image.open(path) as image:
+        image.seek(0)  # First frame of an animation.
+        image = ImageOps.exif_transpose(image)
+        return to_rgb_array(image)
+  except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+    raise BadPhoto('too large to decode safely (%s)' % e)
+  except Exception as e:  # Pillow raises many types for broken files.
+    raise BadPhoto('not a readable image (%s)' % (str(e) or type(e).__name__))
+
+
+def to_rgb_array(image):
+  if image.mode.startswith('I'):  # 16- or 32-bit grey: scale to 8 bits.
+    values = np.asarray(image).astype(np.float64)
+    top = 65535.0 if values.max() > 255 else 255.0
+    grey = np.clip(values * (255.0 / top), 0, 255).round().astype(np.uint8)
+    return np.repeat(grey[:, :, None], 3, axis=2)
+  if image.mode in ('RGBA', 'LA', 'PA') or 'transparency' in image.info:
+    background = Image.new('RGBA', image.size, (255, 255, 255, 255))
+    image = Image.alpha_composite(background, image.convert('RGBA'))
+  return np.asarray(image.convert('RGB'), dtype=np.uint8)
