@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Retrains the top layer of Inception v3 on your own photos.
+r"""Retrains the top layer of Inception v3 on your own photos.
 
 This is TensorFlow's image-retraining script as taught in chapter 11 of
 "골빈해커의 3분 딥러닝 텐서플로맛", working on TensorFlow 2. Put each class of
@@ -241,26 +241,33 @@ def _thread_pool(workers):
   return concurrent.futures.ThreadPoolExecutor(workers)
 
 
-def split_arrays(photos, values, ok, class_count):
-  """Per category: (bottlenecks, labels, image paths), sorted by label."""
+def split_arrays(photos, values, ok, labels):
+  """Per category: (bottlenecks, label indices, image paths), sorted by label."""
   datasets = {}
   for category in CATEGORIES:
     rows = [i for i, p in enumerate(photos) if ok[i] and p.category == category]
-    labels = np.array([photos[i].label_index for i in rows], np.int64)
-    datasets[category] = (values[rows], labels,
-                          [photos[i].image_path for i in rows])
-  check_every_class_has_photos(datasets, class_count)
+    datasets[category] = (
+        values[rows], np.array([photos[i].label_index for i in rows], np.int64),
+        [photos[i].image_path for i in rows])
+  check_every_class_has_photos(datasets, labels)
   return datasets
 
 
-def check_every_class_has_photos(datasets, class_count):
-  counts = {c: np.bincount(datasets[c][1], minlength=class_count)
+def check_every_class_has_photos(datasets, labels):
+  """Refuses a class with no training photo; warns of empty validation/test."""
+  counts = {c: np.bincount(datasets[c][1], minlength=len(labels))
             for c in CATEGORIES}
-  for label_index in range(class_count):
+  for label_index, label in enumerate(labels):
     total = sum(int(counts[c][label_index]) for c in CATEGORIES)
     if counts['training'][label_index] == 0:
-      raise UserError('class #%d has no training photo (%d usable photos in '
-                      'all): add photos to its folder' % (label_index, total))
+      raise UserError('class %r has no photo in the training set (%d usable '
+                      'photos in all): add photos to its folder' % (label, total))
+    for category, flag in (('validation', 'validation_percentage'),
+                           ('testing', 'testing_percentage')):
+      if counts[category][label_index] == 0 and len(datasets[category][1]):
+        warn('class %r (%d photos) has no photo in the %s set, so it is not '
+             'measured there: add photos or raise --%s'
+             % (label, total, category, flag))
 
 
 # ---------------------------------------------------------------- training
@@ -525,7 +532,7 @@ def retrain():
 
     # Cache the bottleneck of every photo; train and evaluate from memory.
     values, ok = cache_bottlenecks(sess, photos, FLAGS.bottleneck_dir)
-    datasets = split_arrays(photos, values, ok, class_count)
+    datasets = split_arrays(photos, values, ok, labels)
     log('Training on %d photos, validating on %d, testing on %d' % tuple(
         len(datasets[c][1]) for c in ('training', 'validation', 'testing')))
     distortion_head = None

@@ -79,7 +79,7 @@ FEATURE_MEAN = 0.22
 POOLS = {'max': ('MaxPool', 3, 2, 'VALID'), 'avg': ('AvgPool', 3, 1, 'SAME')}
 POOL_FUNCTIONS = {'MaxPool': tf.nn.max_pool2d, 'AvgPool': tf.nn.avg_pool2d}
 
-TINY_CALIBRATION_PHOTOS = 4
+SYNTHETIC_CALIBRATION_PHOTOS = 8
 CALIBRATION_PHOTOS_PER_CLASS = 2
 DEFAULT_PHOTO_DIR = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), '..', '..', 'shared', 'data',
@@ -90,7 +90,7 @@ DEFAULT_PHOTO_DIR = os.path.join(
 
 def tiny_graph_def(seed=0):
   """A small graph with the real interface: a few milliseconds per photo."""
-  return _build(_tiny_body, synthetic_photos(TINY_CALIBRATION_PHOTOS, seed),
+  return _build(_tiny_body, synthetic_photos(SYNTHETIC_CALIBRATION_PHOTOS, seed),
                 seed)
 
 
@@ -341,9 +341,11 @@ def _batch_norm(net, name, x):
   depth = x_value.shape[-1]
   mean, variance = (m.numpy() for m in tf.nn.moments(x_value, [0, 1, 2]))
   params = {'moving_mean': mean, 'moving_variance': variance,
-            'beta': net.rng.uniform(-3.0, 0.5, depth),
-            'gamma': net.rng.uniform(0.5, 2.0, depth)}
+            'beta': net.rng.uniform(-1.0, 0.5, depth),
+            'gamma': net.rng.lognormal(0, 1, depth)}
   scale_after_normalization = bool(net.rng.randint(2))
+  if not scale_after_normalization:
+    _scale_batch_norm(params, False, net.rng.lognormal(0, 1, depth))
   relu_mean = tf.reduce_mean(tf.nn.relu(_batch_norm_value(
       x_value, params, scale_after_normalization))).numpy()
   _scale_batch_norm(params, scale_after_normalization,
@@ -439,7 +441,7 @@ def _calibration_photos(scratch_dir):
            [:CALIBRATION_PHOTOS_PER_CLASS]]
   if paths:
     return paths
-  for i, jpeg in enumerate(synthetic_photos(8)):
+  for i, jpeg in enumerate(synthetic_photos(SYNTHETIC_CALIBRATION_PHOTOS)):
     paths.append(os.path.join(scratch_dir, 'photo_%d.jpg' % i))
     with open(paths[-1], 'wb') as f:
       f.write(jpeg)

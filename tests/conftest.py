@@ -1,0 +1,128 @@
+"""Shared fixtures: a stand-in model served over loopback HTTP, photo trees,
+and running the scripts as a user would."""
+
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # The `retraining` package, for unit tests.
+
+import standin  # pylint: disable=g-import-not-at-top,wrong-import-position
+SHARED_DATA = os.path.join(os.path.dirname(ROOT), 'shared', 'data')
+MODEL_ARCHIVE = 'inception-2015-12-05.tgz'
+COLORS = {'daisy': (230, 230, 60), 'roses': (200, 30, 40),
+          'tulips': (200, 60, 200), 'sunflowers': (250, 170, 20)}
+
+
+def run_script(script, *args, cwd=None, env=None, timeout=300):
+  """Runs retrain.py or predict.py in a subprocess, headless, like a user."""
+  full_env = dict(os.environ, MPLBACKEND='Agg', PYTHONUNBUFFERED='1')
+  full_env.pop('DISPLAY', None)
+  full_env.update(env or {})
+  return subprocess.run(
+      [sys.executable, os.path.join(ROOT, script)] + [str(a) for a in args],
+      cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def assert_clean_failure(result):
+  """A user error: non-zero exit, a message, and no traceback."""
+  assert result.returncode != 0, result.stdout + result.stderr
+  assert 'Traceback' not in result.stderr, result.stderr
+  assert 'error:' in result.stderr
+
+
+def make_photo(path, color, seed, size=(64, 48)):
+  rng = np.random.RandomState(seed)
+  pixels = np.array(color) + rng.randn(size[1], size[0], 3) * 40
+  image = Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  image.save(path)
+  return path
+
+
+def make_photo_tree(root, classes=COLORS, per_class=25):
+  """root/<class>/<class>_NN.jpg: noisy photos of one colour per class."""
+  for index, (name, color) in enumerate(sorted(classes.items())):
+    for i in range(per_class):
+      make_photo(os.path.join(root, name, '%s_%02d.jpg' % (name, i)), color,
+                 seed=100 * index + i)
+  return root
+
+
+@pytest.fixture(scope='session')
+def tiny_graph_def():
+  return standin.tiny_graph_def()
+
+
+@pytest.fixture(scope='session')
+def served_dir(tmp_path_factory):
+  """A folder served over loopback HTTP holding the stand-in model archive."""
+  return tmp_path_factory.mktemp('served')
+
+
+@pytest.fixture(scope='session')
+def server_url(served_dir, tiny_graph_def):
+  standin.write_model_archive(tiny_graph_def, str(served_dir / MODEL_ARCHIVE))
+  handler = functools.partial(QuietHandler, directory=str(served_dir))
+  server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+  thread = threading.Thread(target=server.serve_forever, daemon=True)
+  thread.start()
+  yield 'http://127.0.0.1:%d' % server.server_address[1]
+  server.shutdown()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+
+  def log_message(self, *args):
+    pass
+
+
+@pytest.fixture(scope='session')
+def model_dir(tmp_path_factory, tiny_graph_def):
+  """A model folder with the tiny stand-in already extracted."""
+  folder = tmp_path_factory.mktemp('inception')
+  with open(folder / standin.GRAPH_FILE_NAME, 'wb') as f:
+    f.write(tiny_graph_def.SerializeToString())
+  return folder
+
+
+def retrain_args(work, image_dir, model_dir, steps=20, *extra):
+  """The book's command line, pointed at a test folder."""
+  return ['--bottleneck_dir=%s' % (work / 'bottlenecks'),
+          '--model_dir=%s' % model_dir,
+          '--output_graph=%s' % (work / 'flowers_graph.pb'),
+          '--output_labels=%s' % (work / 'flowers_labels.txt'),
+          '--summaries_dir=%s' % (work / 'retrain_logs'),
+          '--image_dir=%s' % image_dir,
+          '--how_many_training_steps', str(steps)] + list(extra)
+
+
+@pytest.fixture(scope='session')
+def trained(tmp_path_factory, model_dir):
+  """One retrain.py run on a generated photo tree: (work folder, result)."""
+  work = tmp_path_factory.mktemp('trained')
+  photos = make_photo_tree(str(work / 'flower_photos'))
+  result = run_script('retrain.py', *retrain_args(work, photos, model_dir, 30))
+  assert result.returncode == 0, result.stderr
+  return work, result
+
+
+def shared_data(name):
+  """Path of a folder of ../shared/data, or skip the test without it."""
+  path = os.path.join(SHARED_DATA, name)
+  if not os.path.isdir(path):
+    pytest.skip('%s is not here (../shared/data is optional)' % path)
+  return path
+
+
+def copy_shared(name, dest):
+  return shutil.copytree(shared_data(name), os.path.join(dest, name))

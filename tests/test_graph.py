@@ -1,0 +1,101 @@
+"""The graph rewrite: folded batch norm, ConcatV2, batch input, parity."""
+
+import glob
+import os
+
+import numpy as np
+import pytest
+
+from conftest import make_photo, shared_data
+import standin
+from retraining import graph as inception
+
+tf = inception.tf
+tf1 = inception.tf1
+
+
+def original_bottlenecks(graph_def, paths):
+  """The book's way: one photo's bytes per run of the unmodified graph."""
+  with tf.Graph().as_default(), tf1.Session() as sess:
+    tf1.import_graph_def(graph_def, name='')
+    return np.concatenate([sess.run(inception.BOTTLENECK_TENSOR_NAME, {
+        inception.JPEG_DATA_TENSOR_NAME: open(p, 'rb').read()}) for p in paths])
+
+
+def fast_bottlenecks(graph_def, paths, batch_size=4):
+  with tf.Graph().as_default(), tf1.Session(
+      config=inception.session_config()) as sess:
+    inception.import_graph_def(inception.fast_graph_def(graph_def))
+    out = []
+    for _, images, failures in inception.resized_batches(sess, paths, batch_size):
+      assert not failures
+      out.append(sess.run(inception.BOTTLENECK_TENSOR_NAME,
+                          {inception.BATCH_INPUT_TENSOR_NAME: images}))
+    return np.concatenate(out)
+
+
+@pytest.fixture(scope='module')
+def photo_paths(tmp_path_factory):
+  folder = tmp_path_factory.mktemp('parity')
+  return [make_photo(str(folder / ('%d.jpg' % i)), (40 * i, 200 - 30 * i, 90),
+                     seed=i, size=(120 + 37 * i, 90 + 11 * i)) for i in range(6)]
+
+
+def assert_parity(expected, got):
+  assert expected.shape == got.shape
+  assert np.abs(expected - got).max() <= 1e-3 * np.abs(expected).max()
+
+
+def test_stand_in_batch_norms_are_non_trivial(tiny_graph_def):
+  """Otherwise a wrong fold would pass the parity test."""
+  nodes = {n.name: n for n in tiny_graph_def.node}
+  norms = [n for n in tiny_graph_def.node
+           if n.op == 'BatchNormWithGlobalNormalization']
+  assert norms and tiny_graph_def.versions.producer == 8
+  assert {n.attr['scale_after_normalization'].b for n in norms} == {True, False}
+  for norm in norms:
+    mean, var, _, gamma = (tf.make_ndarray(nodes[i].attr['value'].tensor)
+                           for i in norm.input[1:])
+    assert np.abs(mean).min() > 0 and np.abs(var - 1).min() > 0
+    assert np.abs(gamma - 1).min() > 0
+  assert any(n.op == 'Concat' for n in tiny_graph_def.node)
+
+
+def test_fast_graph_has_only_modern_ops(tiny_graph_def):
+  fast = inception.fast_graph_def(tiny_graph_def)
+  ops = {n.op for n in fast.node}
+  assert 'BatchNormWithGlobalNormalization' not in ops and 'Concat' not in ops
+  assert 'ConcatV2' in ops
+  assert fast.versions.producer == tf.version.GRAPH_DEF_VERSION
+  assert tiny_graph_def.versions.producer == 8  # The input is left alone.
+
+
+def test_batched_fast_path_matches_original_graph(tiny_graph_def, photo_paths):
+  assert_parity(original_bottlenecks(tiny_graph_def, photo_paths),
+                fast_bottlenecks(tiny_graph_def, photo_paths))
+
+
+def test_parity_on_real_photos(tiny_graph_def):
+  folder = shared_data('flower_photos_original_sample')
+  paths = sorted(glob.glob(os.path.join(folder, '*', '*.jpg')))[::10]
+  assert_parity(original_bottlenecks(tiny_graph_def, paths),
+                fast_bottlenecks(tiny_graph_def, paths, batch_size=8))
+
+
+def test_fast_graph_still_takes_one_jpeg_at_decode_input(tiny_graph_def, photo_paths):
+  with tf.Graph().as_default(), tf1.Session() as sess:
+    inception.import_graph_def(inception.fast_graph_def(tiny_graph_def))
+    got = sess.run(inception.BOTTLENECK_TENSOR_NAME, {
+        inception.JPEG_DATA_TENSOR_NAME: open(photo_paths[0], 'rb').read()})
+  assert_parity(original_bottlenecks(tiny_graph_def, photo_paths[:1]), got)
+
+
+def test_wrong_fold_would_be_caught(tiny_graph_def, photo_paths):
+  """Ignoring scale_after_normalization must break parity on the stand-in."""
+  broken = tf1.GraphDef.FromString(tiny_graph_def.SerializeToString())
+  for node in broken.node:
+    if node.op == 'BatchNormWithGlobalNormalization':
+      node.attr['scale_after_normalization'].b = True
+  expected = original_bottlenecks(tiny_graph_def, photo_paths[:2])
+  got = fast_bottlenecks(broken, photo_paths[:2])
+  assert np.abs(expected - got).max() > 1e-2 * np.abs(expected).max()

@@ -1,0 +1,79 @@
+"""predict.py run as a user runs it, on the model of the `trained` fixture."""
+
+import re
+
+from conftest import assert_clean_failure, run_script
+
+SCORE_LINE = re.compile(r'^(.+) \((\d+\.\d\d)%\)$')
+
+
+def predict(work, *args):
+  return run_script('predict.py', *args,
+                    '--output_graph', work / 'flowers_graph.pb',
+                    '--output_labels=%s' % (work / 'flowers_labels.txt'))
+
+
+def scores_of(lines):
+  return [(m.group(1), float(m.group(2)))
+          for m in map(SCORE_LINE.match, lines) if m]
+
+
+def test_one_photo_prints_every_label_highest_first(trained):
+  work, _ = trained
+  result = predict(work, work / 'flower_photos' / 'roses' / 'roses_07.jpg')
+  assert result.returncode == 0, result.stderr
+  scores = scores_of(result.stdout.splitlines())
+  assert sorted(name for name, _ in scores) == ['daisy', 'roses', 'sunflowers',
+                                                'tulips']
+  values = [v for _, v in scores]
+  assert values == sorted(values, reverse=True)
+  assert abs(sum(values) - 100) < 0.1
+  assert scores[0][0] == 'roses'
+
+
+def test_headless_window_request_says_so_and_exits_0(trained):
+  work, _ = trained
+  result = predict(work, work / 'flower_photos' / 'daisy' / 'daisy_01.jpg',
+                   '--show_image=True')
+  assert result.returncode == 0, result.stderr
+  assert 'cannot be shown' in result.stdout
+  for flag in ('--show_image=False', '--noshow_image'):
+    result = predict(work, work / 'flower_photos' / 'daisy' / 'daisy_01.jpg', flag)
+    assert result.returncode == 0 and 'cannot be shown' not in result.stdout
+
+
+def test_many_photos_and_folders_in_one_call(trained):
+  work, _ = trained
+  result = predict(work, work / 'flower_photos' / 'roses' / 'roses_00.jpg',
+                   work / 'flower_photos' / 'tulips', '--noshow_image')
+  assert result.returncode == 0, result.stderr
+  blocks = re.split(r'\n(?=\S+\.jpg\n)', result.stdout.strip())
+  assert len(blocks) == 26
+  assert re.search(r'Classified 26 photos in [\d.]+ s \([\d.]+ photos/s\)',
+                   result.stdout)
+  tulip_blocks = [b for b in blocks if '/tulips/' in b.splitlines()[0]]
+  assert sum(scores_of(b.splitlines()[1:])[0][0] == 'tulips'
+             for b in tulip_blocks) >= 20
+
+
+def test_missing_photo_and_model_are_clean_errors(trained, tmp_path):
+  work, _ = trained
+  result = predict(work, tmp_path / 'no_such.jpg', '--noshow_image')
+  assert_clean_failure(result)
+  assert result.returncode == 2 and 'no_such.jpg' in result.stderr
+  result = run_script('predict.py', work / 'flower_photos' / 'roses' / 'roses_00.jpg',
+                      '--output_graph', tmp_path / 'none.pb',
+                      '--output_labels', work / 'flowers_labels.txt')
+  assert_clean_failure(result)
+  assert 'run retrain.py first' in result.stderr
+
+
+def test_labels_that_do_not_match_the_graph_are_an_error(trained, tmp_path):
+  work, _ = trained
+  labels = tmp_path / 'labels.txt'
+  labels.write_text('a\nb\n')
+  result = run_script('predict.py', work / 'flower_photos' / 'roses' / 'roses_00.jpg',
+                      '--output_graph', work / 'flowers_graph.pb',
+                      '--output_labels', labels)
+  assert_clean_failure(result)
+  assert '2 lines' in result.stderr

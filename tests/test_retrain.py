@@ -1,0 +1,169 @@
+"""retrain.py run as a user runs it, on generated photos and the stand-in."""
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+from conftest import (ROOT, assert_clean_failure, make_photo_tree, retrain_args,
+                      run_script)
+
+PLAIN_TF1_LOADER = '''
+import sys
+import tensorflow as tf
+with tf.io.gfile.GFile(sys.argv[1], 'rb') as f:
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.ParseFromString(f.read())
+    tf.compat.v1.import_graph_def(graph_def, name='')
+with tf.compat.v1.Session() as sess:
+    scores = sess.run('final_result:0',
+                      {'DecodeJpeg/contents:0': open(sys.argv[2], 'rb').read()})
+print(scores.shape[0], scores.shape[1], float(scores.sum()))
+'''
+
+
+def test_book_command_trains_and_writes_graph_and_labels(trained):
+  work, result = trained
+  out = result.stdout
+  assert re.search(r'Step 0: Train accuracy = [\d.]+%', out)
+  assert re.search(r'Step 0: Cross entropy = [\d.]+', out)
+  assert re.search(r'Step 29: Validation accuracy = [\d.]+% \(N=100\)', out)
+  assert re.search(r'Final test accuracy = [\d.]+% \(N=\d+\)', out)
+  labels = (work / 'flowers_labels.txt').read_text(encoding='utf-8')
+  assert labels == 'daisy\nroses\nsunflowers\ntulips\n'
+  assert (work / 'flowers_graph.pb').stat().st_size > 0
+  assert len(list((work / 'bottlenecks' / 'roses').glob('*.jpg.txt'))) == 25
+  events = list((work / 'retrain_logs' / 'train').glob('events.out.tfevents.*'))
+  assert events and events[0].stat().st_size < 5_000_000
+
+
+def test_cache_files_have_the_original_format(trained):
+  work, _ = trained
+  text = (work / 'bottlenecks' / 'daisy' / 'daisy_00.jpg.txt').read_text()
+  values = [float(v) for v in text.split(',')]
+  assert len(values) == 2048 and '\n' not in text.strip()
+  assert np.isfinite(values).all() and np.std(values) > 0
+
+
+def test_output_graph_runs_in_fresh_process_with_plain_tf1(trained):
+  work, _ = trained
+  photo = work / 'flower_photos' / 'roses' / 'roses_03.jpg'
+  result = subprocess.run(
+      [sys.executable, '-c', PLAIN_TF1_LOADER, str(work / 'flowers_graph.pb'),
+       str(photo)], capture_output=True, text=True, timeout=120)
+  assert result.returncode == 0, result.stderr
+  rows, columns, total = result.stdout.split()
+  assert (rows, columns) == ('1', '4')
+  assert abs(float(total) - 1) < 1e-4
+
+
+def test_output_graph_has_no_legacy_ops_and_keeps_tensor_names(trained):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  work, _ = trained
+  graph_def = tf.compat.v1.GraphDef.FromString(
+      (work / 'flowers_graph.pb').read_bytes())
+  ops = {n.op for n in graph_def.node}
+  names = {n.name for n in graph_def.node}
+  assert not ops & {'BatchNormWithGlobalNormalization', 'Concat',
+                    'VariableV2', 'VarHandleOp'}
+  assert {'DecodeJpeg/contents', 'final_result', 'pool_3/_reshape'} <= names
+  assert 'softmax' not in names  # The 1,008 ImageNet classes are dropped.
+
+
+def test_second_run_reuses_cache_and_recomputes_broken_file(tmp_path, model_dir):
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=6)
+  args = retrain_args(tmp_path, photos, model_dir, 3,
+                      '--testing_percentage=20', '--validation_percentage=20')
+  first = run_script('retrain.py', *args)
+  assert first.returncode == 0, first.stderr
+  assert 'Creating 24 bottlenecks' in first.stdout
+  cache = tmp_path / 'bottlenecks'
+  files = sorted(cache.glob('*/*.txt'))
+  stamps = {f: f.stat().st_mtime_ns for f in files}
+  broken = cache / 'roses' / 'roses_01.jpg.txt'
+  good_text = broken.read_text()
+  broken.write_text(good_text[:len(good_text) // 2])
+
+  second = run_script('retrain.py', *args)
+  assert second.returncode == 0, second.stderr
+  assert 'Creating 1 bottlenecks' in second.stdout
+  assert 'roses_01.jpg.txt is damaged' in second.stderr
+  assert np.allclose(np.array(broken.read_text().split(','), float),
+                     np.array(good_text.split(','), float), atol=1e-5)
+  unchanged = [f for f in files if f != broken]
+  assert all(f.stat().st_mtime_ns == stamps[f] for f in unchanged)
+
+  third = run_script('retrain.py', *args)
+  assert 'Creating' not in third.stdout
+
+
+def test_flags_take_both_spellings(tmp_path, model_dir):
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=5)
+  base = retrain_args(tmp_path, photos, model_dir, 1)[:-2]
+  for steps, flag in (('7', ['--how_many_training_steps=7', '--noflip_left_right']),
+                      ('4', ['--how_many_training_steps', '4',
+                             '--print_misclassified_test_images=False',
+                             '--eval_step_interval', '2'])):
+    result = run_script('retrain.py', *(base + flag))
+    assert result.returncode == 0, result.stderr
+    last = int(steps) - 1
+    assert 'Step %d: Train accuracy' % last in result.stdout
+    assert 'Step %d: Train accuracy' % (last + 1) not in result.stdout
+  assert 'Step 2: Train accuracy' in result.stdout  # --eval_step_interval 2
+
+
+def test_help_lists_every_flag():
+  result = run_script('retrain.py', '--help')
+  for flag in ('image_dir', 'output_graph', 'output_labels', 'summaries_dir',
+               'how_many_training_steps', 'learning_rate', 'testing_percentage',
+               'validation_percentage', 'eval_step_interval', 'train_batch_size',
+               'test_batch_size', 'validation_batch_size',
+               'print_misclassified_test_images', 'model_dir', 'bottleneck_dir',
+               'final_tensor_name', 'flip_left_right', 'random_crop',
+               'random_scale', 'random_brightness', 'model_url', 'random_seed'):
+    assert re.search(r'--(\[no\])?%s\b' % flag, result.stdout), flag
+
+
+def test_split_does_not_move_when_image_dir_is_spelled_differently(tmp_path, model_dir):
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=15)
+  outputs = []
+  for i, image_dir in enumerate((photos, './photos', os.path.abspath(photos) + '/')):
+    work = tmp_path / ('run%d' % i)
+    result = run_script('retrain.py', *retrain_args(work, image_dir, model_dir, 1),
+                        cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    outputs.append(re.search(r'Training on .*', result.stdout).group(0))
+  assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_korean_class_names_are_kept(tmp_path, model_dir):
+  classes = {'장미': (200, 30, 40), '해바라기': (250, 170, 20), 'Tulip_Red': (200, 60, 200)}
+  photos = make_photo_tree(str(tmp_path / 'photos'), classes, per_class=5)
+  result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 2))
+  assert result.returncode == 0, result.stderr
+  labels = (tmp_path / 'flowers_labels.txt').read_text(encoding='utf-8')
+  assert labels == 'tulip red\n장미\n해바라기\n'
+  assert (tmp_path / 'bottlenecks' / '장미' / '장미_00.jpg.txt').exists()
+
+
+def test_colliding_class_names_are_an_error(tmp_path, model_dir):
+  classes = {'Red_Roses': (200, 30, 40), 'red roses': (200, 40, 40),
+             'tulips': (200, 60, 200)}
+  photos = make_photo_tree(str(tmp_path / 'photos'), classes, per_class=3)
+  result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 2))
+  assert_clean_failure(result)
+  assert "'Red_Roses'" in result.stderr and "'red roses'" in result.stderr
+  assert not (tmp_path / 'flowers_graph.pb').exists()
+
+
+def test_one_class_and_missing_image_dir_are_errors(tmp_path, model_dir):
+  photos = make_photo_tree(str(tmp_path / 'photos'), {'only': (1, 2, 3)}, 3)
+  result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 2))
+  assert_clean_failure(result)
+  assert 'only one class' in result.stderr
+  result = run_script('retrain.py', *retrain_args(
+      tmp_path, tmp_path / 'nowhere', model_dir, 2))
+  assert_clean_failure(result)
+  assert 'nowhere' in result.stderr
