@@ -117,6 +117,10 @@ flags.DEFINE_integer('random_brightness', 0,
 
 Photo = collections.namedtuple(
     'Photo', 'label_index category image_path cache_path')
+FinalLayer = collections.namedtuple(
+    'FinalLayer', 'bottleneck_input ground_truth_input final_tensor '
+    'cross_entropy train_step evaluation_step prediction '
+    'train_summaries validation_summaries')
 
 
 def log(message):
@@ -277,7 +281,7 @@ def add_final_training_ops(class_count, final_tensor_name, bottleneck_tensor):
 
   The layer reads `input/BottleneckInputPlaceholder`, which defaults to the
   Inception bottleneck: training feeds it cached values, while the exported
-  graph runs from the photo.
+  graph runs from the photo. Returns a FinalLayer.
   """
   with tf1.name_scope('input'):
     bottleneck_input = tf1.placeholder_with_default(
@@ -303,12 +307,20 @@ def add_final_training_ops(class_count, final_tensor_name, bottleneck_tensor):
     cross_entropy_mean = tf.reduce_mean(
         tf.nn.sparse_softmax_cross_entropy_with_logits(
             labels=ground_truth_input, logits=logits))
-  tf1.summary.scalar('cross_entropy', cross_entropy_mean)
+  cross_entropy_summary = tf1.summary.scalar('cross_entropy', cross_entropy_mean)
   with tf1.name_scope('train'):
     train_step = tf1.train.GradientDescentOptimizer(
         FLAGS.learning_rate).minimize(cross_entropy_mean)
-  return (train_step, cross_entropy_mean, bottleneck_input, ground_truth_input,
-          final_tensor)
+  with tf1.name_scope('accuracy'):
+    prediction = tf.argmax(final_tensor, 1)
+    evaluation_step = tf.reduce_mean(
+        tf.cast(tf.equal(prediction, ground_truth_input), tf.float32))
+  accuracy_summary = tf1.summary.scalar('accuracy', evaluation_step)
+  # Validation gets the two curves; the layer's histograms would repeat train's.
+  return FinalLayer(bottleneck_input, ground_truth_input, final_tensor,
+                    cross_entropy_mean, train_step, evaluation_step, prediction,
+                    tf1.summary.merge_all(),
+                    tf1.summary.merge([cross_entropy_summary, accuracy_summary]))
 
 
 def variable_summaries(var):
@@ -321,27 +333,20 @@ def variable_summaries(var):
     tf1.summary.histogram('histogram', var)
 
 
-def add_evaluation_step(result_tensor, ground_truth_tensor):
-  with tf1.name_scope('accuracy'):
-    prediction = tf.argmax(result_tensor, 1)
-    evaluation_step = tf.reduce_mean(
-        tf.cast(tf.equal(prediction, ground_truth_tensor), tf.float32))
-  tf1.summary.scalar('accuracy', evaluation_step)
-  return evaluation_step, prediction
-
-
-def sample_batch(rng, labels, batch_size, class_count):
-  """Row indices of a batch: a class picked uniformly, then a photo in it.
-
-  `labels` must be sorted. -1 (or a size covering all) means every row.
-  """
-  if batch_size < 0:
-    return np.arange(len(labels))
+def batch_sampler(rng, labels, class_count):
+  """Returns sample(batch_size) -> row indices of a batch, as upstream picks
+  them: a class uniformly, then a photo in it (so rare classes are not
+  drowned). `labels` must be sorted; a batch size of -1 means every row."""
   starts = np.searchsorted(labels, np.arange(class_count))
   counts = np.bincount(labels, minlength=class_count)
   present = np.flatnonzero(counts)
-  classes = present[rng.integers(len(present), size=batch_size)]
-  return starts[classes] + rng.integers(counts[classes])
+
+  def sample(batch_size):
+    if batch_size < 0:
+      return np.arange(len(labels))
+    classes = present[rng.integers(len(present), size=batch_size)]
+    return starts[classes] + rng.integers(counts[classes])
+  return sample
 
 
 def add_input_distortions(flip_left_right, random_crop, random_scale,
@@ -420,40 +425,48 @@ def new_layer_graph_def(graph, inception_graph_def):
   return graph_def
 
 
-def train(sess, datasets, class_count, ops, distortion_head):
+def train(sess, datasets, class_count, layer, writers, distortion_head):
   """Runs the training steps, logging as upstream; returns the history."""
-  (train_step, cross_entropy, bottleneck_input, ground_truth_input,
-   evaluation_step, merged, train_writer, validation_writer) = ops
+  train_writer, validation_writer = writers
   rng = np.random.default_rng(FLAGS.random_seed)
   train_x, train_y, train_paths = datasets['training']
   validation_x, validation_y, _ = datasets['validation']
+  sample_train = batch_sampler(rng, train_y, class_count)
+  sample_validation = batch_sampler(rng, validation_y, class_count)
   history = collections.defaultdict(list)
+  # A callable skips sess.run's per-call feed and fetch parsing.
+  train_step = sess.make_callable(
+      layer.train_step, [layer.bottleneck_input, layer.ground_truth_input])
   for i in range(FLAGS.how_many_training_steps):
-    rows = sample_batch(rng, train_y, FLAGS.train_batch_size, class_count)
+    rows = sample_train(FLAGS.train_batch_size)
     if distortion_head:
       x = distorted_bottlenecks(sess, [train_paths[r] for r in rows],
                                 distortion_head)
     else:
       x = train_x[rows]
-    feed = {bottleneck_input: x, ground_truth_input: train_y[rows]}
-    train_summary, _ = sess.run([merged, train_step], feed)
-    train_writer.add_summary(train_summary, i)
+    feed = {layer.bottleneck_input: x, layer.ground_truth_input: train_y[rows]}
     is_last_step = (i + 1 == FLAGS.how_many_training_steps)
-    if (i % FLAGS.eval_step_interval) == 0 or is_last_step:
+    if (i % FLAGS.eval_step_interval) != 0 and not is_last_step:
+      train_step(x, train_y[rows])
+    else:
+      # Summaries are written at evaluation steps only: writing histograms at
+      # every step tripled the training time for curves nobody can tell apart.
+      train_summary, _ = sess.run([layer.train_summaries, layer.train_step],
+                                  feed)
+      train_writer.add_summary(train_summary, i)
       train_accuracy, cross_entropy_value = sess.run(
-          [evaluation_step, cross_entropy], feed)
+          [layer.evaluation_step, layer.cross_entropy], feed)
       log('Step %d: Train accuracy = %.1f%%' % (i, train_accuracy * 100))
       log('Step %d: Cross entropy = %f' % (i, cross_entropy_value))
       history['step'].append(i)
       history['train_accuracy'].append(float(train_accuracy))
       history['cross_entropy'].append(float(cross_entropy_value))
       if len(validation_y):
-        rows = sample_batch(rng, validation_y, FLAGS.validation_batch_size,
-                            class_count)
+        rows = sample_validation(FLAGS.validation_batch_size)
         validation_summary, validation_accuracy = sess.run(
-            [merged, evaluation_step],
-            {bottleneck_input: validation_x[rows],
-             ground_truth_input: validation_y[rows]})
+            [layer.validation_summaries, layer.evaluation_step],
+            {layer.bottleneck_input: validation_x[rows],
+             layer.ground_truth_input: validation_y[rows]})
         validation_writer.add_summary(validation_summary, i)
         log('Step %d: Validation accuracy = %.1f%% (N=%d)'
             % (i, validation_accuracy * 100, len(rows)))
@@ -463,19 +476,19 @@ def train(sess, datasets, class_count, ops, distortion_head):
   return history
 
 
-def evaluate(sess, datasets, class_count, labels, bottleneck_input,
-             ground_truth_input, evaluation_step, prediction):
+def evaluate(sess, datasets, labels, layer):
   """Prints the final test accuracy (and the misclassified photos)."""
   test_x, test_y, test_paths = datasets['testing']
   if not len(test_y):
     warn('the test set is empty, so no test accuracy can be given: raise '
          '--testing_percentage or add photos')
     return None
-  rows = sample_batch(np.random.default_rng(FLAGS.random_seed), test_y,
-                      FLAGS.test_batch_size, class_count)
+  rows = batch_sampler(np.random.default_rng(FLAGS.random_seed), test_y,
+                       len(labels))(FLAGS.test_batch_size)
   test_accuracy, predictions = sess.run(
-      [evaluation_step, prediction],
-      {bottleneck_input: test_x[rows], ground_truth_input: test_y[rows]})
+      [layer.evaluation_step, layer.prediction],
+      {layer.bottleneck_input: test_x[rows],
+       layer.ground_truth_input: test_y[rows]})
   log('Final test accuracy = %.1f%% (N=%d)' % (test_accuracy * 100, len(rows)))
   if FLAGS.print_misclassified_test_images:
     log('=== MISCLASSIFIED TEST IMAGES ===')
@@ -541,24 +554,17 @@ def retrain():
           FLAGS.flip_left_right, FLAGS.random_crop, FLAGS.random_scale,
           FLAGS.random_brightness)
 
-    # Add the new layer that we'll be training.
-    (train_step, cross_entropy, bottleneck_input, ground_truth_input,
-     final_tensor) = add_final_training_ops(
-         class_count, FLAGS.final_tensor_name,
-         graph.get_tensor_by_name(inception.BOTTLENECK_TENSOR_NAME))
-    evaluation_step, prediction = add_evaluation_step(final_tensor,
-                                                      ground_truth_input)
-    merged = tf1.summary.merge_all()
-    train_writer, validation_writer = summary_writers(
-        FLAGS.summaries_dir, new_layer_graph_def(graph, inception_graph_def))
+    # Add the new layer that we'll be training, and train it.
+    layer = add_final_training_ops(
+        class_count, FLAGS.final_tensor_name,
+        graph.get_tensor_by_name(inception.BOTTLENECK_TENSOR_NAME))
+    writers = summary_writers(FLAGS.summaries_dir,
+                              new_layer_graph_def(graph, inception_graph_def))
     sess.run(tf1.global_variables_initializer())
+    train(sess, datasets, class_count, layer, writers, distortion_head)
 
-    train(sess, datasets, class_count,
-          (train_step, cross_entropy, bottleneck_input, ground_truth_input,
-           evaluation_step, merged, train_writer, validation_writer),
-          distortion_head)
-    evaluate(sess, datasets, class_count, labels, bottleneck_input,
-             ground_truth_input, evaluation_step, prediction)
+    # Measure it on the test set, and export it.
+    evaluate(sess, datasets, labels, layer)
     save_graph_and_labels(sess, graph, labels)
 
 

@@ -8,8 +8,8 @@ its legacy traits instead:
   (`DecodeJpeg`, `Cast`), resizes them to 299x299 (`ExpandDims`,
   `ResizeBilinear`) and scales the pixels to [-1, 1] (`Sub`, `Mul`).
 * Every `Conv2D` reads its filter from a Const and is followed by the legacy
-  `BatchNormWithGlobalNormalization` op and a `Relu`. The moving mean and
-  variance are far from 0 and 1, gamma is never 1, and
+  `BatchNormWithGlobalNormalization` op and a `Relu`. Moving means and
+  variances are not 0 and 1, gamma is never 1, and
   `scale_after_normalization` is True on some nodes and False on others (the
   op then ignores gamma), so a wrong batch norm fold shows.
   TensorFlow 2 runs this op only in graphs whose producer version is below 9:
@@ -26,9 +26,10 @@ Nodes are named in the real graph's style: `conv/Conv2D`,
 (the Relu), `mixed/tower_1/conv_2`, `mixed/join`, ...
 
 `tiny_graph_def` keeps only the interface (milliseconds per photo);
-`full_graph_def` has Inception v3's topology and cost. Weights are random, and
-each batch norm is calibrated on a few photos (its moving statistics are those
-of its input on them), so that bottleneck values have the real graph's scale.
+`full_graph_def` has Inception v3's topology and cost. Weights are random.
+Each batch norm's moving mean and variance are those of its input on a few
+calibration photos, and the batch norms feeding pool_3 are scaled so that on
+those photos the bottlenecks have the real graph's mean and standard deviation.
 
 Usage: python tests/standin.py tiny|full OUT.pb [--tgz OUT.tgz]
 """
@@ -36,6 +37,7 @@ Usage: python tests/standin.py tiny|full OUT.pb [--tgz OUT.tgz]
 import argparse
 import glob
 import io
+import itertools
 import os
 import tarfile
 import tempfile
@@ -71,9 +73,9 @@ BOTTLENECK_SIZE = 2048
 NUM_CLASSES = 1008
 PRODUCER_VERSION = 8
 BATCH_NORM_EPSILON = 0.001
-# What the real graph's bottlenecks (pool_3) average to on photos; their
-# standard deviation is about 0.34.
+# Mean and standard deviation of the real graph's bottlenecks (pool_3).
 FEATURE_MEAN = 0.22
+FEATURE_STD = 0.34
 
 # Tower layers by name: (op, window, stride, padding).
 POOLS = {'max': ('MaxPool', 3, 2, 'VALID'), 'avg': ('AvgPool', 3, 1, 'SAME')}
@@ -90,15 +92,16 @@ DEFAULT_PHOTO_DIR = os.path.join(
 
 def tiny_graph_def(seed=0):
   """A small graph with the real interface: a few milliseconds per photo."""
-  return _build(_tiny_body, synthetic_photos(SYNTHETIC_CALIBRATION_PHOTOS, seed),
-                seed)
+  photos = synthetic_photos(SYNTHETIC_CALIBRATION_PHOTOS, seed)
+  return _build(_tiny_body, photos, seed)
 
 
 def full_graph_def(calibration_photos, seed=0):
   """Inception v3 (about 5.7 G multiply-adds per photo) with the interface.
 
   calibration_photos: paths of a few JPEG photos. Batch norm statistics are
-  measured on them, and on them the bottlenecks average FEATURE_MEAN.
+  measured on them, and on them the bottlenecks average FEATURE_MEAN with
+  standard deviation FEATURE_STD.
   """
   jpegs = []
   for path in calibration_photos:
@@ -109,7 +112,7 @@ def full_graph_def(calibration_photos, seed=0):
 
 def write_model_archive(graph_def, tgz_path):
   """Writes an inception-2015-12-05.tgz look-alike holding graph_def."""
-  data = graph_def.SerializeToString()
+  data = graph_def.SerializeToString(deterministic=True)
   member = tarfile.TarInfo(GRAPH_FILE_NAME)
   member.size = len(data)
   member.mode = 0o644
@@ -134,13 +137,19 @@ def synthetic_photos(count, seed=0):
 
 def multiply_adds(graph_def):
   """Multiply-adds of one photo in the graph's Conv2D and MatMul nodes."""
-  graph = tf.Graph()
-  with graph.as_default():
-    tf1.import_graph_def(graph_def, name='')
   return sum(op.outputs[0].shape.num_elements()
              * int(np.prod(op.inputs[1].shape[:-1]))
-             for op in graph.get_operations()
+             for op in _imported(graph_def).get_operations()
              if op.type in ('Conv2D', 'MatMul'))
+
+
+def _imported(graph_def):
+  """A tf.Graph of graph_def, left as it was (importing adds default attrs)."""
+  graph_def_copy = tf1.GraphDef()
+  graph_def_copy.CopyFrom(graph_def)
+  with tf.Graph().as_default() as graph:
+    tf1.import_graph_def(graph_def_copy, name='')
+  return graph
 
 
 # ------------------------------------------------------------ network bodies
@@ -229,7 +238,8 @@ def _split_1x3_3x1(net, scope, x):
 
 # ----------------------------------------------------------------- building
 #
-# net.graph_def is the GraphDef being built and net.rng draws its weights.
+# net.graph_def is the GraphDef being built, net.rng draws its weights, and
+# net.scale_after_normalization alternates between False and True.
 # A layer's output x is a pair (node name, value on the calibration photos):
 # every layer is both written as NodeDefs and computed eagerly, so each batch
 # norm can be calibrated on what actually reaches it. Nodes are written
@@ -237,10 +247,17 @@ def _split_1x3_3x1(net, scope, x):
 # BatchNormWithGlobalNormalization, even eagerly.
 
 def _build(body, jpegs, seed):
-  net = types.SimpleNamespace(graph_def=tf1.GraphDef(),
-                              rng=np.random.RandomState(seed))
+  net = types.SimpleNamespace(
+      graph_def=tf1.GraphDef(), rng=np.random.RandomState(seed),
+      scale_after_normalization=itertools.cycle([False, True]))
   net.graph_def.versions.producer = PRODUCER_VERSION
-  _tail(net, body(net, _head(net, jpegs)))
+  features = body(net, _head(net, jpegs))
+  whole_extent = features[1].shape[1]
+  pool, pool_value = _pool(net, POOL_3_NODE, features, 'AvgPool',
+                           whole_extent, 1, 'VALID')
+  _scale_features(net.graph_def, _feature_scales(
+      pool_value.numpy().reshape(-1, BOTTLENECK_SIZE), net.rng))
+  _tail(net, pool)
   return net.graph_def
 
 
@@ -274,10 +291,8 @@ def _preprocess(jpeg):
   return (image - 128.0) * (1 / 128)
 
 
-def _tail(net, x):
-  """pool_3 over the whole remaining extent, its reshape, and the softmax."""
-  size = x[1].shape[1]
-  pool, _ = _pool(net, POOL_3_NODE, x, 'AvgPool', size, 1, 'VALID')
+def _tail(net, pool):
+  """pool_3's reshape to [1, 2048], and the 1,008-class softmax."""
   shape = _const(net, BOTTLENECK_NODE + '/shape', [1, BOTTLENECK_SIZE],
                  np.int32)
   _node(net, BOTTLENECK_NODE, 'Reshape', [pool, shape], T=tf.float32,
@@ -331,56 +346,88 @@ def _conv(net, name, x, depth, kernel, stride=1, padding='SAME'):
 def _batch_norm(net, name, x):
   """BatchNormWithGlobalNormalization calibrated on x's value.
 
-  moving_mean and moving_variance are x's statistics, and random gamma and
-  beta shift and scale the normalized x per channel. Then the output's scale
-  is set so that after the Relu it averages FEATURE_MEAN: what follows does
-  not depend on that scale (the next batch norm undoes it), except pool_3,
-  whose values thus have the real graph's scale.
+  moving_mean and moving_variance are x's statistics, so the normalized x has
+  zero mean and unit variance per channel; gamma (when applied) and beta then
+  scale it mildly and shift it up a little, so that more than half of it
+  passes the Relu. Sparser or more varied layers would make the features of
+  photos unlike the calibration ones blow up or vanish, deep down.
   """
   x_name, x_value = x
   depth = x_value.shape[-1]
   mean, variance = (m.numpy() for m in tf.nn.moments(x_value, [0, 1, 2]))
   params = {'moving_mean': mean, 'moving_variance': variance,
-            'beta': net.rng.uniform(-1.0, 0.5, depth),
-            'gamma': net.rng.lognormal(0, 1, depth)}
-  scale_after_normalization = bool(net.rng.randint(2))
-  if not scale_after_normalization:
-    _scale_batch_norm(params, False, net.rng.lognormal(0, 1, depth))
-  relu_mean = tf.reduce_mean(tf.nn.relu(_batch_norm_value(
-      x_value, params, scale_after_normalization))).numpy()
-  _scale_batch_norm(params, scale_after_normalization,
-                    FEATURE_MEAN / relu_mean)
+            'beta': net.rng.uniform(0, 0.5, depth),
+            'gamma': net.rng.lognormal(0, 0.3, depth)}
+  scale_after_normalization = next(net.scale_after_normalization)
   inputs = [x_name] + [_const(net, name + '/' + key, value)
                        for key, value in params.items()]
   _node(net, name, 'BatchNormWithGlobalNormalization', inputs, T=tf.float32,
         variance_epsilon=BATCH_NORM_EPSILON,
         scale_after_normalization=scale_after_normalization)
-  return name, _batch_norm_value(x_value, params, scale_after_normalization)
-
-
-def _batch_norm_value(x, params, scale_after_normalization):
-  """What BatchNormWithGlobalNormalization computes."""
-  scale = 1 / np.sqrt(params['moving_variance'] + BATCH_NORM_EPSILON)
+  scale = 1 / np.sqrt(variance + BATCH_NORM_EPSILON)
   if scale_after_normalization:
     scale = scale * params['gamma']
-  shift = params['beta'] - params['moving_mean'] * scale
-  return x * scale.astype(np.float32) + shift.astype(np.float32)
+  shift = params['beta'] - mean * scale
+  return name, x_value * scale.astype(np.float32) + shift.astype(np.float32)
 
 
-def _scale_batch_norm(params, scale_after_normalization, factor):
-  """Multiplies the batch norm's output by factor > 0, in place.
+def _feature_scales(pool, rng):
+  """Factors for pool_3's channels giving it the real graph's mean and std.
 
-  Without scale_after_normalization, gamma is ignored, so the variance has to
-  change instead; it stays >= 0 (a channel constant on the calibration photos
-  has no scale to change).
+  pool: [photos, 2048] pool_3 on the calibration photos. The real bottleneck
+  channels differ widely in scale (std / mean about 1.5), so the factors are
+  log-normal, with the spread found by bisection, times the common factor
+  that sets the mean.
   """
-  params['beta'] = params['beta'] * factor
-  if scale_after_normalization:
-    params['gamma'] = params['gamma'] * factor
-  else:
-    params['moving_variance'] = np.maximum(
-        (params['moving_variance'] + BATCH_NORM_EPSILON) / factor**2
-        - BATCH_NORM_EPSILON, 0)
+  normal = rng.standard_normal(pool.shape[-1])
+  low, high = 0.0, 4.0
+  for _ in range(30):
+    spread = (low + high) / 2
+    scaled = pool * np.exp(spread * normal)
+    if scaled.std() / scaled.mean() < FEATURE_STD / FEATURE_MEAN:
+      low = spread
+    else:
+      high = spread
+  factors = np.exp(spread * normal)
+  return factors * FEATURE_MEAN / (pool * factors).mean()
+
+
+def _scale_features(graph_def, factors):
+  """Multiplies pool_3's channels by factors > 0.
+
+  pool_3 averages Relus of batch norms (through Concats); scaling a batch
+  norm's output channel scales the pool_3 channel. Without
+  scale_after_normalization gamma is ignored, so the variance changes instead
+  (kept >= 0: a channel constant on the calibration photos has no scale).
+  """
+  nodes = {node.name: node for node in graph_def.node}
+
+  def feeding_batch_norms(name):
+    node = nodes[name]
+    if node.op == 'Concat':
+      return [batch_norm for value in node.input[1:]
+              for batch_norm in feeding_batch_norms(value)]
+    return [nodes[node.input[0]]]  # node is a Relu
+
+  channel = 0
+  for batch_norm in feeding_batch_norms(nodes[POOL_3_NODE].input[0]):
+    mean, variance, beta, gamma = (nodes[name].attr['value'].tensor
+                                   for name in batch_norm.input[1:])
+    depth = mean.tensor_shape.dim[0].size
+    factor = factors[channel:channel + depth]
+    channel += depth
+    _multiply_const(beta, factor)
+    if batch_norm.attr['scale_after_normalization'].b:
+      _multiply_const(gamma, factor)
+    else:
+      variance.CopyFrom(tf.make_tensor_proto(np.maximum(
+          (tf.make_ndarray(variance) + BATCH_NORM_EPSILON) / factor**2
+          - BATCH_NORM_EPSILON, 0).astype(np.float32)))
+
+
+def _multiply_const(tensor, factor):
+  tensor.CopyFrom(tf.make_tensor_proto(
+      (tf.make_ndarray(tensor) * factor).astype(np.float32)))
 
 
 def _pool(net, name, x, op, window, stride, padding):
@@ -450,18 +497,18 @@ def _calibration_photos(scratch_dir):
 
 def _bottlenecks(graph_def, photo_paths):
   """Runs the photos one per run; returns the bottlenecks and s per photo."""
-  with tf.Graph().as_default() as graph:
-    tf1.import_graph_def(graph_def, name='')
-  bottlenecks = []
-  with tf1.Session(graph=graph) as session:
-    for i, path in enumerate(photo_paths):
-      if i == 1:  # the first run sets things up
-        start = time.time()
-      with open(path, 'rb') as f:
-        bottlenecks.append(session.run(
-            BOTTLENECK_NODE + ':0', {JPEG_INPUT_NODE + ':0': f.read()})[0])
-  seconds = (time.time() - start) / max(len(photo_paths) - 1, 1)
-  return np.array(bottlenecks), seconds
+  jpegs = []
+  for path in photo_paths:
+    with open(path, 'rb') as f:
+      jpegs.append(f.read())
+  with tf1.Session(graph=_imported(graph_def)) as session:
+    def run(jpeg):
+      return session.run(BOTTLENECK_NODE + ':0',
+                         {JPEG_INPUT_NODE + ':0': jpeg})[0]
+    run(jpegs[0])  # the first run sets things up
+    start = time.time()
+    bottlenecks = np.array([run(jpeg) for jpeg in jpegs])
+  return bottlenecks, (time.time() - start) / len(jpegs)
 
 
 def main(argv=None):
@@ -486,7 +533,7 @@ def main(argv=None):
         '(real graph: about 0.22 and 0.34)'
         % (len(photos), seconds * 1000, bottlenecks.mean(), bottlenecks.std()))
   with open(args.output, 'wb') as f:
-    f.write(graph_def.SerializeToString())
+    f.write(graph_def.SerializeToString(deterministic=True))
   if args.tgz:
     write_model_archive(graph_def, args.tgz)
 
