@@ -157,7 +157,11 @@ def maybe_download_and_extract(model_dir, url):
       raise UserError('%s. Without internet, download %s on another machine '
                       'and put it (or the %s inside it) in %s'
                       % (e, DATA_URL, inception.GRAPH_FILE_NAME, model_dir))
-  files.extract_member(archive, inception.GRAPH_FILE_NAME, graph_path)
+  try:
+    files.extract_member(archive, inception.GRAPH_FILE_NAME, graph_path)
+  except UserError:
+    os.remove(archive)  # So that the next run downloads it again.
+    raise
   return graph_path
 
 
@@ -182,7 +186,11 @@ def maybe_download_flowers(image_dir, url):
     except UserError as e:
       raise UserError('%s. Without internet, put your photos in %s, one '
                       'sub-folder per class' % (e, image_dir))
-  files.extract_folder(archive, FLOWERS_FOLDER, parent)
+  try:
+    files.extract_folder(archive, FLOWERS_FOLDER, parent)
+  except UserError:
+    os.remove(archive)
+    raise
 
 
 # ---------------------------------------------------------------- photos
@@ -206,9 +214,11 @@ def cache_bottlenecks(sess, photos, bottleneck_dir):
   Cached values are read once (see retraining/cache.py). Missing ones are
   computed in batches through the rewritten graph while a thread writes each
   to its cache file, so a killed run resumes where it stopped. Returns
-  (values [n, 2048], ok [n]): a photo that cannot be decoded is not ok.
+  (values [n, 2048], ok [n], skipped paths): a photo that cannot be decoded
+  is not ok, and is named once in a warning.
   """
   rel_paths = [p.cache_path for p in photos]
+  cache.remove_stale_temp_files(bottleneck_dir)
   values, ok, broken = cache.load_bottlenecks(bottleneck_dir, rel_paths)
   for path in broken:
     warn('cache file %s is damaged; computing it again' % path)
@@ -235,9 +245,16 @@ def cache_bottlenecks(sess, photos, bottleneck_dir):
       bar.update(len(paths) + len(failures))
   cache.save_index(bottleneck_dir, [r for r, good in zip(rel_paths, ok) if good],
                    values[ok])
+  return values, ok, skipped
+
+
+def report_skipped_photos(skipped, output_graph):
+  """Lists the photos that could not be read in <output_graph>_skipped.txt."""
   if skipped:
-    warn('%d photos could not be read and were left out' % len(skipped))
-  return values, ok
+    path = os.path.splitext(output_graph)[0] + '_skipped.txt'
+    files.write_text(path, ''.join(p + '\n' for p in skipped))
+    warn('%d photos could not be read and were left out; the list is in %s'
+         % (len(skipped), path))
 
 
 def _thread_pool(workers):
@@ -544,7 +561,7 @@ def retrain():
     inception.import_graph_def(inception_graph_def)
 
     # Cache the bottleneck of every photo; train and evaluate from memory.
-    values, ok = cache_bottlenecks(sess, photos, FLAGS.bottleneck_dir)
+    values, ok, skipped = cache_bottlenecks(sess, photos, FLAGS.bottleneck_dir)
     datasets = split_arrays(photos, values, ok, labels)
     log('Training on %d photos, validating on %d, testing on %d' % tuple(
         len(datasets[c][1]) for c in ('training', 'validation', 'testing')))
@@ -566,6 +583,7 @@ def retrain():
     # Measure it on the test set, and export it.
     evaluate(sess, datasets, labels, layer)
     save_graph_and_labels(sess, graph, labels)
+  report_skipped_photos(skipped, FLAGS.output_graph)
 
 
 def main(argv):

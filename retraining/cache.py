@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from retraining import files
 from retraining.files import atomic_write
 from retraining.graph import BOTTLENECK_TENSOR_SIZE
 
@@ -54,6 +55,14 @@ def file_stamp(path):
   except OSError:
     return None
   return st.st_size, st.st_mtime_ns
+
+
+def remove_stale_temp_files(bottleneck_dir):
+  if os.path.isdir(bottleneck_dir):
+    files.remove_stale_temp_files(bottleneck_dir)
+    for entry in os.scandir(bottleneck_dir):
+      if entry.is_dir():
+        files.remove_stale_temp_files(entry.path)
 
 
 def read_index(bottleneck_dir):

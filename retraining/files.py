@@ -3,9 +3,9 @@ and downloading archives the same way."""
 
 import contextlib
 import hashlib
+import http.client
 import os
 import shutil
-import socket
 import tarfile
 import tempfile
 import urllib.error
@@ -16,6 +16,7 @@ from retraining.progress import progress_bar
 
 DOWNLOAD_TIMEOUT_S = 30
 CHUNK_BYTES = 1 << 20
+TEMP_SUFFIX = '.tmp'
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
@@ -32,7 +33,7 @@ def atomic_write(path, mode='wb'):
   folder = os.path.dirname(os.path.abspath(path))
   os.makedirs(folder, exist_ok=True)
   fd, tmp_path = tempfile.mkstemp(
-      dir=folder, prefix='.' + os.path.basename(path) + '.', suffix='.tmp')
+      dir=folder, prefix='.' + os.path.basename(path) + '.', suffix=TEMP_SUFFIX)
   encoding = None if 'b' in mode else 'utf-8'
   try:
     with os.fdopen(fd, mode, encoding=encoding) as f:
@@ -45,6 +46,13 @@ def atomic_write(path, mode='wb'):
     with contextlib.suppress(OSError):
       os.remove(tmp_path)
     raise
+
+
+def remove_stale_temp_files(folder):
+  """Deletes what writes in `folder` that a killed run never finished left."""
+  for entry in os.scandir(folder):
+    if entry.name.startswith('.') and entry.name.endswith(TEMP_SUFFIX):
+      os.remove(entry.path)
 
 
 def write_bytes(path, data):
@@ -78,32 +86,37 @@ def check_archive(path, size=None, sha256=None):
 def download(url, path, size=None, sha256=None):
   """Downloads `url` to `path` with a progress bar, complete or not at all.
 
-  `size` and `sha256`, when given, are checked before the file is renamed into
-  place, so a truncated or wrong download is never kept and is fetched again
-  on the next run.
+  The length the server announced, and `size` and `sha256` when given, are
+  checked before the file is renamed into place, so a truncated or wrong
+  download is never kept and is fetched again on the next run.
   """
   name = os.path.basename(path)
+  digest = hashlib.sha256()
   try:
     with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-      total = response.headers.get('Content-Length')
-      total = int(total) if total else size
+      announced = response.headers.get('Content-Length')
+      announced = int(announced) if announced else None
       with atomic_write(path, 'wb') as f, progress_bar(
-          total=total, desc='Downloading ' + name, unit='B',
+          total=announced or size, desc='Downloading ' + name, unit='B',
           unit_scale=True, unit_divisor=1024) as bar:
         received = 0
         for chunk in iter(lambda: response.read(CHUNK_BYTES), b''):
           f.write(chunk)
+          digest.update(chunk)
           received += len(chunk)
           bar.update(len(chunk))
-        if total is not None and received != total:
-          raise UserError('download of %s stopped after %d of %d bytes; run '
-                          'again to retry' % (url, received, total))
-        f.flush()
-        check_archive(f.name, size, sha256)
+        for expected in (announced, size):
+          if expected is not None and received != expected:
+            raise UserError('download of %s got %d bytes, expected %d: it is '
+                            'incomplete or not the expected file; run again '
+                            'to retry' % (url, received, expected))
+        if sha256 is not None and digest.hexdigest() != sha256:
+          raise UserError('download of %s does not have the expected sha256 %s'
+                          % (url, sha256))
   except urllib.error.HTTPError as e:
     raise UserError('download of %s failed: HTTP %d %s' % (url, e.code, e.reason))
-  except (urllib.error.URLError, socket.timeout, ConnectionError) as e:
-    reason = getattr(e, 'reason', e)
+  except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
+    reason = getattr(e, 'reason', None) or str(e) or type(e).__name__
     raise UserError('cannot download %s (%s)' % (url, reason))
 
 

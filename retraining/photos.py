@@ -8,7 +8,7 @@ import unicodedata
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from retraining import UserError
 
@@ -159,6 +159,8 @@ def decode_with_pillow(path):
         return to_rgb_array(image)
   except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
     raise BadPhoto('too large to decode safely (%s)' % e)
+  except UnidentifiedImageError:
+    raise BadPhoto('not an image format Pillow or TensorFlow can read')
   except Exception as e:  # Pillow raises many types for broken files.
     raise BadPhoto('not a readable image (%s)' % (str(e) or type(e).__name__))
 

@@ -126,3 +126,67 @@ def shared_data(name):
 
 def copy_shared(name, dest):
   return shutil.copytree(shared_data(name), os.path.join(dest, name))
+
+
+def _png_header_only(path, width, height):
+  """A PNG that declares width x height pixels and holds none of them."""
+  import struct  # pylint: disable=g-import-not-at-top
+  import zlib  # pylint: disable=g-import-not-at-top
+
+  def chunk(kind, data):
+    return (struct.pack('>I', len(data)) + kind + data +
+            struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff))
+  with open(path, 'wb') as f:
+    f.write(b'\x89PNG\r\n\x1a\n' +
+            chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)) +
+            chunk(b'IEND', b''))
+
+
+def make_good_photo_kinds(folder, color=(200, 30, 40)):
+  """One photo of each kind a user plausibly has; returns {kind: path}."""
+  os.makedirs(folder, exist_ok=True)
+  rng = np.random.RandomState(7)
+  rgb = Image.fromarray((np.array(color) + rng.randn(60, 80, 3) * 30)
+                        .clip(0, 255).astype(np.uint8))
+  paths = {}
+
+  def save(kind, image, name, **kwargs):
+    paths[kind] = os.path.join(folder, name)
+    image.save(paths[kind], **kwargs)
+  save('jpeg', rgb, 'baseline.jpg')
+  save('progressive', rgb, 'progressive.JPG', progressive=True)
+  save('grayscale', rgb.convert('L'), 'grey.jpeg')
+  save('cmyk', rgb.convert('CMYK'), 'cmyk.jpg')
+  exif = Image.Exif()
+  exif[0x0112] = 6  # Rotated: the viewer turns it 90 degrees.
+  save('exif_rotated', rgb, 'rotated.jpg', exif=exif.tobytes())
+  save('png', rgb, 'plain.png')
+  save('png_rgba', rgb.convert('RGBA'), 'alpha.png')
+  save('png_palette', rgb.convert('P'), 'palette.png')
+  save('png_16bit', Image.fromarray(
+      (np.asarray(rgb.convert('L'), np.uint16) * 257)), 'sixteen.png')
+  save('png_grey', rgb.convert('L'), 'grey.png')
+  save('gif', rgb.convert('P'), 'anim.gif')
+  save('bmp', rgb, 'bitmap.bmp')
+  save('webp', rgb, 'photo.webp')
+  save('png_named_jpg', rgb, 'really_a_png.jpg', format='PNG')
+  return paths
+
+
+def make_bad_photo_kinds(folder):
+  """One file of each kind that cannot be used as a photo; {kind: path}."""
+  os.makedirs(folder, exist_ok=True)
+  good = make_photo(os.path.join(folder, 'whole.jpg'), (10, 20, 30), 1,
+                    size=(120, 90))
+  data = open(good, 'rb').read()
+  os.remove(good)
+  paths = {kind: os.path.join(folder, name) for kind, name in (
+      ('truncated', 'truncated.jpg'), ('empty', 'empty.jpg'),
+      ('text', 'notes.jpg'), ('bomb', 'bomb.png'))}
+  with open(paths['truncated'], 'wb') as f:
+    f.write(data[:len(data) // 2])
+  open(paths['empty'], 'wb').close()
+  with open(paths['text'], 'w') as f:
+    f.write('not a photo\n')
+  _png_header_only(paths['bomb'], 40000, 40000)
+  return paths

@@ -1,0 +1,299 @@
+"""Odd photos, killed runs, broken downloads and caches: nothing breaks."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+
+import numpy as np
+import pytest
+
+from conftest import (COLORS, MODEL_ARCHIVE, ROOT, assert_clean_failure,
+                      make_bad_photo_kinds, make_good_photo_kinds,
+                      make_photo_tree, retrain_args, run_script)
+import standin
+from retraining import UserError, files
+from retraining.cache import parse_bottleneck
+
+
+def test_mixed_photo_kinds_train_and_bad_ones_are_skipped(tmp_path, model_dir):
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=12)
+  good = make_good_photo_kinds(str(tmp_path / 'photos' / 'roses'))
+  bad = make_bad_photo_kinds(str(tmp_path / 'photos' / 'tulips'))
+  result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 3))
+  assert result.returncode == 0, result.stderr
+  total = 4 * 12 + len(good) + len(bad)
+  assert 'Found %d photos' % total in result.stdout
+  counts = re.search(r'Training on (\d+) photos, validating on (\d+), '
+                     r'testing on (\d+)', result.stdout).groups()
+  assert sum(map(int, counts)) == total - len(bad)
+  for path in bad.values():
+    assert result.stderr.count(os.path.basename(path)) == 1, path
+  skipped = (tmp_path / 'flowers_graph_skipped.txt').read_text().split()
+  assert sorted(skipped) == sorted(bad.values())
+  assert '%d photos could not be read' % len(bad) in result.stderr
+  for path in good.values():
+    cached = tmp_path / 'bottlenecks' / 'roses' / (os.path.basename(path) + '.txt')
+    assert parse_bottleneck(cached.read_text()) is not None, path
+
+
+def test_predict_reads_every_good_kind_and_refuses_bad_ones(trained, tmp_path):
+  work, _ = trained
+  good = make_good_photo_kinds(str(tmp_path / 'good'))
+  bad = make_bad_photo_kinds(str(tmp_path / 'bad'))
+  args = ['--output_graph', work / 'flowers_graph.pb',
+          '--output_labels', work / 'flowers_labels.txt', '--noshow_image']
+  result = run_script('predict.py', *good.values(), *args)
+  assert result.returncode == 0, result.stderr
+  assert result.stdout.count('roses (') == len(good)
+  for kind, path in bad.items():
+    result = run_script('predict.py', path, *args)
+    assert_clean_failure(result)
+    assert result.returncode == 2 and path in result.stderr, kind
+  result = run_script('predict.py', good['jpeg'], bad['truncated'], *args)
+  assert result.returncode == 2 and 'roses (' in result.stdout
+  empty = tmp_path / 'empty_folder'
+  empty.mkdir()
+  result = run_script('predict.py', empty, *args)
+  assert_clean_failure(result)
+  assert 'no photo' in result.stderr
+
+
+def test_png_gives_the_same_bottleneck_as_the_jpeg_pixels_it_holds(tmp_path, model_dir):
+  """Pillow-decoded photos enter the graph where DecodeJpeg's pixels do."""
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  from retraining import graph as inception  # pylint: disable=g-import-not-at-top
+  tf1 = inception.tf1
+  jpeg = make_good_photo_kinds(str(tmp_path))['jpeg']
+  png = str(tmp_path / 'same_pixels.png')
+  with inception.tf.Graph().as_default(), tf1.Session() as sess:
+    inception.import_graph_def(inception.fast_graph_def(
+        inception.read_graph_def(str(model_dir / standin.GRAPH_FILE_NAME))))
+    pixels = sess.run(inception.DECODED_IMAGE_TENSOR_NAME,
+                      {inception.JPEG_DATA_TENSOR_NAME: open(jpeg, 'rb').read()})
+    Image.fromarray(pixels).save(png)
+    assert np.array_equal(inception.resize_photo(sess, jpeg),
+                          inception.resize_photo(sess, png))
+
+
+def test_too_few_photos_for_the_split_is_a_clear_message(tmp_path, model_dir):
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=25)
+  make_photo_tree(str(tmp_path / 'photos'), {'rare': (9, 9, 9)}, per_class=1)
+  result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 2),
+                      '--testing_percentage=50', '--validation_percentage=40')
+  assert 'Traceback' not in result.stderr
+  assert "'rare'" in result.stderr and '1 usable photos' in result.stderr or \
+      "'rare' (1 photos)" in result.stderr
+
+
+def test_all_photos_of_a_class_bad_is_a_clear_error(tmp_path, model_dir):
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=8)
+  make_bad_photo_kinds(str(tmp_path / 'photos' / 'broken'))
+  result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 2))
+  assert_clean_failure(result)
+  assert "'broken'" in result.stderr and 'add photos' in result.stderr
+
+
+def test_failed_run_keeps_the_previous_model(trained, tmp_path, model_dir):
+  work, _ = trained
+  graph = (work / 'flowers_graph.pb').read_bytes()
+  labels = (work / 'flowers_labels.txt').read_bytes()
+  photos = make_photo_tree(str(tmp_path / 'photos'), {'one': (1, 2, 3)}, 3)
+  args = retrain_args(work, photos, model_dir, 2)
+  result = run_script('retrain.py', *args)
+  assert_clean_failure(result)
+  assert (work / 'flowers_graph.pb').read_bytes() == graph
+  assert (work / 'flowers_labels.txt').read_bytes() == labels
+
+
+def test_same_seed_gives_byte_identical_graph(tmp_path, model_dir):
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=8)
+  graphs = []
+  for run in ('a', 'b', 'a2'):
+    work = tmp_path / run
+    seed = '--random_seed=%d' % (5 if run.startswith('a') else 6)
+    result = run_script('retrain.py', *retrain_args(work, photos, model_dir, 30),
+                        seed)
+    assert result.returncode == 0, result.stderr
+    graphs.append((work / 'flowers_graph.pb').read_bytes())
+  assert graphs[0] == graphs[2]
+  assert graphs[0] != graphs[1]
+
+
+@pytest.fixture(scope='module')
+def kill_setup(tmp_path_factory, model_dir):
+  """Photos, and the model of an uninterrupted run on them."""
+  root = tmp_path_factory.mktemp('kill')
+  photos = make_photo_tree(str(root / 'photos'), per_class=100)
+  reference = root / 'reference'
+  result = run_script('retrain.py', *retrain_args(reference, photos, model_dir, 20))
+  assert result.returncode == 0, result.stderr
+  return root, photos, (reference / 'flowers_graph.pb').read_bytes()
+
+
+@pytest.mark.parametrize('attempt', range(2))
+def test_killed_run_resumes_and_ends_with_the_same_model(kill_setup, model_dir,
+                                                         tmp_path, attempt):
+  root, photos, reference_graph = kill_setup
+  args = retrain_args(tmp_path, photos, model_dir, 20)
+  cache = tmp_path / 'bottlenecks'
+  process = subprocess.Popen(
+      [sys.executable, os.path.join(ROOT, 'retrain.py')] + args,
+      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  deadline = time.time() + 120
+  while time.time() < deadline and len(list(cache.glob('*/*.txt'))) < 10 + 40 * attempt:
+    time.sleep(0.005)
+  process.send_signal(signal.SIGKILL)
+  process.wait()
+  done = list(cache.glob('*/*.txt'))
+  assert 0 < len(done) < 400, 'the kill came too late to test anything'
+  for path in done:
+    assert parse_bottleneck(path.read_text()) is not None, path
+
+  result = run_script('retrain.py', *args)
+  assert result.returncode == 0, result.stderr
+  created = int(re.search(r'Creating (\d+) bottlenecks', result.stdout).group(1))
+  assert created <= 400 - len(done)
+  assert not [p for p in cache.rglob('*') if p.name.endswith('.tmp')]
+  assert (tmp_path / 'flowers_graph.pb').read_bytes() == reference_graph
+
+
+def test_ctrl_c_exits_promptly_with_one_line(kill_setup, model_dir, tmp_path):
+  _, photos, _ = kill_setup
+  process = subprocess.Popen(
+      [sys.executable, os.path.join(ROOT, 'retrain.py')] +
+      retrain_args(tmp_path, photos, model_dir, 20),
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  cache = tmp_path / 'bottlenecks'
+  deadline = time.time() + 120
+  while time.time() < deadline and not list(cache.glob('*/*.txt')):
+    time.sleep(0.005)
+  process.send_signal(signal.SIGINT)
+  start = time.time()
+  _, stderr = process.communicate(timeout=30)
+  assert time.time() - start < 10
+  assert process.returncode != 0
+  assert 'Traceback' not in stderr and 'interrupted' in stderr
+
+
+# ------------------------------------------------------------------ downloads
+
+def test_truncated_download_is_refetched_on_the_next_run(tmp_path, served_dir,
+                                                         server_url):
+  """The server stops halfway; nothing is kept, and the next run succeeds."""
+  whole = (served_dir / MODEL_ARCHIVE).read_bytes()
+  broken = tmp_path / 'served_broken'
+  broken.mkdir()
+  (broken / MODEL_ARCHIVE).write_bytes(whole[:len(whole) // 2])
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=5)
+  model_dir = tmp_path / 'inception'
+  args = retrain_args(tmp_path, photos, model_dir, 2)
+  with serve(broken) as url:
+    result = run_script('retrain.py', *args, '--model_url=%s/%s' % (url, MODEL_ARCHIVE))
+  assert_clean_failure(result)
+  assert not (model_dir / standin.GRAPH_FILE_NAME).exists()
+  assert not (model_dir / MODEL_ARCHIVE).exists()
+  assert not [p for p in model_dir.iterdir() if p.name.endswith('.tmp')]
+  result = run_script('retrain.py', *args,
+                      '--model_url=%s/%s' % (server_url, MODEL_ARCHIVE))
+  assert result.returncode == 0, result.stderr
+
+
+def test_connection_cut_mid_download_is_detected(tmp_path):
+  """Content-Length says more than arrives: the download is refused."""
+  import socket  # pylint: disable=g-import-not-at-top
+  import threading  # pylint: disable=g-import-not-at-top
+  listener = socket.socket()
+  listener.bind(('127.0.0.1', 0))
+  listener.listen(1)
+
+  def answer():
+    conn, _ = listener.accept()
+    conn.recv(65536)
+    conn.sendall(b'HTTP/1.0 200 OK\r\nContent-Length: 1000\r\n\r\n' + b'x' * 10)
+    conn.close()
+  threading.Thread(target=answer, daemon=True).start()
+  target = tmp_path / 'archive.tgz'
+  with pytest.raises(UserError, match='cannot download|incomplete'):
+    files.download('http://127.0.0.1:%d/a.tgz' % listener.getsockname()[1],
+                   str(target))
+  assert not target.exists() and not list(tmp_path.iterdir())
+  listener.close()
+
+
+def test_silent_server_times_out_with_one_line(tmp_path, monkeypatch):
+  import socket  # pylint: disable=g-import-not-at-top
+  listener = socket.socket()
+  listener.bind(('127.0.0.1', 0))
+  listener.listen(1)
+  monkeypatch.setattr(files, 'DOWNLOAD_TIMEOUT_S', 0.5)
+  with pytest.raises(UserError, match='timed out'):
+    files.download('http://127.0.0.1:%d/a.tgz' % listener.getsockname()[1],
+                   str(tmp_path / 'a.tgz'))
+  listener.close()
+
+
+def test_wrong_size_or_digest_is_refused(tmp_path, served_dir, server_url):
+  with pytest.raises(UserError, match='expected'):
+    files.download('%s/%s' % (server_url, MODEL_ARCHIVE),
+                   str(tmp_path / 'a.tgz'), size=88931400)
+  with pytest.raises(UserError, match='sha256'):
+    files.download('%s/%s' % (server_url, MODEL_ARCHIVE),
+                   str(tmp_path / 'a.tgz'), sha256='0' * 64)
+  assert not list(tmp_path.iterdir())
+
+
+def test_archive_cannot_write_outside_its_folder(tmp_path):
+  import io  # pylint: disable=g-import-not-at-top
+  archive = tmp_path / 'evil.tgz'
+  with tarfile.open(archive, 'w:gz') as tar:
+    for name in ('flower_photos/roses/ok.jpg', 'flower_photos/../../escape.txt',
+                 '/abs.txt', 'other/x.txt'):
+      info = tarfile.TarInfo(name)
+      info.size = 2
+      tar.addfile(info, io.BytesIO(b'ok'))
+    link = tarfile.TarInfo('flower_photos/roses/link.jpg')
+    link.type, link.linkname = tarfile.SYMTYPE, '/etc/passwd'
+    tar.addfile(link)
+  dest = tmp_path / 'dest'
+  dest.mkdir()
+  files.extract_folder(str(archive), 'flower_photos', str(dest))
+  written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob('*'))
+  assert written == ['dest', 'dest/flower_photos', 'dest/flower_photos/roses',
+                     'dest/flower_photos/roses/ok.jpg', 'evil.tgz']
+
+
+def test_archive_without_the_graph_is_refused(tmp_path):
+  archive = tmp_path / 'x.tgz'
+  with tarfile.open(archive, 'w:gz') as tar:
+    tar.add(__file__, arcname='something_else.pb')
+  with pytest.raises(UserError, match='holds no file'):
+    files.extract_member(str(archive), standin.GRAPH_FILE_NAME,
+                         str(tmp_path / 'g.pb'))
+  (tmp_path / 'junk.tgz').write_bytes(b'not an archive')
+  with pytest.raises(UserError, match='not a readable'):
+    files.extract_member(str(tmp_path / 'junk.tgz'), standin.GRAPH_FILE_NAME,
+                         str(tmp_path / 'g.pb'))
+
+
+class serve:  # pylint: disable=invalid-name
+  """Serves a folder on loopback for the duration of a with-block."""
+
+  def __init__(self, folder):
+    self.folder = folder
+
+  def __enter__(self):
+    import functools  # pylint: disable=g-import-not-at-top
+    import http.server  # pylint: disable=g-import-not-at-top
+    import threading  # pylint: disable=g-import-not-at-top
+    from conftest import QuietHandler  # pylint: disable=g-import-not-at-top
+    self.server = http.server.ThreadingHTTPServer(
+        ('127.0.0.1', 0), functools.partial(QuietHandler, directory=str(self.folder)))
+    threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    return 'http://127.0.0.1:%d' % self.server.server_address[1]
+
+  def __exit__(self, *exc):
+    self.server.shutdown()
