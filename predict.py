@@ -16,6 +16,7 @@ import numpy as np
 from absl import app, flags
 
 from retraining import UserError
+from retraining import charts
 from retraining import graph as inception
 from retraining.photos import PHOTO_EXTENSIONS
 
@@ -30,7 +31,14 @@ flags.DEFINE_string('output_graph', './workspace/flowers_graph.pb',
 flags.DEFINE_string('output_labels', './workspace/flowers_labels.txt',
                     'The labels retrain.py wrote, one per line.')
 flags.DEFINE_boolean('show_image', True,
-                     'Show the photo and its scores in a window.')
+                     'Show the photo and its top scores in a window (several '
+                     'photos: a grid of the first 25 with their top label).')
+flags.DEFINE_integer('top_k', None,
+                     'How many scores the window\'s bar chart shows (default: '
+                     'all labels when there are ten or fewer, else 5).')
+flags.DEFINE_string('save_figure', None,
+                    'Save the window\'s figure to this PNG file (works '
+                    'without a display).')
 
 
 def error(message):
@@ -114,17 +122,19 @@ def classify(sess, paths, labels):
   return results, failures
 
 
-def show_image(path):
-  """Shows the photo in a window, as the book does; one line if it cannot."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  if not matplotlib.get_backend().lower().endswith(('tkagg', 'qtagg', 'gtk3agg',
-                                                    'gtk4agg', 'macosx', 'wxagg')):
-    print('No display: the window cannot be shown (use --noshow_image).')
-    return
-  from PIL import Image  # pylint: disable=g-import-not-at-top
-  plt.imshow(Image.open(path))
-  plt.show()
+def show_or_save_figure(results, labels):
+  """The book's window (photo, now with a bar chart of its scores), a PNG of
+  it with --save_figure, or one line saying why there is no window."""
+  show = FLAGS.show_image and charts.can_show_windows()
+  if show or FLAGS.save_figure:
+    charts.save_prediction_figure(results, labels, path=FLAGS.save_figure,
+                                  top_k=FLAGS.top_k, show=show)
+  if FLAGS.save_figure:
+    print('Saved the figure to %s' % FLAGS.save_figure)
+  if FLAGS.show_image and not show:
+    print('No display: the window cannot be shown%s.' % (
+        '' if FLAGS.save_figure else
+        ' (use --save_figure PATH to save it as PNG, or --noshow_image)'))
 
 
 def predict(inputs):
@@ -144,8 +154,8 @@ def predict(inputs):
       elapsed = time.time() - start
       print('Classified %d photos in %.1f s (%.1f photos/s)'
             % (len(results), elapsed, len(results) / elapsed))
-  if results and FLAGS.show_image:
-    show_image(results[0][0])
+  if results:
+    show_or_save_figure(results, labels)
   return 2 if failures else 0
 
 

@@ -36,6 +36,7 @@ from absl import app, flags
 
 from retraining import UserError
 from retraining import cache
+from retraining import charts
 from retraining import files
 from retraining import graph as inception
 from retraining.photos import CATEGORIES, create_image_lists
@@ -84,6 +85,10 @@ flags.DEFINE_integer('validation_batch_size', 100,
 flags.DEFINE_boolean('print_misclassified_test_images', False,
                      'Whether to print out a list of all misclassified test '
                      'photos.')
+flags.DEFINE_boolean('save_charts', True,
+                     'Save <output_graph stem>_training.png (accuracy and '
+                     'cross-entropy against step) and _confusion.png (the test '
+                     'set\'s confusion matrix) beside the output graph.')
 flags.DEFINE_integer('random_seed', 0,
                      'Seed for the weights and the sampled batches: the same '
                      'photos, flags and seed give the same model.')
@@ -494,12 +499,15 @@ def train(sess, datasets, class_count, layer, writers, distortion_head):
 
 
 def evaluate(sess, datasets, labels, layer):
-  """Prints the final test accuracy (and the misclassified photos)."""
+  """Prints the final test accuracy and a per-class report.
+
+  Returns ((accuracy, N), confusion matrix), or (None, None) without a test set.
+  """
   test_x, test_y, test_paths = datasets['testing']
   if not len(test_y):
     warn('the test set is empty, so no test accuracy can be given: raise '
          '--testing_percentage or add photos')
-    return None
+    return None, None
   rows = batch_sampler(np.random.default_rng(FLAGS.random_seed), test_y,
                        len(labels))(FLAGS.test_batch_size)
   test_accuracy, predictions = sess.run(
@@ -507,13 +515,25 @@ def evaluate(sess, datasets, labels, layer):
       {layer.bottleneck_input: test_x[rows],
        layer.ground_truth_input: test_y[rows]})
   log('Final test accuracy = %.1f%% (N=%d)' % (test_accuracy * 100, len(rows)))
+  matrix = charts.confusion_matrix(test_y[rows], predictions, len(labels))
+  print(charts.format_evaluation_report(matrix, labels), flush=True)
   if FLAGS.print_misclassified_test_images:
     log('=== MISCLASSIFIED TEST IMAGES ===')
     for row, predicted in zip(rows, predictions):
       if predicted != test_y[row]:
         print('%70s  %s (predicted %s)'
               % (test_paths[row], labels[test_y[row]], labels[predicted]))
-  return test_accuracy
+  return (float(test_accuracy), len(rows)), matrix
+
+
+def save_charts(history, test_result, matrix, labels):
+  stem = os.path.splitext(FLAGS.output_graph)[0]
+  charts.save_training_chart(history, test_result, stem + '_training.png')
+  saved = [stem + '_training.png']
+  if matrix is not None:
+    charts.save_confusion_matrix(matrix, labels, stem + '_confusion.png')
+    saved.append(stem + '_confusion.png')
+  log('Saved %s' % ' and '.join(saved))
 
 
 def save_graph_and_labels(sess, graph, labels):
@@ -578,11 +598,14 @@ def retrain():
     writers = summary_writers(FLAGS.summaries_dir,
                               new_layer_graph_def(graph, inception_graph_def))
     sess.run(tf1.global_variables_initializer())
-    train(sess, datasets, class_count, layer, writers, distortion_head)
+    history = train(sess, datasets, class_count, layer, writers,
+                    distortion_head)
 
     # Measure it on the test set, and export it.
-    evaluate(sess, datasets, labels, layer)
+    test_result, matrix = evaluate(sess, datasets, labels, layer)
     save_graph_and_labels(sess, graph, labels)
+  if FLAGS.save_charts:
+    save_charts(history, test_result, matrix, labels)
   report_skipped_photos(skipped, FLAGS.output_graph)
 
 

@@ -36,7 +36,7 @@ def test_headless_window_request_says_so_and_exits_0(trained):
   result = predict(work, work / 'flower_photos' / 'daisy' / 'daisy_01.jpg',
                    '--show_image=True')
   assert result.returncode == 0, result.stderr
-  assert 'cannot be shown' in result.stdout
+  assert 'No display: the window cannot be shown' in result.stdout
   for flag in ('--show_image=False', '--noshow_image'):
     result = predict(work, work / 'flower_photos' / 'daisy' / 'daisy_01.jpg', flag)
     assert result.returncode == 0 and 'cannot be shown' not in result.stdout
@@ -77,3 +77,37 @@ def test_labels_that_do_not_match_the_graph_are_an_error(trained, tmp_path):
                       '--output_labels', labels)
   assert_clean_failure(result)
   assert '2 lines' in result.stderr
+
+
+def png_stats(path):
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  pixels = np.asarray(Image.open(path).convert('L'), float)
+  return pixels.shape, pixels.var()
+
+
+def test_save_figure_for_one_photo_and_for_a_grid(trained, tmp_path):
+  work, _ = trained
+  one = tmp_path / 'one.png'
+  result = predict(work, work / 'flower_photos' / 'roses' / 'roses_02.jpg',
+                   '--save_figure', one)
+  assert result.returncode == 0, result.stderr
+  assert 'Saved the figure to %s' % one in result.stdout
+  assert 'No display: the window cannot be shown.' in result.stdout
+  shape, variance = png_stats(one)
+  assert shape == (450, 1000) and variance > 100
+  grid = tmp_path / 'grid.png'
+  result = predict(work, work / 'flower_photos', '--save_figure=%s' % grid,
+                   '--noshow_image')
+  assert result.returncode == 0, result.stderr
+  assert 'cannot be shown' not in result.stdout
+  shape, variance = png_stats(grid)
+  assert shape[0] > 1000 and shape[1] > 1000 and variance > 100
+
+
+def test_headless_without_save_figure_says_how_to_save(trained):
+  work, _ = trained
+  result = predict(work, work / 'flower_photos' / 'roses' / 'roses_02.jpg')
+  assert result.returncode == 0
+  lines = [l for l in result.stdout.splitlines() if 'No display' in l]
+  assert len(lines) == 1 and '--save_figure' in lines[0]

@@ -167,3 +167,49 @@ def test_one_class_and_missing_image_dir_are_errors(tmp_path, model_dir):
       tmp_path, tmp_path / 'nowhere', model_dir, 2))
   assert_clean_failure(result)
   assert 'nowhere' in result.stderr
+
+
+def test_charts_and_evaluation_report(trained):
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  work, result = trained
+  for name in ('flowers_graph_training.png', 'flowers_graph_confusion.png'):
+    pixels = np.asarray(Image.open(work / name).convert('L'), float)
+    assert pixels.shape[0] > 300 and pixels.var() > 100, name
+  n = int(re.search(r'Final test accuracy = [\d.]+% \(N=(\d+)\)',
+                    result.stdout).group(1))
+  total = re.search(r'^\s*total\s.*?(\d+)\s*$', result.stdout, re.M)
+  assert total and int(total.group(1)) == n
+  rows = [re.match(r'^\s*(daisy|roses|sunflowers|tulips)\s+\S+\s+\S+\s+(\d+)\s*$', l)
+          for l in result.stdout.splitlines()]
+  assert sum(int(m.group(2)) for m in rows if m) == n
+
+
+def test_progress_is_plain_lines_in_logs_and_a_bar_on_a_terminal(tmp_path, model_dir):
+  import pty  # pylint: disable=g-import-not-at-top
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=5)
+  args = retrain_args(tmp_path, photos, model_dir, 1, '--nosave_charts')
+  logged = run_script('retrain.py', *args)
+  assert logged.returncode == 0
+  progress = [l for l in logged.stderr.splitlines() if l.startswith('Bottlenecks')]
+  assert progress and '\r' not in logged.stderr
+  assert progress[-1].startswith('Bottlenecks: 100%') and '20/20' in progress[-1]
+  assert not list(tmp_path.glob('*.png'))  # --nosave_charts
+
+  args[0] = '--bottleneck_dir=%s' % (tmp_path / 'fresh_cache')
+  main, child = pty.openpty()
+  process = subprocess.Popen(
+      [sys.executable, os.path.join(ROOT, 'retrain.py')] + args,
+      stdout=subprocess.DEVNULL, stderr=child, env=dict(os.environ, MPLBACKEND='Agg'))
+  os.close(child)
+  output = b''
+  while True:
+    try:
+      chunk = os.read(main, 65536)
+    except OSError:
+      break
+    if not chunk:
+      break
+    output += chunk
+  process.wait()
+  assert process.returncode == 0
+  assert b'\rBottlenecks' in output and b'20/20' in output

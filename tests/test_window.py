@@ -1,0 +1,60 @@
+"""predict.py's window under Xvfb with a real backend (TkAgg), screenshotted."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT
+
+DISPLAY = ':94'
+
+
+@pytest.fixture
+def xvfb():
+  if not (shutil.which('Xvfb') and shutil.which('import')):
+    pytest.skip('Xvfb and ImageMagick (Debian: xvfb imagemagick) are not installed')
+  server = subprocess.Popen(['Xvfb', DISPLAY, '-screen', '0', '1280x800x24'],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  time.sleep(1)
+  yield DISPLAY
+  server.kill()
+  server.wait()
+
+
+def test_window_shows_the_photo_and_the_bar_chart(trained, xvfb, tmp_path):
+  work, _ = trained
+  env = dict(os.environ, DISPLAY=xvfb, MPLBACKEND='TkAgg')
+  process = subprocess.Popen(
+      [sys.executable, os.path.join(ROOT, 'predict.py'),
+       str(work / 'flower_photos' / 'sunflowers' / 'sunflowers_04.jpg'),
+       '--output_graph', str(work / 'flowers_graph.pb'),
+       '--output_labels', str(work / 'flowers_labels.txt')],
+      env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+  screenshot = tmp_path / 'window.png'
+  try:
+    deadline = time.time() + 60
+    variance = 0
+    while time.time() < deadline and variance < 500:
+      time.sleep(1)
+      subprocess.run(['import', '-display', xvfb, '-window', 'root',
+                      str(screenshot)], check=True, timeout=30)
+      pixels = np.asarray(Image.open(screenshot).convert('RGB'), float)
+      variance = pixels.var()
+    assert process.poll() is None, 'the window closed by itself'
+  finally:
+    process.kill()
+    stdout, _ = process.communicate()
+  assert 'cannot be shown' not in stdout
+  assert variance >= 500, 'the screen stayed blank'
+  # The photo is yellow-orange noise; the bars are matplotlib's blue.
+  yellow = ((pixels[..., 0] > 200) & (pixels[..., 1] > 120) & (pixels[..., 2] < 90)).sum()
+  blue = ((pixels[..., 2] > 150) & (pixels[..., 0] < 80) & (pixels[..., 1] < 150)).sum()
+  assert yellow > 5000 and blue > 500, (yellow, blue)
+  if os.environ.get('WINDOW_SCREENSHOT'):
+    shutil.copy(screenshot, os.environ['WINDOW_SCREENSHOT'])
