@@ -26,10 +26,11 @@ in index order. predict.py uses both.
 """
 
 import collections
+import concurrent.futures
+import contextlib
 import datetime
 import os
 import sys
-import time
 
 import numpy as np
 from absl import app, flags
@@ -148,25 +149,12 @@ def maybe_download_and_extract(model_dir, url):
   if os.path.exists(graph_path):
     return graph_path
   archive = os.path.join(model_dir, os.path.basename(url) or 'inception.tgz')
-  size = DATA_SIZE if url == DATA_URL else None
-  if os.path.exists(archive):
-    try:
-      files.check_archive(archive, size=size)
-    except UserError as e:
-      warn('%s; downloading it again' % e)
-      os.remove(archive)
-  if not os.path.exists(archive):
-    try:
-      files.download(url, archive, size=size)
-    except UserError as e:
-      raise UserError('%s. Without internet, download %s on another machine '
-                      'and put it (or the %s inside it) in %s'
-                      % (e, DATA_URL, inception.GRAPH_FILE_NAME, model_dir))
-  try:
-    files.extract_member(archive, inception.GRAPH_FILE_NAME, graph_path)
-  except UserError:
-    os.remove(archive)  # So that the next run downloads it again.
-    raise
+  fetch_archive(url, archive, size=DATA_SIZE if url == DATA_URL else None,
+                offline_hint='download %s on another machine and put it (or '
+                'the %s inside it) in %s' % (DATA_URL, inception.GRAPH_FILE_NAME,
+                                             model_dir))
+  extract_or_discard(archive, files.extract_member, inception.GRAPH_FILE_NAME,
+                     graph_path)
   return graph_path
 
 
@@ -178,21 +166,33 @@ def maybe_download_flowers(image_dir, url):
     return
   parent = os.path.dirname(os.path.abspath(image_dir))
   archive = os.path.join(parent, os.path.basename(url) or 'flower_photos.tgz')
-  sha256 = FLOWERS_SHA256 if url == FLOWERS_URL else None
+  fetch_archive(url, archive,
+                sha256=FLOWERS_SHA256 if url == FLOWERS_URL else None,
+                offline_hint='put your photos in %s, one sub-folder per class'
+                % image_dir)
+  extract_or_discard(archive, files.extract_folder, FLOWERS_FOLDER, parent)
+
+
+def fetch_archive(url, archive, size=None, sha256=None, offline_hint=''):
+  """Downloads `url` to `archive` unless a complete copy is already there."""
   if os.path.exists(archive):
     try:
-      files.check_archive(archive, sha256=sha256)
+      files.check_archive(archive, size=size, sha256=sha256)
+      return
     except UserError as e:
       warn('%s; downloading it again' % e)
       os.remove(archive)
-  if not os.path.exists(archive):
-    try:
-      files.download(url, archive, sha256=sha256)
-    except UserError as e:
-      raise UserError('%s. Without internet, put your photos in %s, one '
-                      'sub-folder per class' % (e, image_dir))
   try:
-    files.extract_folder(archive, FLOWERS_FOLDER, parent)
+    files.download(url, archive, size=size, sha256=sha256)
+  except UserError as e:
+    raise UserError('%s. Without internet, %s' % (e, offline_hint))
+
+
+def extract_or_discard(archive, extract, *args):
+  """Runs extract(archive, *args); a damaged archive is deleted so that the
+  next run downloads it again."""
+  try:
+    extract(archive, *args)
   except UserError:
     os.remove(archive)
     raise
@@ -213,12 +213,13 @@ def list_photos(image_lists, image_dir):
   return photos
 
 
-def cache_bottlenecks(sess, photos, bottleneck_dir):
+def cache_bottlenecks(inception_graph_def, photos, bottleneck_dir):
   """Returns the bottleneck of every photo, computing those not yet cached.
 
   Cached values are read once (see retraining/cache.py). Missing ones are
   computed in batches through the rewritten graph while a thread writes each
-  to its cache file, so a killed run resumes where it stopped. Returns
+  to its cache file, so a killed run resumes where it stopped; with a warm
+  cache Inception is not even loaded into TensorFlow. Returns
   (values [n, 2048], ok [n], skipped paths): a photo that cannot be decoded
   is not ok, and is named once in a warning.
   """
@@ -232,9 +233,13 @@ def cache_bottlenecks(sess, photos, bottleneck_dir):
   if todo:
     log('Creating %d bottlenecks (%d found in the cache at %s)'
         % (len(todo), ok.sum(), bottleneck_dir))
+  writes = []
   with progress_bar(total=len(photos), initial=int(ok.sum()),
                     desc='Bottlenecks', unit='photo') as bar, \
-      _thread_pool(1) as writer:
+      concurrent.futures.ThreadPoolExecutor(1) as writer, \
+      (inception.inception_session(inception_graph_def) if todo
+       else contextlib.nullcontext()) as sess:
+    bar.set_postfix_str('%d cached' % ok.sum())
     for paths, images, failures in inception.resized_batches(sess, list(todo)):
       if len(images):
         batch = sess.run(inception.BOTTLENECK_TENSOR_NAME,
@@ -242,12 +247,19 @@ def cache_bottlenecks(sess, photos, bottleneck_dir):
         for path, vector in zip(paths, batch):
           i = todo[path]
           values[i], ok[i] = vector, True
-          writer.submit(cache.write_bottleneck,
-                        os.path.join(bottleneck_dir, rel_paths[i]), vector)
+          writes.append(writer.submit(
+              cache.write_bottleneck,
+              os.path.join(bottleneck_dir, rel_paths[i]), vector))
       for path, reason in failures:
         bar.write('WARNING: skipped %s: %s' % (path, reason), file=sys.stderr)
         skipped.append(path)
+      bar.set_postfix_str('%d cached, %d computed, %d skipped' % (
+          len(photos) - len(todo), len(writes), len(skipped)), refresh=False)
       bar.update(len(paths) + len(failures))
+  for write in writes:
+    if write.exception():
+      raise UserError('cannot write the bottleneck cache in %s (%s)'
+                      % (bottleneck_dir, write.exception()))
   cache.save_index(bottleneck_dir, [r for r, good in zip(rel_paths, ok) if good],
                    values[ok])
   return values, ok, skipped
@@ -260,11 +272,6 @@ def report_skipped_photos(skipped, output_graph):
     files.write_text(path, ''.join(p + '\n' for p in skipped))
     warn('%d photos could not be read and were left out; the list is in %s'
          % (len(skipped), path))
-
-
-def _thread_pool(workers):
-  import concurrent.futures  # pylint: disable=g-import-not-at-top
-  return concurrent.futures.ThreadPoolExecutor(workers)
 
 
 def split_arrays(photos, values, ok, labels):
@@ -298,16 +305,16 @@ def check_every_class_has_photos(datasets, labels):
 
 # ---------------------------------------------------------------- training
 
-def add_final_training_ops(class_count, final_tensor_name, bottleneck_tensor):
+def add_final_training_ops(class_count, final_tensor_name):
   """Adds the new softmax layer and its training ops, as upstream does.
 
-  The layer reads `input/BottleneckInputPlaceholder`, which defaults to the
-  Inception bottleneck: training feeds it cached values, while the exported
-  graph runs from the photo. Returns a FinalLayer.
+  The layer reads `input/BottleneckInputPlaceholder`: training feeds it
+  cached bottlenecks, and in the exported graph it defaults to Inception's
+  bottleneck (see inception.attach_final_layer). Returns a FinalLayer.
   """
   with tf1.name_scope('input'):
-    bottleneck_input = tf1.placeholder_with_default(
-        bottleneck_tensor, shape=[None, inception.BOTTLENECK_TENSOR_SIZE],
+    bottleneck_input = tf1.placeholder(
+        tf.float32, shape=[None, inception.BOTTLENECK_TENSOR_SIZE],
         name='BottleneckInputPlaceholder')
     ground_truth_input = tf1.placeholder(tf.int64, [None],
                                          name='GroundTruthInput')
@@ -403,29 +410,43 @@ def add_input_distortions(flip_left_right, random_crop, random_scale,
   return jpeg_data.name, decoded_image.name, distort_result.name
 
 
+@contextlib.contextmanager
+def distortions(inception_graph_def):
+  """Yields paths -> bottlenecks of distorted copies, or None when no
+  distortion flag is set (then training runs on the cached bottlenecks)."""
+  if not should_distort_images():
+    yield None
+    return
+  # closing(), not the session's own `with`, which would make Inception's
+  # graph the default one for the caller's new layer.
+  with contextlib.closing(inception.inception_session(inception_graph_def)) as sess:
+    with sess.graph.as_default():
+      tf1.set_random_seed(FLAGS.random_seed)
+      head = add_input_distortions(FLAGS.flip_left_right, FLAGS.random_crop,
+                                   FLAGS.random_scale, FLAGS.random_brightness)
+    yield lambda paths: distorted_bottlenecks(sess, paths, head)
+
+
 def should_distort_images():
   return (FLAGS.flip_left_right or FLAGS.random_crop != 0 or
           FLAGS.random_scale != 0 or FLAGS.random_brightness != 0)
 
 
 def distorted_bottlenecks(sess, paths, distortion_head):
-  """Bottlenecks of freshly distorted photos: one body pass per batch."""
-  batches = []
-  for _, images, failures in inception.resized_batches(sess, paths,
-                                                       head=distortion_head):
-    if failures:  # Every photo here was read once already while caching.
-      raise UserError('photo %s cannot be read any more: %s' % failures[0])
-    batches.append(sess.run(inception.BOTTLENECK_TENSOR_NAME,
-                            {inception.BATCH_INPUT_TENSOR_NAME: images}))
-  return np.concatenate(batches)
+  """Bottlenecks of freshly distorted photos, in one pass through the body."""
+  (_, images, failures), = inception.resized_batches(
+      sess, paths, batch_size=len(paths), head=distortion_head)
+  if failures:  # Every photo here was read once already while caching.
+    raise UserError('photo %s cannot be read any more: %s' % failures[0])
+  return sess.run(inception.BOTTLENECK_TENSOR_NAME,
+                  {inception.BATCH_INPUT_TENSOR_NAME: images})
 
 
-def summary_writers(summaries_dir, graph_def):
+def summary_writers(summaries_dir, graph):
   """TensorBoard writers for train/ and validation/, cleared of old runs.
 
   Only the event files of earlier runs are deleted, never the folder, since
-  --summaries_dir may point anywhere. The graph shown is the new layer's, not
-  the 95 MB of Inception constants.
+  --summaries_dir may point anywhere.
   """
   writers = []
   for name in ('train', 'validation'):
@@ -434,21 +455,17 @@ def summary_writers(summaries_dir, graph_def):
       for entry in os.scandir(folder):
         if entry.name.startswith('events.out.tfevents.'):
           os.remove(entry.path)
-    writers.append(tf1.summary.FileWriter(folder))
-  writers[0].add_graph(graph_def)
+    writers.append(tf1.summary.FileWriter(folder, graph if name == 'train'
+                                          else None))
   return writers
 
 
-def new_layer_graph_def(graph, inception_graph_def):
-  inception_nodes = {node.name for node in inception_graph_def.node}
-  graph_def = tf1.GraphDef()
-  graph_def.node.extend(n for n in graph.as_graph_def().node
-                        if n.name not in inception_nodes)
-  return graph_def
+def train(sess, datasets, class_count, layer, writers, distorted):
+  """Runs the training steps, logging as upstream; returns the history.
 
-
-def train(sess, datasets, class_count, layer, writers, distortion_head):
-  """Runs the training steps, logging as upstream; returns the history."""
+  `distorted`, if not None, maps training photo paths to the bottlenecks of
+  freshly distorted copies.
+  """
   train_writer, validation_writer = writers
   rng = np.random.default_rng(FLAGS.random_seed)
   train_x, train_y, train_paths = datasets['training']
@@ -461,9 +478,8 @@ def train(sess, datasets, class_count, layer, writers, distortion_head):
       layer.train_step, [layer.bottleneck_input, layer.ground_truth_input])
   for i in range(FLAGS.how_many_training_steps):
     rows = sample_train(FLAGS.train_batch_size)
-    if distortion_head:
-      x = distorted_bottlenecks(sess, [train_paths[r] for r in rows],
-                                distortion_head)
+    if distorted:
+      x = distorted([train_paths[r] for r in rows])
     else:
       x = train_x[rows]
     feed = {layer.bottleneck_input: x, layer.ground_truth_input: train_y[rows]}
@@ -536,10 +552,13 @@ def save_charts(history, test_result, matrix, labels):
   log('Saved %s' % ' and '.join(saved))
 
 
-def save_graph_and_labels(sess, graph, labels):
+def save_graph_and_labels(sess, inception_graph_def, labels):
   """Writes the frozen graph and the labels, each complete or not at all."""
-  output_graph_def = tf1.graph_util.convert_variables_to_constants(
-      sess, graph.as_graph_def(), [FLAGS.final_tensor_name])
+  layer_graph_def = tf1.graph_util.convert_variables_to_constants(
+      sess, sess.graph.as_graph_def(), [FLAGS.final_tensor_name])
+  output_graph_def = inception.attach_final_layer(
+      inception_graph_def, layer_graph_def, 'input/BottleneckInputPlaceholder',
+      FLAGS.final_tensor_name)
   files.write_bytes(FLAGS.output_graph,
                     output_graph_def.SerializeToString(deterministic=True))
   files.write_text(FLAGS.output_labels, '\n'.join(labels) + '\n')
@@ -573,37 +592,27 @@ def retrain():
   photos = list_photos(image_lists, FLAGS.image_dir)
   log('Found %d photos in %d classes' % (len(photos), class_count))
 
-  with tf.Graph().as_default() as graph, \
-      tf1.Session(config=inception.session_config()) as sess:
+  # Cache the bottleneck of every photo; train and evaluate from memory.
+  inception_graph_def = inception.fast_graph_def(
+      inception.read_graph_def(graph_path))
+  values, ok, skipped = cache_bottlenecks(inception_graph_def, photos,
+                                          FLAGS.bottleneck_dir)
+  datasets = split_arrays(photos, values, ok, labels)
+  log('Training on %d photos, validating on %d, testing on %d' % tuple(
+      len(datasets[c][1]) for c in ('training', 'validation', 'testing')))
+
+  # Add the new layer that we'll be training, and train it.
+  with tf.Graph().as_default() as graph, tf1.Session() as sess, \
+      distortions(inception_graph_def) as distorted:
     tf1.set_random_seed(FLAGS.random_seed)
-    inception_graph_def = inception.fast_graph_def(
-        inception.read_graph_def(graph_path))
-    inception.import_graph_def(inception_graph_def)
-
-    # Cache the bottleneck of every photo; train and evaluate from memory.
-    values, ok, skipped = cache_bottlenecks(sess, photos, FLAGS.bottleneck_dir)
-    datasets = split_arrays(photos, values, ok, labels)
-    log('Training on %d photos, validating on %d, testing on %d' % tuple(
-        len(datasets[c][1]) for c in ('training', 'validation', 'testing')))
-    distortion_head = None
-    if should_distort_images():
-      distortion_head = add_input_distortions(
-          FLAGS.flip_left_right, FLAGS.random_crop, FLAGS.random_scale,
-          FLAGS.random_brightness)
-
-    # Add the new layer that we'll be training, and train it.
-    layer = add_final_training_ops(
-        class_count, FLAGS.final_tensor_name,
-        graph.get_tensor_by_name(inception.BOTTLENECK_TENSOR_NAME))
-    writers = summary_writers(FLAGS.summaries_dir,
-                              new_layer_graph_def(graph, inception_graph_def))
+    layer = add_final_training_ops(class_count, FLAGS.final_tensor_name)
+    writers = summary_writers(FLAGS.summaries_dir, graph)
     sess.run(tf1.global_variables_initializer())
-    history = train(sess, datasets, class_count, layer, writers,
-                    distortion_head)
+    history = train(sess, datasets, class_count, layer, writers, distorted)
 
-    # Measure it on the test set, and export it.
+    # Measure it on the test set, and export it with Inception.
     test_result, matrix = evaluate(sess, datasets, labels, layer)
-    save_graph_and_labels(sess, graph, labels)
+    save_graph_and_labels(sess, inception_graph_def, labels)
   if FLAGS.save_charts:
     save_charts(history, test_result, matrix, labels)
   report_skipped_photos(skipped, FLAGS.output_graph)

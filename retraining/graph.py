@@ -188,6 +188,52 @@ def import_graph_def(graph_def):
   return tf1.get_default_graph()
 
 
+def inception_session(graph_def):
+  """A session on a new graph holding `graph_def` (the fast form)."""
+  graph = tf.Graph()
+  with graph.as_default():
+    import_graph_def(graph_def)
+  return tf1.Session(graph=graph, config=session_config())
+
+
+def reachable_nodes(graph_def, outputs):
+  """Names of the nodes `outputs` depend on, themselves included."""
+  inputs = {node.name: node.input for node in graph_def.node}
+  seen, todo = set(), list(outputs)
+  while todo:
+    name = todo.pop()
+    if name not in seen:
+      seen.add(name)
+      todo.extend(node_name(i) for i in inputs[name])
+  return seen
+
+
+def attach_final_layer(inception_graph_def, layer_graph_def, input_node,
+                       output_node):
+  """One frozen graph: Inception up to its bottleneck, then the new layer.
+
+  `layer_graph_def` is the trained layer, frozen, reading the placeholder
+  `input_node`; in the result that node becomes a PlaceholderWithDefault
+  fed by `pool_3/_reshape`, so the graph runs from JPEG bytes at
+  DecodeJpeg/contents:0 and can still be fed bottlenecks directly. Only what
+  `output_node` needs is kept: ImageNet's 1,008-way softmax is left out.
+  """
+  keep = reachable_nodes(inception_graph_def, [BOTTLENECK_RESHAPE_NODE])
+  output = tf1.GraphDef()
+  output.versions.CopyFrom(inception_graph_def.versions)
+  output.node.extend(n for n in inception_graph_def.node if n.name in keep)
+  layer_keep = reachable_nodes(layer_graph_def, [output_node])
+  for layer_node in layer_graph_def.node:
+    if layer_node.name not in layer_keep:
+      continue
+    node = output.node.add()
+    node.CopyFrom(layer_node)
+    if node.name == input_node:
+      node.op = 'PlaceholderWithDefault'
+      node.input.append(BOTTLENECK_RESHAPE_NODE)
+  return output
+
+
 # ---------------------------------------------------------------- running
 
 ORIGINAL_HEAD = (JPEG_DATA_TENSOR_NAME, DECODED_IMAGE_TENSOR_NAME,

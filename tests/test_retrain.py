@@ -213,3 +213,28 @@ def test_progress_is_plain_lines_in_logs_and_a_bar_on_a_terminal(tmp_path, model
   process.wait()
   assert process.returncode == 0
   assert b'\rBottlenecks' in output and b'20/20' in output
+
+
+def test_tensorboard_events_hold_the_upstream_summaries(trained):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  work, _ = trained
+  tags = {}
+  for run in ('train', 'validation'):
+    (event_file,) = (work / 'retrain_logs' / run).glob('events.out.tfevents.*')
+    tags[run] = set()
+    for event in tf.compat.v1.train.summary_iterator(str(event_file)):
+      tags[run].update(v.tag for v in event.summary.value)
+  assert {'accuracy_1', 'cross_entropy_1'} <= tags['validation'] or \
+      {'accuracy', 'cross_entropy'} <= tags['validation']
+  assert any('histogram' in t for t in tags['train'])
+  assert any(t.startswith('accuracy') for t in tags['train'])
+
+
+def test_distortions_train_through_the_batched_body(tmp_path, model_dir):
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=5)
+  result = run_script('retrain.py', *retrain_args(
+      tmp_path, photos, model_dir, 3, '--flip_left_right', '--random_crop=10',
+      '--random_scale', '10', '--random_brightness=10', '--train_batch_size=8'))
+  assert result.returncode == 0, result.stderr
+  assert 'Step 2: Train accuracy' in result.stdout
+  assert (tmp_path / 'flowers_graph.pb').exists()

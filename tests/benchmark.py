@@ -1,0 +1,390 @@
+"""Speed and memory figures of retrain.py and predict.py (not a test).
+
+  python tests/benchmark.py [--image_dir DIR] [--memory_files 100000]
+
+Builds the full-size stand-in Inception graph (legacy ops, 5.7 G multiply-adds
+a photo) and measures, in one run, each figure beside its goal and the ratio
+to its baseline measured in the same run. Every timed job runs in a fresh
+process, as a user runs it; peak RSS is that process's. It needs
+../shared/data (the 150 original photos and the real bottlenecks) and takes
+about ten minutes on 2 cores.
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SHARED_DATA = os.path.join(os.path.dirname(ROOT), 'shared', 'data')
+ORIGINALS = os.path.join(SHARED_DATA, 'flower_photos_original_sample')
+REAL_PHOTOS = os.path.join(SHARED_DATA, 'flower_photos')
+REAL_BOTTLENECKS = os.path.join(SHARED_DATA, 'inception_v3_bottlenecks')
+BOOK_TRAINING_STEPS = 200  # The book's loop is timed on these, then scaled.
+TIMESTAMP = r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+): '
+
+
+# ------------------------------------------------------------ worker jobs
+# Each runs in its own process (`benchmark.py --worker NAME ...`) and prints
+# one JSON line of figures.
+
+def worker_matmul():
+  """Best float32 matmul rate TensorFlow reaches here, in GFLOP/s."""
+  from retraining.graph import tf, tf1  # pylint: disable=g-import-not-at-top
+  n = 4096
+  with tf.Graph().as_default(), tf1.Session() as sess:
+    a = tf1.Variable(np.random.rand(n, n).astype(np.float32))
+    b = tf1.Variable(np.random.rand(n, n).astype(np.float32))
+    product = tf.reduce_sum(tf.matmul(a, b))
+    sess.run(tf1.global_variables_initializer())
+    sess.run(product)
+    best = 0
+    for _ in range(3):
+      start = time.perf_counter()
+      for _ in range(5):
+        sess.run(product)
+      best = max(best, 5 * 2 * n ** 3 / (time.perf_counter() - start) / 1e9)
+  return {'gflops': best}
+
+
+def worker_cache_fast(model_dir, image_dir, scratch):
+  """retrain.py's own caching, cold (first run of a new session), then again
+  in the same session (steady)."""
+  sys.argv = ['retrain.py']
+  import retrain  # pylint: disable=g-import-not-at-top
+  from retraining import graph as inception  # pylint: disable=g-import-not-at-top
+  from retraining.photos import create_image_lists  # pylint: disable=g-import-not-at-top
+  photos = retrain.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
+  figures = {'photos': len(photos)}
+  with inception.tf.Graph().as_default(), inception.tf1.Session(
+      config=inception.session_config()) as sess:
+    inception.import_graph_def(inception.fast_graph_def(inception.read_graph_def(
+        os.path.join(model_dir, inception.GRAPH_FILE_NAME))))
+    for run in ('cold', 'steady'):
+      start = time.perf_counter()
+      _, ok, _ = retrain.cache_bottlenecks(sess, photos, os.path.join(scratch, run))
+      figures[run + '_s'] = time.perf_counter() - start
+      assert ok.all()
+  return figures
+
+
+def worker_cache_book(model_dir, image_dir, scratch):
+  """The book's way: one photo's bytes per sess.run of the original graph,
+  each bottleneck written as text; cold, then again (steady)."""
+  from retraining import graph as inception  # pylint: disable=g-import-not-at-top
+  tf, tf1 = inception.tf, inception.tf1
+  paths = sorted(glob.glob(os.path.join(image_dir, '*', '*')))
+  figures = {'photos': len(paths)}
+  with tf.Graph().as_default(), tf1.Session() as sess:
+    tf1.import_graph_def(inception.read_graph_def(
+        os.path.join(model_dir, inception.GRAPH_FILE_NAME)), name='')
+    for run in ('cold', 'steady'):
+      os.makedirs(os.path.join(scratch, run))
+      start = time.perf_counter()
+      for i, path in enumerate(paths):
+        values = np.squeeze(sess.run(inception.BOTTLENECK_TENSOR_NAME, {
+            inception.JPEG_DATA_TENSOR_NAME: open(path, 'rb').read()}))
+        with open(os.path.join(scratch, run, '%d.txt' % i), 'w') as f:
+          f.write(','.join(str(x) for x in values))
+      figures[run + '_s'] = time.perf_counter() - start
+  return figures
+
+
+def worker_train_book(bottleneck_dir):
+  """The book's training loop: each step re-reads and parses 100 cached text
+  files, then runs the step and its summaries."""
+  from retraining.graph import tf, tf1  # pylint: disable=g-import-not-at-top
+  classes = sorted(e.name for e in os.scandir(bottleneck_dir) if e.is_dir())
+  files = [sorted(glob.glob(os.path.join(bottleneck_dir, c, '*.txt'))) for c in classes]
+  rng = np.random.default_rng(0)
+  with tf.Graph().as_default(), tf1.Session() as sess:
+    x = tf1.placeholder(tf.float32, [None, 2048])
+    y = tf1.placeholder(tf.float32, [None, len(classes)])
+    weights = tf1.Variable(tf1.truncated_normal([2048, len(classes)], stddev=0.001))
+    logits = tf.matmul(x, weights) + tf1.Variable(tf.zeros([len(classes)]))
+    loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))
+    tf1.summary.scalar('cross_entropy', loss)
+    tf1.summary.histogram('weights', weights)
+    step = tf1.train.GradientDescentOptimizer(0.01).minimize(loss)
+    merged = tf1.summary.merge_all()
+    writer = tf1.summary.FileWriter(tempfile.mkdtemp())
+    sess.run(tf1.global_variables_initializer())
+    start = time.perf_counter()
+    for i in range(BOOK_TRAINING_STEPS):
+      batch, truths = [], []
+      for _ in range(100):
+        label = rng.integers(len(classes))
+        path = files[label][rng.integers(len(files[label]))]
+        with open(path) as f:
+          batch.append([float(v) for v in f.read().split(',')])
+        truths.append(np.eye(len(classes))[label])
+      summary, _ = sess.run([merged, step], {x: batch, y: truths})
+      writer.add_summary(summary, i)
+  return {'per_step_s': (time.perf_counter() - start) / BOOK_TRAINING_STEPS}
+
+
+def worker_load_cache(image_dir, bottleneck_dir):
+  """Loading every cached bottleneck: from the text files alone (cold), then
+  with the binary index a first run leaves (warm)."""
+  sys.argv = ['retrain.py']
+  import retrain  # pylint: disable=g-import-not-at-top
+  from retraining import cache  # pylint: disable=g-import-not-at-top
+  from retraining.photos import create_image_lists  # pylint: disable=g-import-not-at-top
+  photos = retrain.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
+  rel_paths = [p.cache_path for p in photos]
+  index = os.path.join(bottleneck_dir, cache.INDEX_FILE_NAME)
+  if os.path.exists(index):
+    os.remove(index)
+  figures = {'photos': len(photos)}
+  for run in ('cold', 'warm'):
+    start = time.perf_counter()
+    values, found, _ = cache.load_bottlenecks(bottleneck_dir, rel_paths)
+    figures[run + '_s'] = time.perf_counter() - start
+    assert found.all()
+    cache.save_index(bottleneck_dir, rel_paths, values)
+  return figures
+
+
+def worker_memory(count, scratch):
+  """RSS growth per photo when `count` cached photos are listed and loaded."""
+  sys.argv = ['retrain.py']
+  import collections  # pylint: disable=g-import-not-at-top
+  import retrain  # pylint: disable=g-import-not-at-top
+  from retraining import cache  # pylint: disable=g-import-not-at-top
+  line = ','.join(['0.25'] * 2048)
+  image_lists = collections.OrderedDict()
+  for c in range(5):
+    folder = 'class_%d' % c
+    os.makedirs(os.path.join(scratch, folder))
+    names = ['photo_%06d.jpg' % i for i in range(c, count, 5)]
+    for name in names:
+      with open(os.path.join(scratch, folder, name + '.txt'), 'w') as f:
+        f.write(line)
+    image_lists[folder] = {'dir': folder, 'training': names, 'testing': [],
+                           'validation': []}
+  before = rss_bytes()
+  photos = retrain.list_photos(image_lists, '/photos')
+  values, found, _ = cache.load_bottlenecks(scratch, [p.cache_path for p in photos])
+  assert found.all() and len(values) == count
+  return {'per_photo_bytes': (rss_bytes() - before) / count}
+
+
+def rss_bytes():
+  with open('/proc/self/statm') as f:
+    return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+
+WORKERS = {'matmul': worker_matmul, 'cache_fast': worker_cache_fast,
+           'cache_book': worker_cache_book, 'train_book': worker_train_book,
+           'load_cache': worker_load_cache, 'memory': worker_memory}
+
+BOOK_PREDICT = '''
+import sys
+import numpy as np
+import tensorflow as tf
+import matplotlib
+labels = [line.rstrip() for line in tf.io.gfile.GFile(sys.argv[2])]
+with tf.io.gfile.GFile(sys.argv[1], 'rb') as f:
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.ParseFromString(f.read())
+    tf.compat.v1.import_graph_def(graph_def, name='')
+with tf.compat.v1.Session() as sess:
+    logits = sess.graph.get_tensor_by_name('final_result:0')
+    image = tf.io.gfile.GFile(sys.argv[3], 'rb').read()
+    prediction = sess.run(logits, {'DecodeJpeg/contents:0': image})
+for node_id in prediction[0].argsort()[::-1]:
+    print('%s (%.2f%%)' % (labels[node_id], prediction[0][node_id] * 100))
+'''
+
+
+# ------------------------------------------------------------ the runner
+
+def run_process(args, cwd=None):
+  """Runs a command; returns (stdout, wall seconds, peak RSS in MB)."""
+  with tempfile.TemporaryFile('w+') as out, tempfile.TemporaryFile('w+') as err:
+    start = time.perf_counter()
+    process = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=err,
+                               env=dict(os.environ, MPLBACKEND='Agg'))
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    out.seek(0)
+    err.seek(0)
+    if process.returncode != 0:
+      sys.exit('%s failed:\n%s' % (' '.join(args[:3]), err.read()[-3000:]))
+    return out.read(), wall, usage.ru_maxrss / 1024
+
+
+def best_of_two(args):
+  """(wall, peak RSS) of the faster of two runs: the first warms the disk cache."""
+  return min(run_process(args)[1:] for _ in range(2))
+
+
+def run_worker(name, *args):
+  stdout, _, _ = run_process([sys.executable, __file__, '--worker', name] +
+                             [str(a) for a in args])
+  return json.loads(stdout.strip().splitlines()[-1])
+
+
+def build_models(folder):
+  """The full stand-in (legacy ops) as retrain.py's model folder."""
+  sys.path.insert(0, HERE)
+  import standin  # pylint: disable=g-import-not-at-top
+  calibration = sorted(glob.glob(os.path.join(ORIGINALS, '*', '*.jpg')))[::15]
+  graph_def = standin.full_graph_def(calibration)
+  model_dir = os.path.join(folder, 'inception')
+  os.makedirs(model_dir)
+  with open(os.path.join(model_dir, standin.GRAPH_FILE_NAME), 'wb') as f:
+    f.write(graph_def.SerializeToString())
+  return model_dir, standin.multiply_adds(graph_def)
+
+
+def book_output_graph(model_dir, our_graph, path):
+  """What the book's retrain.py writes: the original graph (legacy ops,
+  producer 8, one photo a run) plus the new layer, here with our weights."""
+  from retraining import graph as inception  # pylint: disable=g-import-not-at-top
+  tf = inception.tf
+  original = inception.read_graph_def(os.path.join(model_dir, inception.GRAPH_FILE_NAME))
+  ours = {n.name: n for n in inception.read_graph_def(our_graph).node}
+  layer = [n for name, n in ours.items()
+           if name.startswith(('final_training_ops', 'input/Bottleneck')) or
+           name == 'final_result']
+  graph_def = tf.compat.v1.GraphDef()
+  graph_def.CopyFrom(original)
+  graph_def.node.extend(layer)
+  with open(path, 'wb') as f:
+    f.write(graph_def.SerializeToString())
+
+
+def timed_retrain(args, cwd):
+  stdout, wall, rss = run_process([sys.executable, os.path.join(ROOT, 'retrain.py')]
+                                  + args, cwd=cwd)
+  stamps = {}
+  for line in stdout.splitlines():
+    match = re.match(TIMESTAMP + r'(Training on|Final test accuracy)', line)
+    if match:
+      stamps[match.group(2)] = time.mktime(time.strptime(
+          match.group(1).split('.')[0], '%Y-%m-%d %H:%M:%S')) + float(
+              '0.' + match.group(1).split('.')[1])
+  accuracy = re.search(r'Final test accuracy = ([\d.]+)% \(N=(\d+)\)', stdout)
+  return {'training_s': stamps['Final test accuracy'] - stamps['Training on'],
+          'wall_s': wall, 'rss_mb': rss, 'accuracy': accuracy.group(0),
+          'computed': 'Creating' in stdout}
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--image_dir', help='also cache this photo folder')
+  parser.add_argument('--memory_files', type=int, default=100000,
+                      help='synthetic cache files for the memory figure')
+  parser.add_argument('--worker', help=argparse.SUPPRESS)
+  args, rest = parser.parse_known_args()
+  if args.worker:
+    sys.path.insert(0, ROOT)
+    print(json.dumps(WORKERS[args.worker](*rest)))
+    return
+  for folder in (ORIGINALS, REAL_PHOTOS, REAL_BOTTLENECKS):
+    if not os.path.isdir(folder):
+      sys.exit('benchmark needs %s' % folder)
+  with tempfile.TemporaryDirectory() as scratch:
+    run_benchmark(scratch, args)
+
+
+def run_benchmark(scratch, args):
+  def report(name, value, unit, goal='', ratio=None):
+    ratio_text = '' if ratio is None else '%.2fx' % ratio
+    print('%-58s %10.2f %-9s %8s  %s' % (name, value, unit, ratio_text, goal),
+          flush=True)
+
+  start = time.time()
+  model_dir, multiply_adds = build_models(scratch)
+  print('Full stand-in: %.3f G multiply-adds a photo' % (multiply_adds / 1e9))
+  gflops = run_worker('matmul')['gflops']
+  limit = gflops * 1e9 / (2 * multiply_adds)
+  report('matmul rate (float32, 4096^2)', gflops, 'GFLOP/s')
+  report('compute limit', limit, 'photo/s')
+
+  photo_dirs = [('150 originals', ORIGINALS)]
+  if args.image_dir:
+    photo_dirs.append((args.image_dir, args.image_dir))
+  for name, folder in photo_dirs:
+    fast = run_worker('cache_fast', model_dir, folder, tempfile.mkdtemp(dir=scratch))
+    book = run_worker('cache_book', model_dir, folder, tempfile.mkdtemp(dir=scratch))
+    n = fast['photos']
+    report('caching %s, steady (warm session)' % name, n / fast['steady_s'],
+           'photo/s', '>= 0.85 x limit', n / fast['steady_s'] / limit)
+    report('  book\'s one-photo runs, steady', n / book['steady_s'], 'photo/s')
+    report('caching %s, whole cold run' % name, n / fast['cold_s'], 'photo/s',
+           '>= 1.6 x book', book['cold_s'] / fast['cold_s'])
+    report('  book\'s one-photo runs, whole cold run', n / book['cold_s'], 'photo/s')
+
+  work = os.path.join(scratch, 'real')
+  shutil.copytree(REAL_BOTTLENECKS, os.path.join(work, 'bottlenecks'))
+  load = run_worker('load_cache', REAL_PHOTOS, os.path.join(work, 'bottlenecks'))
+  report('load %d cached bottlenecks, text only (cold)' % load['photos'],
+         load['cold_s'], 's', '<= 1.5 s')
+  report('load %d cached bottlenecks, with index (warm)' % load['photos'],
+         load['warm_s'], 's', '<= 0.2 s')
+
+  book_step = run_worker('train_book', os.path.join(work, 'bottlenecks'))['per_step_s']
+  retrain_args = ['--image_dir', REAL_PHOTOS, '--bottleneck_dir', 'bottlenecks',
+                  '--model_dir', model_dir, '--output_graph', 'flowers_graph.pb',
+                  '--output_labels', 'flowers_labels.txt', '--summaries_dir', 'logs']
+  runs = {}
+  for steps in (1000, 4000):
+    runs[steps] = timed_retrain(retrain_args + ['--how_many_training_steps',
+                                                str(steps)], cwd=work)
+    assert not runs[steps]['computed'], 'the real bottlenecks were not used'
+    report('training phase, %d steps (%s)' % (steps, runs[steps]['accuracy']),
+           runs[steps]['training_s'], 's', '<= 5 s' if steps == 4000 else '',
+           book_step * steps / runs[steps]['training_s'])
+    report('  book\'s loop, %d steps (timed on %d)' % (steps, BOOK_TRAINING_STEPS),
+           book_step * steps, 's')
+  report('whole retrain, 3,670 cached, 4000 steps', runs[4000]['wall_s'], 's',
+         '<= 20 s')
+  report('  its peak RSS', runs[4000]['rss_mb'], 'MB', '<= 1500 MB')
+  report('  peak RSS of the 1000-step run', runs[1000]['rss_mb'], 'MB',
+         'same as 4000')
+
+  graph = os.path.join(work, 'flowers_graph.pb')
+  labels = os.path.join(work, 'flowers_labels.txt')
+  book_graph = os.path.join(work, 'book_graph.pb')
+  book_output_graph(model_dir, graph, book_graph)
+  photo = sorted(glob.glob(os.path.join(ORIGINALS, 'roses', '*.jpg')))[0]
+  our_wall, our_rss = best_of_two([
+      sys.executable, os.path.join(ROOT, 'predict.py'), photo, '--output_graph',
+      graph, '--output_labels', labels, '--noshow_image'])
+  book_wall, book_rss = best_of_two([sys.executable, '-c', BOOK_PREDICT,
+                                     book_graph, labels, photo])
+  report('predict.py, one photo, whole process', our_wall, 's', '<= 0.8 x book',
+         our_wall / book_wall)
+  report('  book\'s predict.py on its legacy-op graph', book_wall, 's')
+  report('  peak RSS: ours', our_rss, 'MB')
+  report('  peak RSS: book\'s', book_rss, 'MB')
+  stdout, many_wall, many_rss = run_process(
+      [sys.executable, os.path.join(ROOT, 'predict.py'), ORIGINALS,
+       '--output_graph', graph, '--output_labels', labels, '--noshow_image'])
+  rate = float(re.search(r'\(([\d.]+) photos/s\)', stdout).group(1))
+  report('predict.py, 150 photos in one call, after start-up', rate, 'photo/s',
+         '>= 20')
+  report('  whole process', many_wall, 's')
+  report('  peak RSS', many_rss, 'MB')
+
+  if args.memory_files:
+    memory = run_worker('memory', args.memory_files, tempfile.mkdtemp(dir=scratch))
+    report('memory per cached photo (%d synthetic)' % args.memory_files,
+           memory['per_photo_bytes'] / 1024, 'KB', '<= 10 KB')
+  print('Benchmark took %.0f s' % (time.time() - start))
+
+
+if __name__ == '__main__':
+  main()
