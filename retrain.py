@@ -473,27 +473,24 @@ def train(sess, datasets, class_count, layer, writers, distorted):
   sample_train = batch_sampler(rng, train_y, class_count)
   sample_validation = batch_sampler(rng, validation_y, class_count)
   history = collections.defaultdict(list)
-  # A callable skips sess.run's per-call feed and fetch parsing.
-  train_step = sess.make_callable(
-      layer.train_step, [layer.bottleneck_input, layer.ground_truth_input])
+  # Callables skip sess.run's parsing of feeds and fetches at every call.
+  inputs = [layer.bottleneck_input, layer.ground_truth_input]
+  train_step = sess.make_callable(layer.train_step, inputs)
+  measure_train = sess.make_callable(
+      [layer.train_summaries, layer.evaluation_step, layer.cross_entropy], inputs)
+  measure_validation = sess.make_callable(
+      [layer.validation_summaries, layer.evaluation_step], inputs)
   for i in range(FLAGS.how_many_training_steps):
     rows = sample_train(FLAGS.train_batch_size)
-    if distorted:
-      x = distorted([train_paths[r] for r in rows])
-    else:
-      x = train_x[rows]
-    feed = {layer.bottleneck_input: x, layer.ground_truth_input: train_y[rows]}
+    x = distorted([train_paths[r] for r in rows]) if distorted else train_x[rows]
+    train_step(x, train_y[rows])
     is_last_step = (i + 1 == FLAGS.how_many_training_steps)
-    if (i % FLAGS.eval_step_interval) != 0 and not is_last_step:
-      train_step(x, train_y[rows])
-    else:
+    if (i % FLAGS.eval_step_interval) == 0 or is_last_step:
       # Summaries are written at evaluation steps only: writing histograms at
       # every step tripled the training time for curves nobody can tell apart.
-      train_summary, _ = sess.run([layer.train_summaries, layer.train_step],
-                                  feed)
+      train_summary, train_accuracy, cross_entropy_value = measure_train(
+          x, train_y[rows])
       train_writer.add_summary(train_summary, i)
-      train_accuracy, cross_entropy_value = sess.run(
-          [layer.evaluation_step, layer.cross_entropy], feed)
       log('Step %d: Train accuracy = %.1f%%' % (i, train_accuracy * 100))
       log('Step %d: Cross entropy = %f' % (i, cross_entropy_value))
       history['step'].append(i)
@@ -501,10 +498,8 @@ def train(sess, datasets, class_count, layer, writers, distorted):
       history['cross_entropy'].append(float(cross_entropy_value))
       if len(validation_y):
         rows = sample_validation(FLAGS.validation_batch_size)
-        validation_summary, validation_accuracy = sess.run(
-            [layer.validation_summaries, layer.evaluation_step],
-            {layer.bottleneck_input: validation_x[rows],
-             layer.ground_truth_input: validation_y[rows]})
+        validation_summary, validation_accuracy = measure_validation(
+            validation_x[rows], validation_y[rows])
         validation_writer.add_summary(validation_summary, i)
         log('Step %d: Validation accuracy = %.1f%% (N=%d)'
             % (i, validation_accuracy * 100, len(rows)))

@@ -189,10 +189,16 @@ def import_graph_def(graph_def):
 
 
 def inception_session(graph_def):
-  """A session on a new graph holding `graph_def` (the fast form)."""
+  """A session on a new graph holding `graph_def` (the fast form).
+
+  A copy is imported: importing fills in default attributes in place, and
+  the exported graph must not depend on whether this run computed anything.
+  """
+  graph_def_copy = tf1.GraphDef()
+  graph_def_copy.CopyFrom(graph_def)
   graph = tf.Graph()
   with graph.as_default():
-    import_graph_def(graph_def)
+    import_graph_def(graph_def_copy)
   return tf1.Session(graph=graph, config=session_config())
 
 
