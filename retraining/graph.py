@@ -108,9 +108,10 @@ def fold_batch_norms(graph_def):
     if (filter_node is not None and filter_node.op == 'Const'
         and len(consumers[conv.name]) == 1
         and len(consumers[filter_node.name]) == 1):
-      folded = const_value(filter_node) * scale
-      filter_node.attr['value'].tensor.CopyFrom(
-          tf.make_tensor_proto(folded.astype(np.float32)))
+      filter_tensor = filter_node.attr['value'].tensor
+      folded = (const_value(filter_node) * scale).astype(np.float32)
+      filter_tensor.ClearField('float_val')  # Small constants may use it.
+      filter_tensor.tensor_content = folded.tobytes()
       scaled_input = x_name
     else:
       added.append(make_const(node.name + '/folded_scale', scale.astype(np.float32)))
@@ -172,7 +173,9 @@ def fast_graph_def(graph_def):
       raise UserError('the Inception graph has no node %s: is it '
                       'classify_image_graph_def.pb from %s?'
                       % (required, 'inception-2015-12-05.tgz'))
-  graph_def = tf1.GraphDef.FromString(graph_def.SerializeToString())
+  graph_def_copy = tf1.GraphDef()
+  graph_def_copy.CopyFrom(graph_def)
+  graph_def = graph_def_copy
   if BATCH_INPUT_NODE not in names:
     fold_batch_norms(graph_def)
     modernize_concats(graph_def)
