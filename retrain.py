@@ -225,7 +225,8 @@ def cache_bottlenecks(inception_graph_def, photos, bottleneck_dir):
   """
   rel_paths = [p.cache_path for p in photos]
   cache.remove_stale_temp_files(bottleneck_dir)
-  values, ok, broken = cache.load_bottlenecks(bottleneck_dir, rel_paths)
+  values, ok, broken, parsed_count = cache.load_bottlenecks(bottleneck_dir,
+                                                            rel_paths)
   for path in broken:
     warn('cache file %s is damaged; computing it again' % path)
   todo = {photos[i].image_path: i for i in np.flatnonzero(~ok)}
@@ -260,8 +261,9 @@ def cache_bottlenecks(inception_graph_def, photos, bottleneck_dir):
     if write.exception():
       raise UserError('cannot write the bottleneck cache in %s (%s)'
                       % (bottleneck_dir, write.exception()))
-  cache.save_index(bottleneck_dir, [r for r, good in zip(rel_paths, ok) if good],
-                   values[ok])
+  if todo or parsed_count:  # Otherwise the index is already up to date.
+    cache.save_index(bottleneck_dir,
+                     [r for r, good in zip(rel_paths, ok) if good], values[ok])
   return values, ok, skipped
 
 

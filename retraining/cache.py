@@ -78,14 +78,17 @@ def read_index(bottleneck_dir):
 def load_bottlenecks(bottleneck_dir, relative_paths):
   """Reads the cached bottleneck of each photo.
 
-  Returns (values float32 [n, 2048], found bool [n], broken [paths]): a row
-  is found when its text file exists and parses; `broken` lists files that
-  exist but do not parse (to be recomputed).
+  Returns (values float32 [n, 2048], found bool [n], broken [paths],
+  parsed count): a row is found when its text file exists and parses (or the
+  index holds it unchanged); `broken` lists files that exist but do not parse
+  (to be recomputed); the count says how many were parsed from text rather
+  than taken from the index.
   """
   rows, stamps, indexed = read_index(bottleneck_dir)
   values = np.zeros((len(relative_paths), BOTTLENECK_TENSOR_SIZE), np.float32)
   found = np.zeros(len(relative_paths), bool)
   broken = []
+  parsed_count = 0
   for i, rel in enumerate(relative_paths):
     path = os.path.join(bottleneck_dir, rel)
     stamp = file_stamp(path)
@@ -106,7 +109,8 @@ def load_bottlenecks(bottleneck_dir, relative_paths):
     else:
       values[i] = parsed
       found[i] = True
-  return values, found, broken
+      parsed_count += 1
+  return values, found, broken, parsed_count
 
 
 def save_index(bottleneck_dir, relative_paths, values):

@@ -144,7 +144,7 @@ def worker_load_cache(image_dir, bottleneck_dir):
   figures = {'photos': len(photos)}
   for run in ('cold', 'warm'):
     start = time.perf_counter()
-    values, found, _ = cache.load_bottlenecks(bottleneck_dir, rel_paths)
+    values, found, _, _ = cache.load_bottlenecks(bottleneck_dir, rel_paths)
     figures[run + '_s'] = time.perf_counter() - start
     assert found.all()
     cache.save_index(bottleneck_dir, rel_paths, values)
@@ -171,7 +171,7 @@ def worker_memory(count, scratch):
                            'validation': []}
   before = rss_bytes()
   photos = retrain.list_photos(image_lists, '/photos')
-  values, found, _ = cache.load_bottlenecks(scratch, [p.cache_path for p in photos])
+  values, found, _, _ = cache.load_bottlenecks(scratch, [p.cache_path for p in photos])
   assert found.all() and len(values) == count
   return {'per_photo_bytes': (rss_bytes() - before) / count}
 
