@@ -35,7 +35,7 @@ import sys
 import numpy as np
 from absl import app, flags
 
-from retraining import UserError
+from retraining import UserError, warn
 from retraining import cache
 from retraining import charts
 from retraining import files
@@ -131,10 +131,6 @@ FinalLayer = collections.namedtuple(
 
 def log(message):
   print('%s: %s' % (datetime.datetime.now(), message), flush=True)
-
-
-def warn(message):
-  print('WARNING: ' + message, file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------- downloads

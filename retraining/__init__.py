@@ -7,5 +7,13 @@ and the text bottleneck cache (`cache`).
 """
 
 
+import sys
+
+
+def warn(message):
+  """One warning line on stderr."""
+  print('WARNING: ' + message, file=sys.stderr, flush=True)
+
+
 class UserError(Exception):
     """A problem the user can fix: printed as one line, without a traceback."""

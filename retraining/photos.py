@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from retraining import UserError
+from retraining import UserError, warn
 
 PHOTO_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.gif', '.bmp', '.webp')
 MAX_NUM_IMAGES_PER_CLASS = 2 ** 27 - 1  # ~134M, as upstream
@@ -86,12 +86,11 @@ def create_image_lists(image_dir, testing_percentage, validation_percentage):
     file_names = sorted(e.name for e in os.scandir(folder_path)
                         if is_photo_file(e))
     if not file_names:
-      print('WARNING: No photos found in %s, skipped' % folder_path)
+      warn('no photos found in %s, skipped' % folder_path)
       continue
     if len(file_names) < MIN_PHOTOS_PER_CLASS:
-      print('WARNING: Folder %s has only %d photos (fewer than %d), which may '
-            'cause issues.' % (folder_path, len(file_names),
-                               MIN_PHOTOS_PER_CLASS))
+      warn('folder %s has only %d photos (fewer than %d), which may cause '
+           'issues' % (folder_path, len(file_names), MIN_PHOTOS_PER_CLASS))
     label = label_for_folder(folder)
     if not label:
       raise UserError('folder name %r has no letter or digit to make a class '

@@ -1,6 +1,7 @@
 """Shared fixtures: a stand-in model served over loopback HTTP, photo trees,
 and running the scripts as a user would."""
 
+import contextlib
 import functools
 import http.server
 import os
@@ -69,21 +70,29 @@ def served_dir(tmp_path_factory):
   return tmp_path_factory.mktemp('served')
 
 
-@pytest.fixture(scope='session')
-def server_url(served_dir, tiny_graph_def):
-  standin.write_model_archive(tiny_graph_def, str(served_dir / MODEL_ARCHIVE))
-  handler = functools.partial(QuietHandler, directory=str(served_dir))
+@contextlib.contextmanager
+def serve_folder(folder):
+  """Serves `folder` over loopback HTTP; yields its base URL."""
+  handler = functools.partial(QuietHandler, directory=str(folder))
   server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-  thread = threading.Thread(target=server.serve_forever, daemon=True)
-  thread.start()
-  yield 'http://127.0.0.1:%d' % server.server_address[1]
-  server.shutdown()
+  threading.Thread(target=server.serve_forever, daemon=True).start()
+  try:
+    yield 'http://127.0.0.1:%d' % server.server_address[1]
+  finally:
+    server.shutdown()
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
   def log_message(self, *args):
     pass
+
+
+@pytest.fixture(scope='session')
+def server_url(served_dir, tiny_graph_def):
+  standin.write_model_archive(tiny_graph_def, str(served_dir / MODEL_ARCHIVE))
+  with serve_folder(served_dir) as url:
+    yield url
 
 
 @pytest.fixture(scope='session')

@@ -11,9 +11,9 @@ import time
 import numpy as np
 import pytest
 
-from conftest import (COLORS, MODEL_ARCHIVE, ROOT, assert_clean_failure,
+from conftest import (MODEL_ARCHIVE, ROOT, assert_clean_failure,
                       make_bad_photo_kinds, make_good_photo_kinds,
-                      make_photo_tree, retrain_args, run_script)
+                      make_photo_tree, retrain_args, run_script, serve_folder)
 import standin
 from retraining import UserError, files
 from retraining.cache import parse_bottleneck
@@ -81,12 +81,25 @@ def test_png_gives_the_same_bottleneck_as_the_jpeg_pixels_it_holds(tmp_path, mod
 
 def test_too_few_photos_for_the_split_is_a_clear_message(tmp_path, model_dir):
   photos = make_photo_tree(str(tmp_path / 'photos'), per_class=25)
-  make_photo_tree(str(tmp_path / 'photos'), {'rare': (9, 9, 9)}, per_class=1)
+  # rare_00.jpg hashes into the test set at 50/40: no training photo left.
+  make_photo_tree(photos, {'rare': (9, 9, 9)}, per_class=1)
   result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 2),
                       '--testing_percentage=50', '--validation_percentage=40')
-  assert 'Traceback' not in result.stderr
-  assert "'rare'" in result.stderr and '1 usable photos' in result.stderr or \
-      "'rare' (1 photos)" in result.stderr
+  assert_clean_failure(result)
+  assert ("class 'rare' has no photo in the training set (1 usable photos in "
+          "all): add photos") in result.stderr
+
+
+def test_fewer_than_20_photos_train_and_warn_of_empty_sets(tmp_path, model_dir):
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=25)
+  # rare_00..04.jpg all hash into the training set at 10/10.
+  make_photo_tree(photos, {'rare': (9, 9, 9)}, per_class=5)
+  result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 2))
+  assert result.returncode == 0, result.stderr
+  assert 'only 5 photos (fewer than 20)' in result.stderr
+  for category in ('validation', 'testing'):
+    assert ("class 'rare' (5 photos) has no photo in the %s set" % category
+            in result.stderr)
 
 
 def test_all_photos_of_a_class_bad_is_a_clear_error(tmp_path, model_dir):
@@ -190,7 +203,7 @@ def test_truncated_download_is_refetched_on_the_next_run(tmp_path, served_dir,
   photos = make_photo_tree(str(tmp_path / 'photos'), per_class=5)
   model_dir = tmp_path / 'inception'
   args = retrain_args(tmp_path, photos, model_dir, 2)
-  with serve(broken) as url:
+  with serve_folder(broken) as url:
     result = run_script('retrain.py', *args, '--model_url=%s/%s' % (url, MODEL_ARCHIVE))
   assert_clean_failure(result)
   assert not (model_dir / standin.GRAPH_FILE_NAME).exists()
@@ -276,23 +289,3 @@ def test_archive_without_the_graph_is_refused(tmp_path):
   with pytest.raises(UserError, match='not a readable'):
     files.extract_member(str(tmp_path / 'junk.tgz'), standin.GRAPH_FILE_NAME,
                          str(tmp_path / 'g.pb'))
-
-
-class serve:  # pylint: disable=invalid-name
-  """Serves a folder on loopback for the duration of a with-block."""
-
-  def __init__(self, folder):
-    self.folder = folder
-
-  def __enter__(self):
-    import functools  # pylint: disable=g-import-not-at-top
-    import http.server  # pylint: disable=g-import-not-at-top
-    import threading  # pylint: disable=g-import-not-at-top
-    from conftest import QuietHandler  # pylint: disable=g-import-not-at-top
-    self.server = http.server.ThreadingHTTPServer(
-        ('127.0.0.1', 0), functools.partial(QuietHandler, directory=str(self.folder)))
-    threading.Thread(target=self.server.serve_forever, daemon=True).start()
-    return 'http://127.0.0.1:%d' % self.server.server_address[1]
-
-  def __exit__(self, *exc):
-    self.server.shutdown()
