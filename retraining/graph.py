@@ -205,15 +205,17 @@ def inception_session(graph_def):
   return tf1.Session(graph=graph, config=session_config())
 
 
-def reachable_nodes(graph_def, outputs):
-  """Names of the nodes `outputs` depend on, themselves included."""
+def reachable_nodes(graph_def, outputs, stop=()):
+  """Names of the nodes `outputs` depend on, themselves included, not
+  looking past the nodes named in `stop`."""
   inputs = {node.name: node.input for node in graph_def.node}
   seen, todo = set(), list(outputs)
   while todo:
     name = todo.pop()
     if name not in seen:
       seen.add(name)
-      todo.extend(node_name(i) for i in inputs[name])
+      if name not in stop:
+        todo.extend(node_name(i) for i in inputs[name])
   return seen
 
 
@@ -223,7 +225,7 @@ def attach_final_layer(inception_graph_def, layer_graph_def, input_node,
 
   `layer_graph_def` is the trained layer, frozen, reading the placeholder
   `input_node`; in the result that node becomes a PlaceholderWithDefault
-  fed by `pool_3/_reshape`, so the graph runs from JPEG bytes at
+  fed by `pool_3/_reshape` (whatever fed it in training is left out), so the graph runs from JPEG bytes at
   DecodeJpeg/contents:0 and can still be fed bottlenecks directly. Only what
   `output_node` needs is kept: ImageNet's 1,008-way softmax is left out.
   """
@@ -231,7 +233,7 @@ def attach_final_layer(inception_graph_def, layer_graph_def, input_node,
   output = tf1.GraphDef()
   output.versions.CopyFrom(inception_graph_def.versions)
   output.node.extend(n for n in inception_graph_def.node if n.name in keep)
-  layer_keep = reachable_nodes(layer_graph_def, [output_node])
+  layer_keep = reachable_nodes(layer_graph_def, [output_node], stop={input_node})
   for layer_node in layer_graph_def.node:
     if layer_node.name not in layer_keep:
       continue
@@ -239,6 +241,7 @@ def attach_final_layer(inception_graph_def, layer_graph_def, input_node,
     node.CopyFrom(layer_node)
     if node.name == input_node:
       node.op = 'PlaceholderWithDefault'
+      del node.input[:]
       node.input.append(BOTTLENECK_RESHAPE_NODE)
   return output
 

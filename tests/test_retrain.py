@@ -70,6 +70,13 @@ def test_output_graph_has_no_legacy_ops_and_keeps_tensor_names(trained):
                     'VariableV2', 'VarHandleOp'}
   assert {'DecodeJpeg/contents', 'final_result', 'pool_3/_reshape'} <= names
   assert 'softmax' not in names  # The 1,008 ImageNet classes are dropped.
+  # What fed the layer in training (the training set held in the graph) is
+  # left out; the layer's input defaults to Inception's bottleneck.
+  assert not [n for n in names if n.startswith(('training_set', 'train/'))]
+  (layer_input,) = [n for n in graph_def.node
+                    if n.name == 'input/BottleneckInputPlaceholder']
+  assert layer_input.op == 'PlaceholderWithDefault'
+  assert list(layer_input.input) == ['pool_3/_reshape']
 
 
 def test_second_run_reuses_cache_and_recomputes_broken_file(tmp_path, model_dir):
