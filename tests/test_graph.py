@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from conftest import make_photo, shared_data
-import standin
 from retraining import graph as inception
 
 tf = inception.tf
