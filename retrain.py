@@ -121,6 +121,10 @@ flags.DEFINE_integer('random_brightness', 0,
                      'A percentage determining how much to randomly multiply '
                      'the training photos\' pixels up or down by.')
 
+BOTTLENECK_INPUT_NODE = 'input/BottleneckInputPlaceholder'
+TRAINING_SET_VARIABLES = ('training_set/stored_bottlenecks',
+                          'training_set/stored_labels')
+
 Photo = collections.namedtuple(
     'Photo', 'label_index category image_path cache_path')
 FinalLayer = collections.namedtuple(
@@ -263,10 +267,15 @@ def cache_bottlenecks(inception_graph_def, photos, bottleneck_dir):
   return values, ok, skipped
 
 
-def report_skipped_photos(skipped, output_graph):
+def beside_output_graph(suffix):
+  """workspace/flowers_graph.pb -> workspace/flowers_graph<suffix>."""
+  return os.path.splitext(FLAGS.output_graph)[0] + suffix
+
+
+def report_skipped_photos(skipped):
   """Lists the photos that could not be read in <output_graph>_skipped.txt."""
   if skipped:
-    path = os.path.splitext(output_graph)[0] + '_skipped.txt'
+    path = beside_output_graph('_skipped.txt')
     files.write_text(path, ''.join(p + '\n' for p in skipped))
     warn('%d photos could not be read and were left out; the list is in %s'
          % (len(skipped), path))
@@ -316,9 +325,10 @@ def add_training_set(train_count):
         tf.float32, [train_count, inception.BOTTLENECK_TENSOR_SIZE],
         name='bottlenecks')
     labels = tf1.placeholder(tf.int64, [train_count], name='labels')
-    stored = [tf1.Variable(value, trainable=False, collections=[], name=name)
-              for value, name in ((bottlenecks, 'stored_bottlenecks'),
-                                  (labels, 'stored_labels'))]
+    stored = [tf1.Variable(value, trainable=False, collections=[],
+                           name=name.split('/')[-1])
+              for value, name in zip((bottlenecks, labels),
+                                     TRAINING_SET_VARIABLES)]
     rows = tf1.placeholder(tf.int64, [None], name='rows')
     batch = tuple(tf.gather(values, rows) for values in stored)
     load_op = tf.group([values.initializer for values in stored])
@@ -341,7 +351,7 @@ def add_final_training_ops(class_count, final_tensor_name, default_batch):
   with tf1.name_scope('input'):
     bottleneck_input = tf1.placeholder_with_default(
         default_batch[0], shape=[None, inception.BOTTLENECK_TENSOR_SIZE],
-        name='BottleneckInputPlaceholder')
+        name=BOTTLENECK_INPUT_NODE.split('/')[-1])
     ground_truth_input = tf1.placeholder_with_default(
         default_batch[1], [None], name='GroundTruthInput')
   with tf1.name_scope('final_training_ops'):
@@ -572,12 +582,11 @@ def evaluate(sess, datasets, labels, layer):
 
 
 def save_charts(history, test_result, matrix, labels):
-  stem = os.path.splitext(FLAGS.output_graph)[0]
-  charts.save_training_chart(history, test_result, stem + '_training.png')
-  saved = [stem + '_training.png']
+  saved = [beside_output_graph('_training.png')]
+  charts.save_training_chart(history, test_result, saved[0])
   if matrix is not None:
-    charts.save_confusion_matrix(matrix, labels, stem + '_confusion.png')
-    saved.append(stem + '_confusion.png')
+    saved.append(beside_output_graph('_confusion.png'))
+    charts.save_confusion_matrix(matrix, labels, saved[1])
   log('Saved %s' % ' and '.join(saved))
 
 
@@ -585,10 +594,9 @@ def save_graph_and_labels(sess, inception_graph_def, labels):
   """Writes the frozen graph and the labels, each complete or not at all."""
   layer_graph_def = tf1.graph_util.convert_variables_to_constants(
       sess, sess.graph.as_graph_def(), [FLAGS.final_tensor_name],
-      variable_names_blacklist=['training_set/stored_bottlenecks',
-                                'training_set/stored_labels'])
+      variable_names_blacklist=list(TRAINING_SET_VARIABLES))
   output_graph_def = inception.attach_final_layer(
-      inception_graph_def, layer_graph_def, 'input/BottleneckInputPlaceholder',
+      inception_graph_def, layer_graph_def, BOTTLENECK_INPUT_NODE,
       FLAGS.final_tensor_name)
   files.write_bytes(FLAGS.output_graph,
                     output_graph_def.SerializeToString(deterministic=True))
@@ -651,7 +659,7 @@ def retrain():
     save_graph_and_labels(sess, inception_graph_def, labels)
   if FLAGS.save_charts:
     save_charts(history, test_result, matrix, labels)
-  report_skipped_photos(skipped, FLAGS.output_graph)
+  report_skipped_photos(skipped)
 
 
 def main(argv):

@@ -14,7 +14,6 @@ import warnings
 import numpy as np
 
 from retraining import files
-from retraining.files import atomic_write
 from retraining.graph import BOTTLENECK_TENSOR_SIZE
 
 INDEX_FILE_NAME = '.bottleneck_index.npz'
@@ -44,8 +43,7 @@ def parse_bottleneck(text):
 
 
 def write_bottleneck(path, values):
-  with atomic_write(path, 'w') as f:
-    f.write(format_bottleneck(values))
+  files.write_text(path, format_bottleneck(values))
 
 
 def file_stamp(path):
@@ -117,7 +115,7 @@ def save_index(bottleneck_dir, relative_paths, values):
   """Records the values of the given cache files with their current stamps."""
   stamps = [file_stamp(os.path.join(bottleneck_dir, rel)) for rel in relative_paths]
   keep = [i for i, s in enumerate(stamps) if s is not None]
-  with atomic_write(os.path.join(bottleneck_dir, INDEX_FILE_NAME)) as f:
+  with files.atomic_write(os.path.join(bottleneck_dir, INDEX_FILE_NAME)) as f:
     np.savez(f, paths=np.array([relative_paths[i] for i in keep], dtype=str),
              stamps=np.array([stamps[i] for i in keep], np.int64).reshape(-1, 2),
              values=values[keep])

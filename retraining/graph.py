@@ -74,6 +74,12 @@ def make_const(name, value):
   return node
 
 
+def copy_graph_def(graph_def):
+  graph_def_copy = tf1.GraphDef()
+  graph_def_copy.CopyFrom(graph_def)
+  return graph_def_copy
+
+
 def consumers_of(graph_def):
   consumers = {}
   for node in graph_def.node:
@@ -173,9 +179,7 @@ def fast_graph_def(graph_def):
       raise UserError('the Inception graph has no node %s: is it '
                       'classify_image_graph_def.pb from %s?'
                       % (required, 'inception-2015-12-05.tgz'))
-  graph_def_copy = tf1.GraphDef()
-  graph_def_copy.CopyFrom(graph_def)
-  graph_def = graph_def_copy
+  graph_def = copy_graph_def(graph_def)
   if BATCH_INPUT_NODE not in names:
     fold_batch_norms(graph_def)
     modernize_concats(graph_def)
@@ -197,11 +201,9 @@ def inception_session(graph_def):
   A copy is imported: importing fills in default attributes in place, and
   the exported graph must not depend on whether this run computed anything.
   """
-  graph_def_copy = tf1.GraphDef()
-  graph_def_copy.CopyFrom(graph_def)
   graph = tf.Graph()
   with graph.as_default():
-    import_graph_def(graph_def_copy)
+    import_graph_def(copy_graph_def(graph_def))
   return tf1.Session(graph=graph, config=session_config())
 
 
