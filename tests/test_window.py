@@ -38,23 +38,27 @@ def test_window_shows_the_photo_and_the_bar_chart(trained, xvfb, tmp_path):
       env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
   screenshot = tmp_path / 'window.png'
   try:
+    # Poll: the window's frame and toolbar show before the figure is drawn.
     deadline = time.time() + 60
-    variance = 0
-    while time.time() < deadline and variance < 500:
+    variance = yellow = blue = 0
+    while time.time() < deadline and not (variance >= 500 and yellow > 5000
+                                          and blue > 500):
       time.sleep(1)
       subprocess.run(['import', '-display', xvfb, '-window', 'root',
                       str(screenshot)], check=True, timeout=30)
       pixels = np.asarray(Image.open(screenshot).convert('RGB'), float)
       variance = pixels.var()
+      # The photo is yellow-orange noise; the bars are matplotlib's blue.
+      yellow = ((pixels[..., 0] > 200) & (pixels[..., 1] > 120) &
+                (pixels[..., 2] < 90)).sum()
+      blue = ((pixels[..., 2] > 150) & (pixels[..., 0] < 80) &
+              (pixels[..., 1] < 150)).sum()
     assert process.poll() is None, 'the window closed by itself'
   finally:
     process.kill()
     stdout, _ = process.communicate()
   assert 'cannot be shown' not in stdout
   assert variance >= 500, 'the screen stayed blank'
-  # The photo is yellow-orange noise; the bars are matplotlib's blue.
-  yellow = ((pixels[..., 0] > 200) & (pixels[..., 1] > 120) & (pixels[..., 2] < 90)).sum()
-  blue = ((pixels[..., 2] > 150) & (pixels[..., 0] < 80) & (pixels[..., 1] < 150)).sum()
   assert yellow > 5000 and blue > 500, (yellow, blue)
   if os.environ.get('WINDOW_SCREENSHOT'):
     shutil.copy(screenshot, os.environ['WINDOW_SCREENSHOT'])
