@@ -20,9 +20,6 @@ from retraining import charts
 from retraining import graph as inception
 from retraining.photos import PHOTO_EXTENSIONS
 
-tf = inception.tf
-tf1 = inception.tf1
-
 FINAL_TENSOR_NAME = 'final_result:0'
 
 FLAGS = flags.FLAGS
@@ -56,8 +53,8 @@ def read_labels(path):
     raise UserError('cannot read labels file %s (%s)' % (path, e))
 
 
-def load_graph(path, label_count):
-  """Imports the retrained graph into the default graph.
+def read_graph(path):
+  """The retrained graph, in the fast form retrain.py computes with.
 
   Graphs written by the original retrain.py (legacy ops, one photo a run)
   are rewritten on the way in, like the Inception graph in retrain.py.
@@ -65,17 +62,19 @@ def load_graph(path, label_count):
   if not os.path.exists(path):
     raise UserError('graph %s not found: run retrain.py first, or pass '
                     '--output_graph' % path)
-  inception.import_graph_def(inception.fast_graph_def(
-      inception.read_graph_def(path)))
-  try:
-    output = tf1.get_default_graph().get_tensor_by_name(FINAL_TENSOR_NAME)
-  except KeyError:
+  graph_def = inception.fast_graph_def(inception.read_graph_def(path))
+  if inception.node_name(FINAL_TENSOR_NAME) not in {n.name for n in graph_def.node}:
     raise UserError('graph %s has no %s tensor: is it a graph written by '
                     'retrain.py?' % (path, FINAL_TENSOR_NAME))
-  if output.shape[-1] != label_count:
+  return graph_def
+
+
+def check_label_count(scores, labels):
+  if scores.shape[-1] != len(labels):
     raise UserError('graph %s has %s outputs but labels file %s has %d lines: '
                     'use the two files of the same retrain.py run'
-                    % (path, output.shape[-1], FLAGS.output_labels, label_count))
+                    % (FLAGS.output_graph, scores.shape[-1], FLAGS.output_labels,
+                       len(labels)))
 
 
 def find_photos(inputs):
@@ -106,19 +105,18 @@ def print_scores(path, scores, labels, with_path):
     print('%s (%.2f%%)' % (labels[node_id], scores[node_id] * 100))
 
 
-def classify(sess, paths, labels):
+def classify(batches, paths, labels):
   """Prints the scores of each photo; returns [(path, scores)] and failures."""
   results, failures = [], []
-  for batch_paths, images, batch_failures in inception.resized_batches(sess, paths):
+  for batch_paths, scores, batch_failures in batches:
     for path, reason in batch_failures:
       error('%s: %s' % (path, reason))
     failures.extend(batch_failures)
-    if len(images):
-      scores = sess.run(FINAL_TENSOR_NAME,
-                        {inception.BATCH_INPUT_TENSOR_NAME: images})
-      for path, photo_scores in zip(batch_paths, scores):
-        print_scores(path, photo_scores, labels, with_path=len(paths) > 1)
-        results.append((path, photo_scores))
+    if len(scores):
+      check_label_count(scores, labels)
+    for path, photo_scores in zip(batch_paths, scores):
+      print_scores(path, photo_scores, labels, with_path=len(paths) > 1)
+      results.append((path, photo_scores))
   return results, failures
 
 
@@ -144,16 +142,16 @@ def predict(inputs):
     error('%s: %s' % (path, reason))
   results = []
   if photos:
-    with tf.Graph().as_default(), \
-        tf1.Session(config=inception.session_config()) as sess:
-      load_graph(FLAGS.output_graph, len(labels))
+    inception.keep_freed_memory()
+    with inception.photo_outputs(read_graph(FLAGS.output_graph), photos,
+                                 FINAL_TENSOR_NAME) as batches:
       start = time.time()
-      results, bad = classify(sess, photos, labels)
+      results, bad = classify(batches, photos, labels)
     failures += bad
     if len(photos) > 1:
       elapsed = time.time() - start
-      print('Classified %d photos in %.1f s (%.1f photos/s)'
-            % (len(results), elapsed, len(results) / elapsed))
+      print('Classified %d photos in %.1f s after loading the graph '
+            '(%.1f photos/s)' % (len(results), elapsed, len(results) / elapsed))
   if results:
     show_or_save_figure(results, labels)
   return 2 if failures else 0

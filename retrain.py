@@ -238,19 +238,16 @@ def cache_bottlenecks(inception_graph_def, photos, bottleneck_dir):
   with progress_bar(total=len(photos), initial=int(ok.sum()),
                     desc='Bottlenecks', unit='photo') as bar, \
       concurrent.futures.ThreadPoolExecutor(1) as writer, \
-      (inception.inception_session(inception_graph_def) if todo
-       else contextlib.nullcontext()) as sess:
+      inception.photo_outputs(inception_graph_def, list(todo),
+                              inception.BOTTLENECK_TENSOR_NAME) as batches:
     bar.set_postfix_str('%d cached' % ok.sum())
-    for paths, images, failures in inception.resized_batches(sess, list(todo)):
-      if len(images):
-        batch = sess.run(inception.BOTTLENECK_TENSOR_NAME,
-                         {inception.BATCH_INPUT_TENSOR_NAME: images})
-        for path, vector in zip(paths, batch):
-          i = todo[path]
-          values[i], ok[i] = vector, True
-          writes.append(writer.submit(
-              cache.write_bottleneck,
-              os.path.join(bottleneck_dir, rel_paths[i]), vector))
+    for paths, batch, failures in batches:
+      for path, vector in zip(paths, batch):
+        i = todo[path]
+        values[i], ok[i] = vector, True
+        writes.append(writer.submit(
+            cache.write_bottleneck,
+            os.path.join(bottleneck_dir, rel_paths[i]), vector))
       for path, reason in failures:
         bar.write('WARNING: skipped %s: %s' % (path, reason), file=sys.stderr)
         skipped.append(path)
@@ -455,7 +452,7 @@ def distortions(inception_graph_def):
     return
   # closing(), not the session's own `with`, which would make Inception's
   # graph the default one for the caller's new layer.
-  with contextlib.closing(inception.inception_session(inception_graph_def)) as sess:
+  with contextlib.closing(inception.body_session(inception_graph_def)) as sess:
     with sess.graph.as_default():
       tf1.set_random_seed(FLAGS.random_seed)
       head = add_input_distortions(FLAGS.flip_left_right, FLAGS.random_crop,
@@ -470,8 +467,9 @@ def should_distort_images():
 
 def distorted_bottlenecks(sess, paths, distortion_head):
   """Bottlenecks of freshly distorted photos, in one pass through the body."""
-  (_, images, failures), = inception.resized_batches(
-      sess, paths, batch_size=len(paths), head=distortion_head)
+  with inception.decoding_threads() as pool:
+    (_, images, failures), = inception.resized_batches(
+        pool, sess, paths, batch_size=len(paths), head=distortion_head)
   if failures:  # Every photo here was read once already while caching.
     raise UserError('photo %s cannot be read any more: %s' % failures[0])
   return sess.run(inception.BOTTLENECK_TENSOR_NAME,
@@ -620,6 +618,7 @@ def check_flags():
 def retrain():
   check_flags()
   tf.config.experimental.enable_op_determinism()
+  inception.keep_freed_memory()
 
   # Set up the pre-trained graph and the photos.
   graph_path = maybe_download_and_extract(FLAGS.model_dir, FLAGS.model_url)

@@ -22,15 +22,15 @@ def original_bottlenecks(graph_def, paths):
 
 
 def fast_bottlenecks(graph_def, paths, batch_size=4):
-  with tf.Graph().as_default(), tf1.Session(
-      config=inception.session_config()) as sess:
-    inception.import_graph_def(inception.fast_graph_def(graph_def))
-    out = []
-    for _, images, failures in inception.resized_batches(sess, paths, batch_size):
+  """retrain.py's way: batches through the rewritten graph."""
+  out = []
+  with inception.photo_outputs(inception.fast_graph_def(graph_def), paths,
+                               inception.BOTTLENECK_TENSOR_NAME,
+                               batch_size) as batches:
+    for _, values, failures in batches:
       assert not failures
-      out.append(sess.run(inception.BOTTLENECK_TENSOR_NAME,
-                          {inception.BATCH_INPUT_TENSOR_NAME: images}))
-    return np.concatenate(out)
+      out.append(values)
+  return np.concatenate(out)
 
 
 @pytest.fixture(scope='module')
@@ -98,3 +98,28 @@ def test_wrong_fold_would_be_caught(tiny_graph_def, photo_paths):
   expected = original_bottlenecks(tiny_graph_def, photo_paths[:2])
   got = fast_bottlenecks(broken, photo_paths[:2])
   assert np.abs(expected - got).max() > 1e-2 * np.abs(expected).max()
+
+
+def test_body_session_fuses_convolutions_and_holds_only_the_body(tiny_graph_def):
+  fast = inception.fast_graph_def(tiny_graph_def)
+  convs = sum(n.op == 'Conv2D' for n in fast.node)
+  with inception.body_session(fast) as sess:
+    ops = [op.type for op in sess.graph.get_operations()]
+    names = {op.name for op in sess.graph.get_operations()}
+  assert ops.count('_FusedConv2D') == convs and 'Conv2D' not in ops
+  assert 'Relu' not in ops and 'BiasAdd' not in ops
+  assert 'DecodeJpeg' not in ops and 'softmax' not in names
+  assert 'Conv2D' in {n.op for n in fast.node}  # The graph itself is left alone.
+
+
+def test_fusion_leaves_a_convolution_used_twice(tiny_graph_def):
+  graph_def = inception.fast_graph_def(tiny_graph_def)
+  (relu,) = [n for n in graph_def.node if n.name == 'conv']
+  bias_name = relu.input[0]
+  extra = graph_def.node.add(name='also_reads_the_bias', op='Identity',
+                             input=[bias_name])
+  extra.attr['T'].type = tf.float32.as_datatype_enum
+  inception.fuse_conv_bias_relu(graph_def)
+  nodes = {n.name: n for n in graph_def.node}
+  assert nodes['conv'].op == 'Relu' and nodes[bias_name].op == 'BiasAdd'
+  assert nodes['conv_1'].op == '_FusedConv2D'

@@ -49,7 +49,8 @@ def test_many_photos_and_folders_in_one_call(trained):
   assert result.returncode == 0, result.stderr
   blocks = re.split(r'\n(?=\S+\.jpg\n)', result.stdout.strip())
   assert len(blocks) == 26
-  assert re.search(r'Classified 26 photos in [\d.]+ s \([\d.]+ photos/s\)',
+  assert re.search(r'Classified 26 photos in [\d.]+ s after loading the graph '
+                   r'\([\d.]+ photos/s\)',
                    result.stdout)
   tulip_blocks = [b for b in blocks if '/tulips/' in b.splitlines()[0]]
   assert sum(scores_of(b.splitlines()[1:])[0][0] == 'tulips'

@@ -68,6 +68,7 @@ def test_output_graph_has_no_legacy_ops_and_keeps_tensor_names(trained):
   names = {n.name for n in graph_def.node}
   assert not ops & {'BatchNormWithGlobalNormalization', 'Concat',
                     'VariableV2', 'VarHandleOp'}
+  assert not [op for op in ops if op.startswith('_')]  # No internal op.
   assert {'DecodeJpeg/contents', 'final_result', 'pool_3/_reshape'} <= names
   assert 'softmax' not in names  # The 1,008 ImageNet classes are dropped.
   # What fed the layer in training (the training set held in the graph) is
