@@ -417,7 +417,7 @@ def run_benchmark(scratch, args):
       [sys.executable, os.path.join(ROOT, 'predict.py'), ORIGINALS,
        '--output_graph', graph, '--output_labels', labels, '--noshow_image'])
   rate = float(re.search(r'\(([\d.]+) photos/s\)', stdout).group(1))
-  report('predict.py, 150 photos in one call, from reading the graph', rate,
+  report('predict.py, 150 photos in one call, after loading the graph', rate,
          'photo/s', '>= 20')
   report('  whole process', many_wall, 's')
   report('  peak RSS', many_rss, 'MB')
