@@ -9,6 +9,11 @@ batch norm folded into the convolutions, `ConcatV2`, and a batch input
 (DecodeJpeg -> Cast -> ExpandDims -> ResizeBilinear) and its body. Feeding the
 JPEG bytes to `DecodeJpeg/contents:0` still works exactly as before, so the
 same rewritten graph serves retrain.py, predict.py and the exported model.
+
+To run it on many photos (`photo_outputs`), the head and the body go into two
+sessions: threads decode photos in the small head session while the body is
+imported, then feed it batches of 16. The body session also fuses each
+convolution with its bias and ReLU, which only a session needs.
 """
 
 import collections
