@@ -434,11 +434,12 @@ def session_config():
 def keep_freed_memory():
   """Asks glibc's malloc to keep freed memory for reuse, not return it.
 
-  A batch of 16 photos has activations of up to 88 MB each. By default glibc
-  maps every block that large afresh and unmaps it when freed, so each batch
-  page-faults about a gigabyte of new zeroed memory, and reading, folding and
-  importing the 95 MB graph does the same with its copies. Kept, the memory
-  is reused; peak memory stays the same. Does nothing on other C libraries.
+  A batch of 16 photos has activations of up to 88 MB each, and reading,
+  folding and importing the 95 MB graph makes copies as large. By default
+  glibc maps each such block afresh and unmaps it when freed, so the same
+  memory is page-faulted in again and again: 617k page faults for 150
+  photos, against 464k with the memory kept, and the graph loads about 0.2 s
+  sooner. Peak memory stays the same. Does nothing on other C libraries.
   """
   try:
     mallopt = ctypes.CDLL('libc.so.6').mallopt
