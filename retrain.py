@@ -209,7 +209,7 @@ def list_photos(image_lists, image_dir):
         photos.append(Photo(
             label_index, category,
             os.path.join(image_dir, lists['dir'], file_name),
-            os.path.join(lists['dir'], file_name + '.txt')))
+            cache.cache_file_name(lists['dir'], file_name)))
   return photos
 
 
@@ -452,12 +452,13 @@ def distortions(inception_graph_def):
     return
   # closing(), not the session's own `with`, which would make Inception's
   # graph the default one for the caller's new layer.
-  with contextlib.closing(inception.body_session(inception_graph_def)) as sess:
+  with contextlib.closing(inception.body_session(inception_graph_def)) as sess, \
+      inception.decoding_threads() as pool:
     with sess.graph.as_default():
       tf1.set_random_seed(FLAGS.random_seed)
       head = add_input_distortions(FLAGS.flip_left_right, FLAGS.random_crop,
                                    FLAGS.random_scale, FLAGS.random_brightness)
-    yield lambda paths: distorted_bottlenecks(sess, paths, head)
+    yield lambda paths: distorted_bottlenecks(sess, pool, paths, head)
 
 
 def should_distort_images():
@@ -465,11 +466,10 @@ def should_distort_images():
           FLAGS.random_scale != 0 or FLAGS.random_brightness != 0)
 
 
-def distorted_bottlenecks(sess, paths, distortion_head):
+def distorted_bottlenecks(sess, pool, paths, distortion_head):
   """Bottlenecks of freshly distorted photos, in one pass through the body."""
-  with inception.decoding_threads() as pool:
-    (_, images, failures), = inception.resized_batches(
-        pool, sess, paths, batch_size=len(paths), head=distortion_head)
+  (_, images, failures), = inception.resized_batches(
+      pool, sess, paths, batch_size=len(paths), head=distortion_head)
   if failures:  # Every photo here was read once already while caching.
     raise UserError('photo %s cannot be read any more: %s' % failures[0])
   return sess.run(inception.BOTTLENECK_TENSOR_NAME,

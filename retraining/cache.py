@@ -19,8 +19,9 @@ from retraining.graph import BOTTLENECK_TENSOR_SIZE
 INDEX_FILE_NAME = '.bottleneck_index.npz'
 
 
-def bottleneck_path(bottleneck_dir, folder, file_name):
-  return os.path.join(bottleneck_dir, folder, file_name + '.txt')
+def cache_file_name(folder, file_name):
+  """The cache file of photo `folder/file_name`, relative to the cache folder."""
+  return os.path.join(folder, file_name + '.txt')
 
 
 def format_bottleneck(values):

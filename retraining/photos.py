@@ -2,6 +2,7 @@
 
 import collections
 import hashlib
+import io
 import os
 import re
 import unicodedata
@@ -114,10 +115,6 @@ def create_image_lists(image_dir, testing_percentage, validation_percentage):
   return image_lists
 
 
-def photo_path(image_dir, image_lists, label, file_name):
-  return os.path.join(image_dir, image_lists[label]['dir'], file_name)
-
-
 def read_photo(path):
   """Reads a photo as the graph should see it.
 
@@ -134,14 +131,14 @@ def read_photo(path):
     raise BadPhoto('cannot read it (%s)' % e.strerror)
   if not data:
     raise BadPhoto('the file is empty')
-  if data.startswith(JPEG_MAGIC) and not needs_rotation(path):
+  if data.startswith(JPEG_MAGIC) and not needs_rotation(data):
     return 'jpeg', data
   return 'pixels', decode_with_pillow(path)
 
 
-def needs_rotation(path):
+def needs_rotation(jpeg_data):
   try:
-    with Image.open(path) as image:
+    with Image.open(io.BytesIO(jpeg_data)) as image:
       return image.getexif().get(EXIF_ORIENTATION, 1) != 1
   except Exception:  # A broken header: let the decoder report it.
     return False
