@@ -450,15 +450,13 @@ def distortions(inception_graph_def):
   if not should_distort_images():
     yield None
     return
-  # closing(), not the session's own `with`, which would make Inception's
-  # graph the default one for the caller's new layer.
-  with contextlib.closing(inception.body_session(inception_graph_def)) as sess, \
+  with inception.body_session(inception_graph_def) as (sess, run_body), \
       inception.decoding_threads() as pool:
     with sess.graph.as_default():
       tf1.set_random_seed(FLAGS.random_seed)
       head = add_input_distortions(FLAGS.flip_left_right, FLAGS.random_crop,
                                    FLAGS.random_scale, FLAGS.random_brightness)
-    yield lambda paths: distorted_bottlenecks(sess, pool, paths, head)
+    yield lambda paths: distorted_bottlenecks(sess, run_body, pool, paths, head)
 
 
 def should_distort_images():
@@ -466,14 +464,14 @@ def should_distort_images():
           FLAGS.random_scale != 0 or FLAGS.random_brightness != 0)
 
 
-def distorted_bottlenecks(sess, pool, paths, distortion_head):
-  """Bottlenecks of freshly distorted photos, in one pass through the body."""
+def distorted_bottlenecks(sess, run_body, pool, paths, distortion_head):
+  """Bottlenecks of freshly distorted photos, in one pass through the body:
+  the distortion head runs in `sess`, the body's session, as `run_body`."""
   (_, images, failures), = inception.resized_batches(
       pool, sess, paths, batch_size=len(paths), head=distortion_head)
   if failures:  # Every photo here was read once already while caching.
     raise UserError('photo %s cannot be read any more: %s' % failures[0])
-  return sess.run(inception.BOTTLENECK_TENSOR_NAME,
-                  {inception.BATCH_INPUT_TENSOR_NAME: images})
+  return run_body(images)
 
 
 def training_session():

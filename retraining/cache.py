@@ -25,7 +25,7 @@ def cache_file_name(folder, file_name):
 
 
 def format_bottleneck(values):
-  return ','.join(str(x) for x in np.asarray(values, dtype=np.float32))
+  return ','.join(map(str, np.asarray(values, dtype=np.float32)))
 
 
 def parse_bottleneck(text):
@@ -44,7 +44,10 @@ def parse_bottleneck(text):
 
 
 def write_bottleneck(path, values):
-  files.write_text(path, format_bottleneck(values))
+  """Writes one cache file, not waiting for the disk: a file a crash of the
+  machine empties is found damaged when read and computed again, and
+  waiting for thousands of small files would take seconds on a hard disk."""
+  files.write_text(path, format_bottleneck(values), durable=False)
 
 
 def file_stamp(path):

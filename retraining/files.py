@@ -22,13 +22,14 @@ os.umask(_UMASK)
 
 
 @contextlib.contextmanager
-def atomic_write(path, mode='wb'):
+def atomic_write(path, mode='wb', durable=True):
   """Yields a file object whose content replaces `path` only when complete.
 
-  The data goes to a temporary file in the same folder, is flushed to disk and
-  renamed over `path`; on any error (or a kill) `path` keeps its old content
-  and the temporary file is removed (or left under a `.tmp` name that nothing
-  reads).
+  The data goes to a temporary file in the same folder, is flushed to disk
+  (unless not `durable`) and renamed over `path`; on any error (or a kill)
+  `path` keeps its old content and the temporary file is removed (or left
+  under a `.tmp` name that nothing reads). Without the flush, a crash of the
+  whole machine may leave `path` empty: fine for files checked when read.
   """
   folder = os.path.dirname(os.path.abspath(path))
   os.makedirs(folder, exist_ok=True)
@@ -38,8 +39,9 @@ def atomic_write(path, mode='wb'):
   try:
     with os.fdopen(fd, mode, encoding=encoding) as f:
       yield f
-      f.flush()
-      os.fsync(f.fileno())
+      if durable:
+        f.flush()
+        os.fsync(f.fileno())
     os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes it private.
     os.replace(tmp_path, path)
   except BaseException:
@@ -60,8 +62,8 @@ def write_bytes(path, data):
     f.write(data)
 
 
-def write_text(path, text):
-  with atomic_write(path, 'w') as f:
+def write_text(path, text, durable=True):
+  with atomic_write(path, 'w', durable) as f:
     f.write(text)
 
 

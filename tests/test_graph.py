@@ -74,6 +74,18 @@ def test_batched_fast_path_matches_original_graph(tiny_graph_def, photo_paths):
                 fast_bottlenecks(tiny_graph_def, photo_paths))
 
 
+def test_fed_and_constant_weights_give_the_same_bottlenecks(
+    tiny_graph_def, photo_paths, monkeypatch):
+  feeds = []
+  body_graph_def = inception.body_graph_def
+  monkeypatch.setattr(inception, 'body_graph_def', lambda graph_def, output, feed:
+                      feeds.append(feed) or body_graph_def(graph_def, output, feed))
+  fed = fast_bottlenecks(tiny_graph_def, photo_paths)
+  monkeypatch.setattr(inception, 'FEED_WEIGHTS_UP_TO', len(photo_paths) - 1)
+  np.testing.assert_array_equal(fed, fast_bottlenecks(tiny_graph_def, photo_paths))
+  assert feeds == [True, False]
+
+
 def test_parity_on_real_photos(tiny_graph_def):
   folder = shared_data('flower_photos_original_sample')
   paths = sorted(glob.glob(os.path.join(folder, '*', '*.jpg')))[::10]
@@ -103,13 +115,34 @@ def test_wrong_fold_would_be_caught(tiny_graph_def, photo_paths):
 def test_body_session_fuses_convolutions_and_holds_only_the_body(tiny_graph_def):
   fast = inception.fast_graph_def(tiny_graph_def)
   convs = sum(n.op == 'Conv2D' for n in fast.node)
-  with inception.body_session(fast) as sess:
+  with inception.body_session(fast) as (sess, _):
     ops = [op.type for op in sess.graph.get_operations()]
     names = {op.name for op in sess.graph.get_operations()}
   assert ops.count('_FusedConv2D') == convs and 'Conv2D' not in ops
   assert 'Relu' not in ops and 'BiasAdd' not in ops
   assert 'DecodeJpeg' not in ops and 'softmax' not in names
   assert 'Conv2D' in {n.op for n in fast.node}  # The graph itself is left alone.
+
+
+def test_body_holds_no_weight_and_is_fed_each_one_aligned(tiny_graph_def):
+  fast = inception.fast_graph_def(tiny_graph_def)
+  body, weights = inception.body_graph_def(fast, inception.BOTTLENECK_TENSOR_NAME,
+                                           feed_weights=True)
+  float_enum = tf.float32.as_datatype_enum
+  assert not [n.name for n in body.node
+              if n.op == 'Const' and n.attr['dtype'].type == float_enum]
+  placeholders = {n.name + ':0' for n in body.node if n.op == 'Placeholder'}
+  assert placeholders == set(weights) | {inception.BATCH_INPUT_TENSOR_NAME}
+  nodes = {n.name: n for n in fast.node}
+  filter_name = next(n.input[1] for n in fast.node if n.op == 'Conv2D')
+  np.testing.assert_array_equal(weights[filter_name + ':0'],
+                                inception.const_value(nodes[filter_name]))
+  assert all(w.ctypes.data % 64 == 0 for w in weights.values())
+  body, weights = inception.body_graph_def(fast, inception.BOTTLENECK_TENSOR_NAME,
+                                           feed_weights=False)
+  assert not weights
+  assert {n.name for n in body.node if n.op == 'Placeholder'} == {
+      inception.BATCH_INPUT_NODE}
 
 
 def test_fusion_leaves_a_convolution_used_twice(tiny_graph_def):
