@@ -55,3 +55,15 @@ def test_damaged_index_is_ignored(tmp_path):
   (tmp_path / cache.INDEX_FILE_NAME).write_bytes(b'garbage')
   got, found, _, _ = cache.load_bottlenecks(str(tmp_path), [rel])
   assert found.all() and np.array_equal(got[0], values())
+
+
+def test_a_file_emptied_by_a_crash_is_broken_even_with_the_index(tmp_path):
+  """Cache files are not flushed to disk (see write_bottleneck), so a crash
+  of the machine may leave one empty: it must be recomputed, not taken
+  from the index."""
+  rel = 'a/1.jpg.txt'
+  cache.write_bottleneck(str(tmp_path / rel), values())
+  cache.save_index(str(tmp_path), [rel], values()[None])
+  (tmp_path / rel).write_text('')
+  _, found, broken, _ = cache.load_bottlenecks(str(tmp_path), [rel])
+  assert not found.any() and broken == [str(tmp_path / rel)]
