@@ -253,12 +253,13 @@ def import_graph_def(graph_def):
   return tf1.get_default_graph()
 
 
-def subgraph(graph_def, outputs, stop=()):
-  """A new GraphDef with the nodes `outputs` need (see reachable_nodes)."""
+def subgraph(graph_def, outputs, stop=(), replace=lambda node: node):
+  """A new GraphDef with the nodes `outputs` need (see reachable_nodes),
+  each copied as it is or as `replace` returns it."""
   keep = reachable_nodes(graph_def, outputs, stop)
   sub = tf1.GraphDef()
   sub.versions.CopyFrom(graph_def.versions)
-  sub.node.extend(n for n in graph_def.node if n.name in keep)
+  sub.node.extend(replace(n) for n in graph_def.node if n.name in keep)
   return sub
 
 
@@ -290,27 +291,26 @@ def body_graph_def(graph_def, output_name, feed_weights):
   becomes a placeholder of its shape, its value going to `weights`, which is
   otherwise empty.
   """
-  keep = reachable_nodes(graph_def, [node_name(output_name)], stop={BATCH_INPUT_NODE})
-  body = tf1.GraphDef()
-  body.versions.CopyFrom(graph_def.versions)
   weights = {}
-  for node in graph_def.node:
-    if node.name not in keep:
-      continue
+
+  def lifted(node):
     if node.name == BATCH_INPUT_NODE:
-      placeholder = body.node.add(name=node.name, op='Placeholder')
-      placeholder.attr['shape'].CopyFrom(node.attr['shape'])
-    elif (feed_weights and node.op == 'Const'
-          and node.attr['dtype'].type == tf.float32.as_datatype_enum):
-      placeholder = body.node.add(name=node.name, op='Placeholder')
-      placeholder.attr['shape'].shape.CopyFrom(node.attr['value'].tensor.tensor_shape)
+      return float_placeholder(node.name, node.attr['shape'].shape)
+    if (feed_weights and node.op == 'Const'
+        and node.attr['dtype'].type == tf.float32.as_datatype_enum):
       weights[node.name + ':0'] = aligned_value(node)
-    else:
-      body.node.add().CopyFrom(node)
-      continue
-    placeholder.attr['dtype'].type = tf.float32.as_datatype_enum
+      return float_placeholder(node.name, node.attr['value'].tensor.tensor_shape)
+    return node
+  body = subgraph(graph_def, [node_name(output_name)], {BATCH_INPUT_NODE}, lifted)
   fuse_conv_bias_relu(body)
   return body, weights
+
+
+def float_placeholder(name, shape):
+  node = tf1.NodeDef(name=name, op='Placeholder')
+  node.attr['dtype'].type = tf.float32.as_datatype_enum
+  node.attr['shape'].shape.CopyFrom(shape)
+  return node
 
 
 def aligned_value(node):
