@@ -475,16 +475,18 @@ def distorted_bottlenecks(sess, run_body, pool, paths, distortion_head):
 
 
 def training_session():
-  """A session that runs the new layer's ops one at a time, on one thread.
+  """A session that runs the new layer's ops one at a time, on a thread of
+  its own.
 
   They are tiny (a step multiplies 100 x 2,048 by 2,048 x classes), and
-  handing them between threads took a quarter of the training time.
-  TensorFlow sizes its process-wide pool of threads for each op's own work
-  when the first session starts, so a session that runs Inception must
-  start before this one, or Inception would get one thread too.
+  handing them between threads took a quarter of the training time. The
+  thread is the session's own: TensorFlow sizes the pool that sessions
+  share when the first one starts, and Inception's sessions need one
+  thread per core there (see inception.session_config).
   """
   return tf1.Session(config=tf1.ConfigProto(inter_op_parallelism_threads=1,
-                                            intra_op_parallelism_threads=1))
+                                            intra_op_parallelism_threads=1,
+                                            use_per_session_threads=True))
 
 
 def summary_writers(summaries_dir, graph):
@@ -650,8 +652,7 @@ def retrain():
   log('Training on %d photos, validating on %d, testing on %d' % tuple(
       len(datasets[c][1]) for c in ('training', 'validation', 'testing')))
 
-  # Add the new layer that we'll be training, and train it. (Distortions
-  # load Inception first: see training_session.)
+  # Add the new layer that we'll be training, and train it.
   with distortions(inception_graph_def) as distorted, \
       tf.Graph().as_default() as graph, training_session() as sess:
     tf1.set_random_seed(FLAGS.random_seed)

@@ -145,6 +145,29 @@ def test_body_holds_no_weight_and_is_fed_each_one_aligned(tiny_graph_def):
       inception.BATCH_INPUT_NODE}
 
 
+def test_body_runs_a_part_of_each_batch_per_core_in_order(tiny_graph_def, monkeypatch):
+  monkeypatch.setattr(inception, 'cpu_cores', lambda: 3)
+  session_on, part_sizes = inception.session_on, []
+
+  def counted_session_on(graph_def):
+    sess = session_on(graph_def)
+    run = sess.run
+    sess.run = lambda fetches, feeds: part_sizes.append(
+        len(feeds[inception.BATCH_INPUT_TENSOR_NAME])) or run(fetches, feeds)
+    return sess
+  monkeypatch.setattr(inception, 'session_on', counted_session_on)
+  images = np.random.RandomState(0).uniform(
+      0, 255, (7, 299, 299, 3)).astype(np.float32)
+  with inception.body_session(inception.fast_graph_def(tiny_graph_def)) as (_, run):
+    batch = run(images)
+    one_by_one = np.concatenate([run(image[np.newaxis]) for image in images])
+    assert sorted(part_sizes[:3]) == [2, 2, 3] and part_sizes[3:] == [1] * 7
+    assert len(run(images[:2])) == 2 and sorted(part_sizes[10:]) == [1, 1]
+  assert batch.shape == (7, inception.BOTTLENECK_TENSOR_SIZE)
+  np.testing.assert_allclose(batch, one_by_one, rtol=1e-5,
+                             atol=1e-5 * np.abs(one_by_one).max())
+
+
 def test_fusion_leaves_a_convolution_used_twice(tiny_graph_def):
   graph_def = inception.fast_graph_def(tiny_graph_def)
   (relu,) = [n for n in graph_def.node if n.name == 'conv']
