@@ -450,13 +450,13 @@ def distortions(inception_graph_def):
   if not should_distort_images():
     yield None
     return
-  with inception.body_session(inception_graph_def) as (sess, run_body), \
+  with inception.body_session(inception_graph_def) as (sess, start_body), \
       inception.decoding_threads() as pool:
     with sess.graph.as_default():
       tf1.set_random_seed(FLAGS.random_seed)
       head = add_input_distortions(FLAGS.flip_left_right, FLAGS.random_crop,
                                    FLAGS.random_scale, FLAGS.random_brightness)
-    yield lambda paths: distorted_bottlenecks(sess, run_body, pool, paths, head)
+    yield lambda paths: distorted_bottlenecks(sess, start_body, pool, paths, head)
 
 
 def should_distort_images():
@@ -464,14 +464,14 @@ def should_distort_images():
           FLAGS.random_scale != 0 or FLAGS.random_brightness != 0)
 
 
-def distorted_bottlenecks(sess, run_body, pool, paths, distortion_head):
+def distorted_bottlenecks(sess, start_body, pool, paths, distortion_head):
   """Bottlenecks of freshly distorted photos, in one pass through the body:
-  the distortion head runs in `sess`, the body's session, as `run_body`."""
+  the distortion head runs in `sess`, the body's session, as `start_body`."""
   (_, images, failures), = inception.resized_batches(
       pool, sess, paths, batch_size=len(paths), head=distortion_head)
   if failures:  # Every photo here was read once already while caching.
     raise UserError('photo %s cannot be read any more: %s' % failures[0])
-  return run_body(images)
+  return start_body(images)()
 
 
 def training_session():

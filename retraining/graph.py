@@ -327,11 +327,14 @@ def aligned_value(node):
 
 @contextlib.contextmanager
 def body_session(graph_def, output_name=BOTTLENECK_TENSOR_NAME, feed_weights=False):
-  """Yields (session, run) for what `output_name` needs from the batch input
-  on (see body_graph_def): run(images [n, 299, 299, 3]) returns the outputs.
+  """Yields (session, start) for what `output_name` needs from the batch
+  input on (see body_graph_def): start(images [n, 299, 299, 3]) queues a run
+  on the images and returns a function that waits for their outputs.
 
-  run() splits the images into one part per core and runs the parts at the
-  same time, each op on one thread (see session_config).
+  A run is split into one part per core, and the parts run at the same
+  time, each op on one thread (see session_config). The parts of a run
+  started while another is running follow it with no pause, so a caller
+  that keeps one run queued never leaves the body waiting.
 
   Fusing each convolution with its bias and ReLU makes a run about 4%
   faster. Feeding the weights on every run, rather than holding them as
@@ -342,16 +345,18 @@ def body_session(graph_def, output_name=BOTTLENECK_TENSOR_NAME, feed_weights=Fal
   a fed one on every run (12-18 ms, 2-3%, a batch of 16).
   """
   body, weights = body_graph_def(graph_def, output_name, feed_weights)
+  cores = cpu_cores()
   with contextlib.closing(session_on(body)) as sess, \
-      concurrent.futures.ThreadPoolExecutor(cpu_cores()) as threads:
+      concurrent.futures.ThreadPoolExecutor(cores) as threads:
 
     def run_part(images):
       return sess.run(output_name, dict(weights, **{BATCH_INPUT_TENSOR_NAME: images}))
 
-    def run(images):
-      parts = np.array_split(images, max(1, min(cpu_cores(), len(images))))
-      return np.concatenate(list(threads.map(run_part, parts)))
-    yield sess, run
+    def start(images):
+      parts = [threads.submit(run_part, part)
+               for part in np.array_split(images, max(1, min(cores, len(images))))]
+      return lambda: np.concatenate([part.result() for part in parts])
+    yield sess, start
 
 
 def reachable_nodes(graph_def, outputs, stop=()):
@@ -476,15 +481,14 @@ def photo_outputs(graph_def, paths, output_name, batch_size=BATCH_SIZE):
     try:
       batches = resized_batches(pool, decoder, paths, batch_size)
       feed_weights = len(paths) <= FEED_WEIGHTS_UP_TO
-      with body_session(graph_def, output_name, feed_weights) as (_, run_body), \
-          concurrent.futures.ThreadPoolExecutor(1) as body_thread:
+      with body_session(graph_def, output_name, feed_weights) as (_, start_body):
 
         def started(batch_paths, images, failures):
-          run = body_thread.submit(run_body, images) if len(images) else None
-          return batch_paths, run, failures
+          wait = start_body(images) if len(images) else (lambda: [])
+          return batch_paths, wait, failures
 
-        def finished(batch_paths, run, failures):
-          return batch_paths, run.result() if run else [], failures
+        def finished(batch_paths, wait, failures):
+          return batch_paths, wait(), failures
 
         def outputs():
           # The next batch is queued for the body before a batch's outputs

@@ -158,7 +158,8 @@ def test_body_runs_a_part_of_each_batch_per_core_in_order(tiny_graph_def, monkey
   monkeypatch.setattr(inception, 'session_on', counted_session_on)
   images = np.random.RandomState(0).uniform(
       0, 255, (7, 299, 299, 3)).astype(np.float32)
-  with inception.body_session(inception.fast_graph_def(tiny_graph_def)) as (_, run):
+  with inception.body_session(inception.fast_graph_def(tiny_graph_def)) as (_, start):
+    run = lambda images: start(images)()
     batch = run(images)
     one_by_one = np.concatenate([run(image[np.newaxis]) for image in images])
     assert sorted(part_sizes[:3]) == [2, 2, 3] and part_sizes[3:] == [1] * 7
