@@ -48,6 +48,9 @@ tf1 = inception.tf1
 
 DATA_URL = 'http://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz'
 DATA_SIZE = 88931400
+DATA_SHA256 = 'f6b539e07358fc4622efdd40cdb5577672c46cd416bbfccf9d4d2438f9b93a1c'
+GRAPH_SIZE = 95673916  # classify_image_graph_def.pb in that archive
+GRAPH_SHA256 = '009d6814d1bc560d4e7b236e170e9b2d5ca6f4b57bd8037f6db05776204415c6'
 FLOWERS_URL = 'http://download.tensorflow.org/example_images/flower_photos.tgz'
 FLOWERS_SHA256 = '4c54ace7911aaffe13a365c34f650e71dd5bf1be0a58b464e5a7183e3e595d9c'
 FLOWERS_FOLDER = 'flower_photos'
@@ -147,15 +150,27 @@ def maybe_download_and_extract(model_dir, url):
   """
   graph_path = os.path.join(model_dir, inception.GRAPH_FILE_NAME)
   if os.path.exists(graph_path):
+    warn_if_not_the_known_graph(graph_path)
     return graph_path
   archive = os.path.join(model_dir, os.path.basename(url) or 'inception.tgz')
-  fetch_archive(url, archive, size=DATA_SIZE if url == DATA_URL else None,
+  known = url == DATA_URL
+  fetch_archive(url, archive, size=DATA_SIZE if known else None,
+                sha256=DATA_SHA256 if known else None,
                 offline_hint='download %s on another machine and put it (or '
                 'the %s inside it) in %s' % (DATA_URL, inception.GRAPH_FILE_NAME,
                                              model_dir))
   extract_or_discard(archive, files.extract_member, inception.GRAPH_FILE_NAME,
                      graph_path)
   return graph_path
+
+
+def warn_if_not_the_known_graph(graph_path):
+  """A graph that is not the 2015 one is used as it is, with one warning:
+  it may be the user's own."""
+  if (os.path.getsize(graph_path) != GRAPH_SIZE or
+      files.sha256_of(graph_path) != GRAPH_SHA256):
+    warn('%s is not the one in inception-2015-12-05.tgz (its size or sha256 '
+         'differs); using it as it is' % graph_path)
 
 
 def maybe_download_flowers(image_dir, url):

@@ -82,7 +82,8 @@ def check_archive(path, size=None, sha256=None):
     raise UserError('%s has %d bytes, expected %d: the download is incomplete '
                     'or not the expected file' % (path, actual_size, size))
   if sha256 is not None and sha256_of(path) != sha256:
-    raise UserError('%s does not have the expected sha256 %s' % (path, sha256))
+    raise UserError('%s does not have the expected sha256 %s: it is not the '
+                    'expected file' % (path, sha256))
 
 
 def download(url, path, size=None, sha256=None):
@@ -113,8 +114,9 @@ def download(url, path, size=None, sha256=None):
                             'incomplete or not the expected file; run again '
                             'to retry' % (url, received, expected))
         if sha256 is not None and digest.hexdigest() != sha256:
-          raise UserError('download of %s does not have the expected sha256 %s'
-                          % (url, sha256))
+          raise UserError('download of %s does not have the expected sha256 '
+                          '%s: it is not the expected file and was not kept; '
+                          'run again to retry' % (url, sha256))
   except urllib.error.HTTPError as e:
     raise UserError('download of %s failed: HTTP %d %s' % (url, e.code, e.reason))
   except (urllib.error.URLError, http.client.HTTPException, OSError) as e:

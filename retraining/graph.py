@@ -50,7 +50,7 @@ MODEL_INPUT_WIDTH = 299
 MODEL_INPUT_HEIGHT = 299
 MODEL_INPUT_DEPTH = 3
 BATCH_SIZE = 16
-FEED_WEIGHTS_UP_TO = 400  # photos; see body_session
+FEED_WEIGHTS_UP_TO = 64  # photos; see body_session
 
 
 # ---------------------------------------------------------------- rewriting
@@ -328,34 +328,38 @@ def aligned_value(node):
 @contextlib.contextmanager
 def body_session(graph_def, output_name=BOTTLENECK_TENSOR_NAME, feed_weights=False):
   """Yields (session, start) for what `output_name` needs from the batch
-  input on (see body_graph_def): start(images [n, 299, 299, 3]) queues a run
-  on the images and returns a function that waits for their outputs.
+  input on (see body_graph_def): start(images [n, 299, 299, 3]) queues the
+  images and returns a function that waits for their outputs, in order.
 
-  A run is split into one part per core, and the parts run at the same
-  time, each op on one thread (see session_config). The parts of a run
-  started while another is running follow it with no pause, so a caller
-  that keeps one run queued never leaves the body waiting.
+  Each photo runs alone, as a batch of one, on one of one thread per core,
+  each op on one thread (see session_config). That is what makes a photo's
+  outputs depend on the photo alone: in a batch, the matrix kernels sum a
+  pixel's products in an order set by the batch's size and by the pixel's
+  place in it (Eigen's kernels do, on CPUs without AVX-512), so the same
+  photo got another bottleneck in another batch, and a resumed run another
+  model. Photos queued while others run follow them with no pause, so a
+  caller that keeps a batch queued never leaves the body waiting.
 
-  Fusing each convolution with its bias and ReLU makes a run about 4%
-  faster. Feeding the weights on every run, rather than holding them as
-  constants, pays for a few hundred photos: TensorFlow copies a graph's
-  constants about ten times over while importing it and preparing its first
-  run (0.55 s for Inception's 95 MB, against 0.15 s with them fed), but
-  oneDNN keeps a constant filter in the layout it computes with and reorders
-  a fed one on every run (12-18 ms, 2-3%, a batch of 16).
+  Fusing each convolution with its bias and ReLU makes a run faster.
+  Feeding the weights on every run, rather than holding them as constants,
+  pays for a few dozen photos (FEED_WEIGHTS_UP_TO): TensorFlow copies a
+  graph's constants many times over while importing it and preparing its
+  first run, but oneDNN keeps a constant filter in the layout it computes
+  with and reorders a fed one on every run, that is for every photo. The
+  README's Speed section has the figures.
   """
   body, weights = body_graph_def(graph_def, output_name, feed_weights)
   cores = cpu_cores()
   with contextlib.closing(session_on(body)) as sess, \
       concurrent.futures.ThreadPoolExecutor(cores) as threads:
 
-    def run_part(images):
+    def run_photo(images):
       return sess.run(output_name, dict(weights, **{BATCH_INPUT_TENSOR_NAME: images}))
 
     def start(images):
-      parts = [threads.submit(run_part, part)
-               for part in np.array_split(images, max(1, min(cores, len(images))))]
-      return lambda: np.concatenate([part.result() for part in parts])
+      runs = [threads.submit(run_photo, images[i:i + 1])
+              for i in range(len(images))]
+      return lambda: np.concatenate([run.result() for run in runs])
     yield sess, start
 
 

@@ -4,7 +4,6 @@ figures: the PNGs are written, have the expected size and are not blank."""
 import os
 import shutil
 import sys
-import time
 
 import matplotlib
 matplotlib.use('Agg')  # pylint: disable=wrong-import-position
@@ -48,14 +47,9 @@ def training_history(steps=400, validation=True):
   return history
 
 
-def test_training_chart_400_points_is_fast(tmp_path):
+def test_training_chart_of_400_points(tmp_path):
   path = str(tmp_path / 'training_chart.png')
-  history = training_history()
-  start = time.perf_counter()
-  charts.save_training_chart(history, (0.88, 359), path)
-  elapsed = time.perf_counter() - start
-  print('save_training_chart, 400 points: %.3f s' % elapsed)
-  assert elapsed < 3.0  # Well under a second normally; machines are noisy.
+  charts.save_training_chart(training_history(), (0.88, 359), path)
   check_png(path, (1100, 450))
 
 

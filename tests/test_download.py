@@ -4,9 +4,12 @@ import os
 import socket
 import tarfile
 
+import pytest
+
 from conftest import (MODEL_ARCHIVE, assert_clean_failure, make_photo_tree,
                       retrain_args, run_script)
 import standin
+from retraining import UserError, files
 
 
 def closed_port_url():
@@ -90,3 +93,52 @@ def test_default_image_dir_downloads_the_flowers(tmp_path, served_dir,
       'daisy', 'roses', 'sunflowers', 'tulips']
   assert list((workspace / 'bottlenecks').glob('*/*.txt'))
   assert list((workspace / 'retrain_logs' / 'train').glob('events*'))
+
+
+@pytest.fixture
+def retrain_module():
+  """retrain.py imported in this process, for its download step alone."""
+  import retrain  # pylint: disable=g-import-not-at-top
+  return retrain
+
+
+def test_default_archive_is_checked_by_digest(tmp_path, served_dir, server_url,
+                                              retrain_module, monkeypatch):
+  """From the default URL, an archive of the right size but another digest
+  is one clear error and is not kept; the right one is extracted."""
+  url = '%s/%s' % (server_url, MODEL_ARCHIVE)
+  served = served_dir / MODEL_ARCHIVE
+  monkeypatch.setattr(retrain_module, 'DATA_URL', url)
+  monkeypatch.setattr(retrain_module, 'DATA_SIZE', served.stat().st_size)
+  model_dir = tmp_path / 'inception'
+  with pytest.raises(UserError, match='expected sha256.*not kept.*run again'):
+    retrain_module.maybe_download_and_extract(str(model_dir), url)
+  assert os.listdir(model_dir) == []
+
+  (model_dir / MODEL_ARCHIVE).write_bytes(b'x' * served.stat().st_size)
+  monkeypatch.setattr(retrain_module, 'DATA_SHA256', files.sha256_of(served))
+  graph_path = retrain_module.maybe_download_and_extract(str(model_dir), url)
+  assert open(graph_path, 'rb').read() == tiny_graph_bytes(served)
+  assert files.sha256_of(str(model_dir / MODEL_ARCHIVE)) == files.sha256_of(served)
+
+
+def tiny_graph_bytes(archive):
+  with tarfile.open(archive) as tar:
+    return tar.extractfile(standin.GRAPH_FILE_NAME).read()
+
+
+def test_graph_placed_by_hand_is_used_with_one_warning_if_unknown(
+    tmp_path, served_dir, retrain_module, monkeypatch, capsys):
+  model_dir = tmp_path / 'inception'
+  model_dir.mkdir()
+  graph = model_dir / standin.GRAPH_FILE_NAME
+  graph.write_bytes(tiny_graph_bytes(served_dir / MODEL_ARCHIVE))
+  closed = closed_port_url()
+  assert retrain_module.maybe_download_and_extract(str(model_dir), closed) == str(graph)
+  warnings = capsys.readouterr().err.splitlines()
+  assert len(warnings) == 1 and str(graph) in warnings[0], warnings
+  assert 'sha256' in warnings[0] and 'using it' in warnings[0]
+  monkeypatch.setattr(retrain_module, 'GRAPH_SIZE', graph.stat().st_size)
+  monkeypatch.setattr(retrain_module, 'GRAPH_SHA256', files.sha256_of(str(graph)))
+  retrain_module.maybe_download_and_extract(str(model_dir), closed)
+  assert capsys.readouterr().err == ''

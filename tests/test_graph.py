@@ -145,14 +145,18 @@ def test_body_holds_no_weight_and_is_fed_each_one_aligned(tiny_graph_def):
       inception.BATCH_INPUT_NODE}
 
 
-def test_body_runs_a_part_of_each_batch_per_core_in_order(tiny_graph_def, monkeypatch):
+def test_body_runs_each_photo_alone_and_returns_them_in_order(tiny_graph_def,
+                                                             monkeypatch):
+  """A batch of one is the only shape the body ever sees, so a photo's
+  outputs cannot depend on which photos share its batch (see
+  test_robustness's kill tests, which check it end to end)."""
   monkeypatch.setattr(inception, 'cpu_cores', lambda: 3)
-  session_on, part_sizes = inception.session_on, []
+  session_on, run_sizes = inception.session_on, []
 
   def counted_session_on(graph_def):
     sess = session_on(graph_def)
     run = sess.run
-    sess.run = lambda fetches, feeds: part_sizes.append(
+    sess.run = lambda fetches, feeds: run_sizes.append(
         len(feeds[inception.BATCH_INPUT_TENSOR_NAME])) or run(fetches, feeds)
     return sess
   monkeypatch.setattr(inception, 'session_on', counted_session_on)
@@ -161,12 +165,12 @@ def test_body_runs_a_part_of_each_batch_per_core_in_order(tiny_graph_def, monkey
   with inception.body_session(inception.fast_graph_def(tiny_graph_def)) as (_, start):
     run = lambda images: start(images)()
     batch = run(images)
-    one_by_one = np.concatenate([run(image[np.newaxis]) for image in images])
-    assert sorted(part_sizes[:3]) == [2, 2, 3] and part_sizes[3:] == [1] * 7
-    assert len(run(images[:2])) == 2 and sorted(part_sizes[10:]) == [1, 1]
+    reversed_batch = run(images[::-1])
+    one_by_one = [run(image[np.newaxis]) for image in images]
+  assert run_sizes == [1] * 21
   assert batch.shape == (7, inception.BOTTLENECK_TENSOR_SIZE)
-  np.testing.assert_allclose(batch, one_by_one, rtol=1e-5,
-                             atol=1e-5 * np.abs(one_by_one).max())
+  assert np.array_equal(batch, np.concatenate(one_by_one))
+  assert np.array_equal(reversed_batch, batch[::-1])
 
 
 def test_fusion_leaves_a_convolution_used_twice(tiny_graph_def):

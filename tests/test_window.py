@@ -39,7 +39,7 @@ def test_window_shows_the_photo_and_the_bar_chart(trained, xvfb, tmp_path):
   screenshot = tmp_path / 'window.png'
   try:
     # Poll: the window's frame and toolbar show before the figure is drawn.
-    deadline = time.time() + 60
+    deadline = time.time() + 180
     variance = yellow = blue = 0
     while time.time() < deadline and not (variance >= 500 and yellow > 5000
                                           and blue > 500):
