@@ -299,11 +299,11 @@ def _save_png(fig, path):
 def _fonts_for(texts):
   """Fonts that draw `texts`, for the figures made inside.
 
-  Matplotlib falls back glyph by glyph along font.family: the families that
-  are installed of CJK_FONT_FAMILIES (NanumGothic at least, see
-  _add_bundled_korean_font) and of the Noto Sans font of each script in
-  `texts` are added after the user's. Letters that no font has are named in
-  one line instead of matplotlib's warning per glyph, each with a source line.
+  Matplotlib falls back glyph by glyph along font.family: after the user's
+  families come the installed ones of CJK_FONT_FAMILIES (NanumGothic at
+  least: see _add_bundled_korean_font) and 'Noto Sans <script>' for each
+  script in `texts`. Letters that no font has are named in one line instead
+  of matplotlib's warning per glyph, each with a source line.
   The settings last as long as the block: global rcParams are not changed.
   """
   import matplotlib  # pylint: disable=g-import-not-at-top
