@@ -3,8 +3,8 @@
 
   python predict.py workspace/flower_photos/roses/20409866779_ac473f55e0_m.jpg
 
-prints the score of every label, highest first, and shows the photo in a
-matplotlib window. Several photos and folders may be given at once: the graph
+prints the book's `=== 예측 결과 ===`, then the score of every label, highest
+first, and shows the photo in a matplotlib window. Several photos and folders may be given at once: the graph
 is loaded once and the photos run in batches.
 """
 
@@ -21,6 +21,7 @@ from retraining import graph as inception
 from retraining.photos import PHOTO_EXTENSIONS
 
 FINAL_TENSOR_NAME = 'final_result:0'
+RESULT_HEADER = '=== 예측 결과 ==='  # The book's, above each photo's scores.
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('output_graph', './workspace/flowers_graph.pb',
@@ -99,8 +100,11 @@ def find_photos(inputs):
 
 
 def print_scores(path, scores, labels, with_path):
+  """The book's header and every label with its score, highest first (the
+  book kept the labels' order); below the photo's path when there are several."""
   if with_path:
     print(path)
+  print(RESULT_HEADER)
   for node_id in np.argsort(-scores, kind='stable'):
     print('%s (%.2f%%)' % (labels[node_id], scores[node_id] * 100))
 

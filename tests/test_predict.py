@@ -5,6 +5,7 @@ import re
 from conftest import assert_clean_failure, run_script
 
 SCORE_LINE = re.compile(r'^(.+) \((\d+\.\d\d)%\)$')
+BOOK_HEADER = '=== 예측 결과 ==='
 
 
 def predict(work, *args):
@@ -22,7 +23,9 @@ def test_one_photo_prints_every_label_highest_first(trained):
   work, _ = trained
   result = predict(work, work / 'flower_photos' / 'roses' / 'roses_07.jpg')
   assert result.returncode == 0, result.stderr
-  scores = scores_of(result.stdout.splitlines())
+  lines = result.stdout.splitlines()
+  assert lines[0] == BOOK_HEADER and lines.count(BOOK_HEADER) == 1
+  scores = scores_of(lines)
   assert sorted(name for name, _ in scores) == ['daisy', 'roses', 'sunflowers',
                                                 'tulips']
   values = [v for _, v in scores]
@@ -52,6 +55,7 @@ def test_many_photos_and_folders_in_one_call(trained):
   assert re.search(r'Classified 26 photos in [\d.]+ s after loading the graph '
                    r'\([\d.]+ photos/s\)',
                    result.stdout)
+  assert all(b.splitlines()[1] == BOOK_HEADER for b in blocks)
   tulip_blocks = [b for b in blocks if '/tulips/' in b.splitlines()[0]]
   assert sum(scores_of(b.splitlines()[1:])[0][0] == 'tulips'
              for b in tulip_blocks) >= 20
@@ -112,3 +116,20 @@ def test_headless_without_save_figure_says_how_to_save(trained):
   assert result.returncode == 0
   lines = [l for l in result.stdout.splitlines() if 'No display' in l]
   assert len(lines) == 1 and '--save_figure' in lines[0]
+
+
+def test_korean_labels_print_and_draw_without_warnings(trained, tmp_path):
+  """Also where no Korean font is installed: the figure brings its own."""
+  work, _ = trained
+  labels = tmp_path / 'labels.txt'
+  labels.write_text('데이지\n장미\n해바라기\n튤립\n', encoding='utf-8')
+  figure = tmp_path / 'one.png'
+  result = run_script('predict.py', work / 'flower_photos' / 'roses' / 'roses_02.jpg',
+                      '--output_graph', work / 'flowers_graph.pb',
+                      '--output_labels', labels, '--save_figure', figure)
+  assert result.returncode == 0, result.stderr
+  assert sorted(name for name, _ in scores_of(result.stdout.splitlines())) == [
+      '데이지', '장미', '튤립', '해바라기']
+  assert 'missing from font' not in result.stderr
+  assert 'no font here' not in result.stderr
+  assert png_stats(figure)[0] == (450, 1000)
