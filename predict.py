@@ -4,8 +4,8 @@
   python predict.py workspace/flower_photos/roses/20409866779_ac473f55e0_m.jpg
 
 prints the book's `=== 예측 결과 ===`, then the score of every label, highest
-first, and shows the photo in a matplotlib window. Several photos and folders may be given at once: the graph
-is loaded once and the photos run in batches.
+first, and shows the photo in a matplotlib window. Several photos and folders
+may be given at once: the graph is loaded once for all of them.
 """
 
 import os
@@ -15,10 +15,8 @@ import time
 import numpy as np
 from absl import app, flags
 
-from retraining import UserError
-from retraining import charts
-from retraining import graph as inception
-from retraining.photos import PHOTO_EXTENSIONS
+from retraining import UserError, charts, rewrite, runner, tuning
+from retraining.photos import is_photo_name
 
 FINAL_TENSOR_NAME = 'final_result:0'
 RESULT_HEADER = '=== 예측 결과 ==='  # The book's, above each photo's scores.
@@ -63,19 +61,18 @@ def read_graph(path):
   if not os.path.exists(path):
     raise UserError('graph %s not found: run retrain.py first, or pass '
                     '--output_graph' % path)
-  graph_def = inception.fast_graph_def(inception.read_graph_def(path))
-  if inception.node_name(FINAL_TENSOR_NAME) not in {n.name for n in graph_def.node}:
+  graph_def = rewrite.fast_graph_def(rewrite.read_graph_def(path))
+  if rewrite.node_name(FINAL_TENSOR_NAME) not in {n.name for n in graph_def.node}:
     raise UserError('graph %s has no %s tensor: is it a graph written by '
                     'retrain.py?' % (path, FINAL_TENSOR_NAME))
   return graph_def
 
 
-def check_label_count(scores, labels):
+def check_label_count(scores, labels, graph_path, labels_path):
   if scores.shape[-1] != len(labels):
     raise UserError('graph %s has %s outputs but labels file %s has %d lines: '
                     'use the two files of the same retrain.py run'
-                    % (FLAGS.output_graph, scores.shape[-1], FLAGS.output_labels,
-                       len(labels)))
+                    % (graph_path, scores.shape[-1], labels_path, len(labels)))
 
 
 def find_photos(inputs):
@@ -86,8 +83,7 @@ def find_photos(inputs):
       found = sorted(
           os.path.join(folder, name)
           for folder, _, names in os.walk(path) for name in names
-          if not name.startswith('.') and
-          os.path.splitext(name)[1].lower() in PHOTO_EXTENSIONS)
+          if is_photo_name(name))
       if found:
         photos.extend(found)
       else:
@@ -109,56 +105,58 @@ def print_scores(path, scores, labels, with_path):
     print('%s (%.2f%%)' % (labels[node_id], scores[node_id] * 100))
 
 
-def classify(batches, paths, labels):
+def classify(outputs, paths, labels, graph_path, labels_path):
   """Prints the scores of each photo; returns [(path, scores)] and failures."""
   results, failures = [], []
-  for batch_paths, scores, batch_failures in batches:
-    for path, reason in batch_failures:
-      error('%s: %s' % (path, reason))
-    failures.extend(batch_failures)
-    if len(scores):
-      check_label_count(scores, labels)
-    for path, photo_scores in zip(batch_paths, scores):
-      print_scores(path, photo_scores, labels, with_path=len(paths) > 1)
-      results.append((path, photo_scores))
+  for path, scores, failure in outputs:
+    if failure:
+      error('%s: %s' % (path, failure))
+      failures.append((path, failure))
+      continue
+    check_label_count(scores, labels, graph_path, labels_path)
+    print_scores(path, scores, labels, with_path=len(paths) > 1)
+    results.append((path, scores))
   return results, failures
 
 
-def show_or_save_figure(results, labels):
+def show_or_save_figure(results, labels, show_image, save_figure, top_k):
   """The book's window (photo, now with a bar chart of its scores), a PNG of
   it with --save_figure, or one line saying why there is no window."""
-  show = FLAGS.show_image and charts.can_show_windows()
-  if show or FLAGS.save_figure:
-    charts.save_prediction_figure(results, labels, path=FLAGS.save_figure,
-                                  top_k=FLAGS.top_k, show=show)
-  if FLAGS.save_figure:
-    print('Saved the figure to %s' % FLAGS.save_figure)
-  if FLAGS.show_image and not show:
+  show = show_image and charts.can_show_windows()
+  if show or save_figure:
+    charts.save_prediction_figure(results, labels, path=save_figure,
+                                  top_k=top_k, show=show)
+  if save_figure:
+    print('Saved the figure to %s' % save_figure)
+  if show_image and not show:
     print('No display: the window cannot be shown%s.' % (
-        '' if FLAGS.save_figure else
+        '' if save_figure else
         ' (use --save_figure PATH to save it as PNG, or --noshow_image)'))
 
 
 def predict(inputs):
-  labels = read_labels(FLAGS.output_labels)
+  """Classifies the photos; returns the exit status: 1 if any failed."""
+  graph_path, labels_path = FLAGS.output_graph, FLAGS.output_labels
+  labels = read_labels(labels_path)
   photos, failures = find_photos(inputs)
   for path, reason in failures:
     error('%s: %s' % (path, reason))
   results = []
   if photos:
-    inception.keep_freed_memory()
-    with inception.photo_outputs(read_graph(FLAGS.output_graph), photos,
-                                 FINAL_TENSOR_NAME) as batches:
+    tuning.keep_freed_memory()
+    with runner.photo_outputs(read_graph(graph_path), photos,
+                              FINAL_TENSOR_NAME) as outputs:
       start = time.time()
-      results, bad = classify(batches, photos, labels)
+      results, bad = classify(outputs, photos, labels, graph_path, labels_path)
     failures += bad
     if len(photos) > 1:
       elapsed = time.time() - start
       print('Classified %d photos in %.1f s after loading the graph '
             '(%.1f photos/s)' % (len(results), elapsed, len(results) / elapsed))
   if results:
-    show_or_save_figure(results, labels)
-  return 2 if failures else 0
+    show_or_save_figure(results, labels, FLAGS.show_image, FLAGS.save_figure,
+                        FLAGS.top_k)
+  return 1 if failures else 0
 
 
 def main(argv):
@@ -169,7 +167,7 @@ def main(argv):
     sys.exit(predict(argv[1:]))
   except UserError as e:
     error(e)
-    sys.exit(2)
+    sys.exit(1)
   except KeyboardInterrupt:
     sys.exit('predict.py: interrupted')
 

@@ -1,13 +1,19 @@
-"""Machinery shared by retrain.py and predict.py.
+"""Machinery shared by retrain.py and predict.py, one concern a module.
 
-The two scripts stay the readable entry points; this package holds what both
-need: safe file writes and downloads (`files`), finding and decoding photos
-(`photos`), loading the Inception graph in a fast, batchable form (`graph`)
-and the text bottleneck cache (`cache`).
+The two scripts stay the readable entry points, and read their flags; this
+package holds what both need, taking plain values. README.md's Layout table
+lists the modules. Those that do not run graphs (model, tuning, photos,
+cache, files, progress, charts) do not import TensorFlow.
 """
 
 
+import datetime
 import sys
+
+
+def log(message):
+  """A progress line on stdout, time-stamped as upstream's."""
+  print('%s: %s' % (datetime.datetime.now(), message), flush=True)
 
 
 def warn(message):

@@ -56,9 +56,15 @@ def split_for_file(file_name, testing_percentage, validation_percentage):
   return 'training'
 
 
+def is_photo_name(file_name):
+  """A photo's extension in any case; hidden files (macOS's `._photo.jpg`)
+  are not photos."""
+  return (not file_name.startswith('.')
+          and os.path.splitext(file_name)[1].lower() in PHOTO_EXTENSIONS)
+
+
 def is_photo_file(entry):
-  return (entry.is_file() and not entry.name.startswith('.')
-          and os.path.splitext(entry.name)[1].lower() in PHOTO_EXTENSIONS)
+  return entry.is_file() and is_photo_name(entry.name)
 
 
 def list_class_folders(image_dir):

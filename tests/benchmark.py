@@ -31,6 +31,7 @@ ORIGINALS = os.path.join(SHARED_DATA, 'flower_photos_original_sample')
 REAL_PHOTOS = os.path.join(SHARED_DATA, 'flower_photos')
 REAL_BOTTLENECKS = os.path.join(SHARED_DATA, 'inception_v3_bottlenecks')
 BOOK_TRAINING_STEPS = 200  # The book's loop is timed on these, then scaled.
+STEADY_AFTER = 32  # photos: the first runs of a session set things up
 TIMESTAMP = r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+): '
 
 
@@ -40,7 +41,7 @@ TIMESTAMP = r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+): '
 
 def worker_matmul():
   """Best float32 matmul rate TensorFlow reaches here, in GFLOP/s."""
-  from retraining.graph import tf, tf1  # pylint: disable=g-import-not-at-top
+  from retraining.tensorflow_v1 import tf, tf1  # pylint: disable=g-import-not-at-top
   n = 4096
   with tf.Graph().as_default(), tf1.Session() as sess:
     a = tf1.Variable(np.random.rand(n, n).astype(np.float32))
@@ -59,39 +60,39 @@ def worker_matmul():
 
 def worker_cache_fast(model_dir, image_dir, scratch, weights='as retrain.py'):
   """retrain.py's own caching of every photo, from reading the graph on
-  (cold); and its rate once the first two batches are done (steady). With
-  weights='constants', the body holds its weights as constants even for a
-  few photos, as it does for more than FEED_WEIGHTS_UP_TO."""
-  sys.argv = ['retrain.py']
+  (cold); and its rate once the first STEADY_AFTER photos are done (steady).
+  With weights='fed', the body is fed its weights on every run whatever the
+  photo count, as it is for up to FEED_WEIGHTS_UP_TO photos."""
   import retrain  # pylint: disable=g-import-not-at-top
-  from retraining import graph as inception  # pylint: disable=g-import-not-at-top
+  from retraining import model, rewrite, runner, tuning  # pylint: disable=g-import-not-at-top
   from retraining.photos import create_image_lists  # pylint: disable=g-import-not-at-top
-  if weights == 'constants':
-    inception.FEED_WEIGHTS_UP_TO = -1
+  if weights == 'fed':
+    runner.FEED_WEIGHTS_UP_TO = float('inf')
   photos = retrain.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
-  batch_done = []  # (time, photos in the batch)
-  photo_outputs = inception.photo_outputs
+  photo_done = []  # time each photo's output came back
+  photo_outputs = runner.photo_outputs
 
   @contextlib.contextmanager
   def timed_photo_outputs(*args, **kwargs):
-    with photo_outputs(*args, **kwargs) as batches:
+    with photo_outputs(*args, **kwargs) as outputs:
       def timed():
-        for batch in batches:
-          batch_done.append((time.perf_counter(), len(batch[0])))
-          yield batch
+        for outcome in outputs:
+          photo_done.append(time.perf_counter())
+          yield outcome
       yield timed()
-  inception.photo_outputs = timed_photo_outputs
-  inception.keep_freed_memory()  # As retrain.py does when it starts.
+  runner.photo_outputs = timed_photo_outputs
+  tuning.keep_freed_memory()  # As retrain.py does when it starts.
   start = time.perf_counter()
-  graph_def = inception.fast_graph_def(inception.read_graph_def(
-      os.path.join(model_dir, inception.GRAPH_FILE_NAME)))
-  _, ok, _ = retrain.cache_bottlenecks(graph_def, photos, os.path.join(scratch, 'cold'))
-  assert ok.all()
+  graph_def = rewrite.fast_graph_def(rewrite.read_graph_def(
+      os.path.join(model_dir, model.GRAPH_FILE_NAME)))
+  bottlenecks = retrain.cache_bottlenecks(graph_def, photos,
+                                          os.path.join(scratch, 'cold'))
+  assert bottlenecks.ok.all()
   cold_s = time.perf_counter() - start
-  steady_rate = float('nan')  # Undefined for fewer than three batches.
-  if len(batch_done) > 2:
-    steady_rate = (sum(n for _, n in batch_done[2:]) /
-                   (batch_done[-1][0] - batch_done[1][0]))
+  steady_rate = float('nan')  # Undefined for too few photos.
+  if len(photo_done) > STEADY_AFTER + 1:
+    steady_rate = ((len(photo_done) - 1 - STEADY_AFTER) /
+                   (photo_done[-1] - photo_done[STEADY_AFTER]))
   return {'photos': len(photos), 'cold_s': cold_s, 'steady_rate': steady_rate}
 
 
@@ -100,18 +101,18 @@ def worker_cache_book(model_dir, image_dir, scratch):
   each bottleneck written as text and read back, as its
   get_or_create_bottleneck does; from reading the graph on (cold), then
   again in the same session (steady)."""
-  from retraining import graph as inception  # pylint: disable=g-import-not-at-top
-  tf, tf1 = inception.tf, inception.tf1
+  from retraining import model, rewrite  # pylint: disable=g-import-not-at-top
+  from retraining.tensorflow_v1 import tf, tf1  # pylint: disable=g-import-not-at-top
   paths = sorted(glob.glob(os.path.join(image_dir, '*', '*')))
   figures = {'photos': len(paths)}
   start = time.perf_counter()
   with tf.Graph().as_default(), tf1.Session() as sess:
-    tf1.import_graph_def(inception.read_graph_def(
-        os.path.join(model_dir, inception.GRAPH_FILE_NAME)), name='')
+    tf1.import_graph_def(rewrite.read_graph_def(
+        os.path.join(model_dir, model.GRAPH_FILE_NAME)), name='')
     for run in ('cold', 'steady'):
       for path in paths:
-        values = np.squeeze(sess.run(inception.BOTTLENECK_TENSOR_NAME, {
-            inception.JPEG_DATA_TENSOR_NAME: open(path, 'rb').read()}))
+        values = np.squeeze(sess.run(model.BOTTLENECK_TENSOR_NAME, {
+            model.JPEG_DATA_TENSOR_NAME: open(path, 'rb').read()}))
         cache_path = os.path.join(scratch, run, *path.split(os.sep)[-2:]) + '.txt'
         os.makedirs(os.path.dirname(cache_path), exist_ok=True)
         with open(cache_path, 'w') as f:
@@ -126,7 +127,7 @@ def worker_cache_book(model_dir, image_dir, scratch):
 def worker_train_book(bottleneck_dir):
   """The book's training loop: each step re-reads and parses 100 cached text
   files, then runs the step and its summaries."""
-  from retraining.graph import tf, tf1  # pylint: disable=g-import-not-at-top
+  from retraining.tensorflow_v1 import tf, tf1  # pylint: disable=g-import-not-at-top
   classes = sorted(e.name for e in os.scandir(bottleneck_dir) if e.is_dir())
   files = [sorted(glob.glob(os.path.join(bottleneck_dir, c, '*.txt'))) for c in classes]
   rng = np.random.default_rng(0)
@@ -159,7 +160,6 @@ def worker_train_book(bottleneck_dir):
 def worker_load_cache(image_dir, bottleneck_dir):
   """Loading every cached bottleneck: from the text files alone (cold), then
   with the binary index a first run leaves (warm)."""
-  sys.argv = ['retrain.py']
   import retrain  # pylint: disable=g-import-not-at-top
   from retraining import cache  # pylint: disable=g-import-not-at-top
   from retraining.photos import create_image_lists  # pylint: disable=g-import-not-at-top
@@ -180,7 +180,6 @@ def worker_load_cache(image_dir, bottleneck_dir):
 
 def worker_memory(count, scratch):
   """RSS growth per photo when `count` cached photos are listed and loaded."""
-  sys.argv = ['retrain.py']
   import collections  # pylint: disable=g-import-not-at-top
   import retrain  # pylint: disable=g-import-not-at-top
   from retraining import cache  # pylint: disable=g-import-not-at-top
@@ -288,10 +287,10 @@ def build_models(folder):
 def book_output_graph(model_dir, our_graph, path):
   """What the book's retrain.py writes: the original graph (legacy ops,
   producer 8, one photo a run) plus the new layer, here with our weights."""
-  from retraining import graph as inception  # pylint: disable=g-import-not-at-top
-  tf = inception.tf
-  original = inception.read_graph_def(os.path.join(model_dir, inception.GRAPH_FILE_NAME))
-  ours = {n.name: n for n in inception.read_graph_def(our_graph).node}
+  from retraining import model, rewrite  # pylint: disable=g-import-not-at-top
+  from retraining.tensorflow_v1 import tf  # pylint: disable=g-import-not-at-top
+  original = rewrite.read_graph_def(os.path.join(model_dir, model.GRAPH_FILE_NAME))
+  ours = {n.name: n for n in rewrite.read_graph_def(our_graph).node}
   layer = [n for name, n in ours.items()
            if name.startswith(('final_training_ops', 'input/Bottleneck')) or
            name == 'final_result']
@@ -342,7 +341,7 @@ def run_benchmark(scratch, args):
     print('%-62s %10.4g %-8s %7s  %s' % (name, value, unit, ratio_text, goal),
           flush=True)
 
-  from retraining import graph as inception  # pylint: disable=g-import-not-at-top
+  from retraining import runner  # pylint: disable=g-import-not-at-top
   start = time.time()
   model_dir, multiply_adds = build_models(scratch)
   print('Full stand-in: %.3f G multiply-adds a photo' % (multiply_adds / 1e9))
@@ -356,11 +355,10 @@ def run_benchmark(scratch, args):
     photo_dirs.append((args.image_dir, args.image_dir))
   for name, folder in photo_dirs:
     # Each way twice, alternately, into empty caches; the faster run counts.
-    # The steady rate is taken from runs with the weights as constants: a few
-    # hundred photos or fewer are run with them fed, which starts sooner but
-    # runs 2-3% slower a batch (see graph.body_session).
+    # 'fed' feeds the body its weights, as for a few dozen photos or fewer
+    # (see runner.body_session).
     ways = {'fast': ('cache_fast',), 'book': ('cache_book',),
-            'constants': ('cache_fast', 'constants')}
+            'fed': ('cache_fast', 'fed')}
     runs = {way: [] for way in ways}
     for _ in range(2):
       for way, (worker, *options) in ways.items():
@@ -369,20 +367,24 @@ def run_benchmark(scratch, args):
                           cache_dir))
     (fast, fast_dir), (book, book_dir) = (
         min(runs[way], key=lambda run: run[0]['cold_s']) for way in ('fast', 'book'))
-    steady = max(run['steady_rate'] for run, _ in runs['constants'])
+    steady = max(run['steady_rate'] for run, _ in runs['fast'])
+    fed = min(runs['fed'], key=lambda run: run[0]['cold_s'])[0]
     n = fast['photos']
     report('parity: max |fast - original graph| / max |original|',
            parity(os.path.join(fast_dir, 'cold'), os.path.join(book_dir, 'cold')),
            '', '<= 1e-3')
-    report('caching %s, steady (after the first two batches)' % name,
-           steady, 'photo/s', '>= 0.85 x limit', steady / limit)
+    report('caching %s, steady (after the first %d photos)'
+           % (name, STEADY_AFTER), steady, 'photo/s', '>= 0.85 x limit',
+           steady / limit)
     report('  the same with the weights fed, as for <= %d photos'
-           % inception.FEED_WEIGHTS_UP_TO, fast['steady_rate'], 'photo/s', '',
-           fast['steady_rate'] / limit)
+           % runner.FEED_WEIGHTS_UP_TO, fed['steady_rate'], 'photo/s', '',
+           fed['steady_rate'] / limit)
     report('  book\'s one-photo runs, steady', n / book['steady_s'], 'photo/s')
     report('caching %s, whole cold run' % name, n / fast['cold_s'], 'photo/s',
            '>= 1.6 x book', book['cold_s'] / fast['cold_s'])
     report('  book\'s one-photo runs, whole cold run', n / book['cold_s'], 'photo/s')
+    report('  the same with the weights fed', n / fed['cold_s'], 'photo/s', '',
+           book['cold_s'] / fed['cold_s'])
 
   work = os.path.join(scratch, 'real')
   shutil.copytree(REAL_BOTTLENECKS, os.path.join(work, 'bottlenecks'))

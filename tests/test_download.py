@@ -6,10 +6,17 @@ import tarfile
 
 import pytest
 
-from conftest import (MODEL_ARCHIVE, assert_clean_failure, make_photo_tree,
-                      retrain_args, run_script)
+from conftest import (MODEL_ARCHIVE, make_photo_tree, retrain_args, run_script,
+                      serve_folder)
 import standin
-from retraining import UserError, files
+from retraining import UserError, files, model
+
+
+@pytest.fixture
+def retrain_module():
+  """retrain.py imported in this process, for its download step alone."""
+  import retrain  # pylint: disable=g-import-not-at-top
+  return retrain
 
 
 def closed_port_url():
@@ -39,36 +46,31 @@ def test_model_is_downloaded_once_then_used_offline(tmp_path, server_url):
   assert (model_dir / standin.GRAPH_FILE_NAME).stat().st_mtime_ns == mtime
 
 
-def test_archive_already_present_is_extracted_without_network(tmp_path, served_dir):
-  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=5)
+def test_archive_already_present_is_extracted_without_network(
+    tmp_path, served_dir, retrain_module):
   model_dir = tmp_path / 'inception'
   model_dir.mkdir()
   (model_dir / MODEL_ARCHIVE).write_bytes((served_dir / MODEL_ARCHIVE).read_bytes())
-  result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 2),
-                      '--model_url', closed_port_url())
-  assert result.returncode == 0, result.stderr
-  assert (model_dir / standin.GRAPH_FILE_NAME).exists()
+  graph_path = retrain_module.maybe_download_and_extract(str(model_dir),
+                                                         closed_port_url())
+  assert open(graph_path, 'rb').read() == tiny_graph_bytes(served_dir / MODEL_ARCHIVE)
 
 
-def test_offline_without_model_says_what_to_place_where(tmp_path):
-  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=5)
+def test_offline_without_model_says_what_to_place_where(tmp_path, retrain_module):
   model_dir = tmp_path / 'inception'
-  result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 2),
-                      '--model_url', closed_port_url())
-  assert_clean_failure(result)
-  message = [l for l in result.stderr.splitlines()
-             if l.startswith('retrain.py: error:')]
-  assert len(message) == 1
-  assert standin.GRAPH_FILE_NAME in message[0] and str(model_dir) in message[0]
+  with pytest.raises(UserError) as error:
+    retrain_module.maybe_download_and_extract(str(model_dir), closed_port_url())
+  message = str(error.value)
+  assert '\n' not in message
+  assert standin.GRAPH_FILE_NAME in message and str(model_dir) in message
+  assert 'Without internet' in message
 
 
-def test_http_error_is_one_clear_line(tmp_path, server_url):
-  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=5)
-  result = run_script('retrain.py', *retrain_args(
-      tmp_path, photos, tmp_path / 'inception', 2),
-                      '--model_url=%s/missing.tgz' % server_url)
-  assert_clean_failure(result)
-  assert 'HTTP 404' in result.stderr
+def test_http_error_is_one_clear_line(tmp_path, server_url, retrain_module):
+  with pytest.raises(UserError, match='HTTP 404') as error:
+    retrain_module.maybe_download_and_extract(str(tmp_path / 'inception'),
+                                              '%s/missing.tgz' % server_url)
+  assert '\n' not in str(error.value)
 
 
 def test_default_image_dir_downloads_the_flowers(tmp_path, served_dir,
@@ -95,28 +97,21 @@ def test_default_image_dir_downloads_the_flowers(tmp_path, served_dir,
   assert list((workspace / 'retrain_logs' / 'train').glob('events*'))
 
 
-@pytest.fixture
-def retrain_module():
-  """retrain.py imported in this process, for its download step alone."""
-  import retrain  # pylint: disable=g-import-not-at-top
-  return retrain
-
-
 def test_default_archive_is_checked_by_digest(tmp_path, served_dir, server_url,
                                               retrain_module, monkeypatch):
   """From the default URL, an archive of the right size but another digest
   is one clear error and is not kept; the right one is extracted."""
   url = '%s/%s' % (server_url, MODEL_ARCHIVE)
   served = served_dir / MODEL_ARCHIVE
-  monkeypatch.setattr(retrain_module, 'DATA_URL', url)
-  monkeypatch.setattr(retrain_module, 'DATA_SIZE', served.stat().st_size)
+  monkeypatch.setattr(model, 'ARCHIVE_URL', url)
+  monkeypatch.setattr(model, 'ARCHIVE_SIZE', served.stat().st_size)
   model_dir = tmp_path / 'inception'
   with pytest.raises(UserError, match='expected sha256.*not kept.*run again'):
     retrain_module.maybe_download_and_extract(str(model_dir), url)
   assert os.listdir(model_dir) == []
 
   (model_dir / MODEL_ARCHIVE).write_bytes(b'x' * served.stat().st_size)
-  monkeypatch.setattr(retrain_module, 'DATA_SHA256', files.sha256_of(served))
+  monkeypatch.setattr(model, 'ARCHIVE_SHA256', files.sha256_of(served))
   graph_path = retrain_module.maybe_download_and_extract(str(model_dir), url)
   assert open(graph_path, 'rb').read() == tiny_graph_bytes(served)
   assert files.sha256_of(str(model_dir / MODEL_ARCHIVE)) == files.sha256_of(served)
@@ -138,7 +133,101 @@ def test_graph_placed_by_hand_is_used_with_one_warning_if_unknown(
   warnings = capsys.readouterr().err.splitlines()
   assert len(warnings) == 1 and str(graph) in warnings[0], warnings
   assert 'sha256' in warnings[0] and 'using it' in warnings[0]
-  monkeypatch.setattr(retrain_module, 'GRAPH_SIZE', graph.stat().st_size)
-  monkeypatch.setattr(retrain_module, 'GRAPH_SHA256', files.sha256_of(str(graph)))
+  monkeypatch.setattr(model, 'GRAPH_SIZE', graph.stat().st_size)
+  monkeypatch.setattr(model, 'GRAPH_SHA256', files.sha256_of(str(graph)))
   retrain_module.maybe_download_and_extract(str(model_dir), closed)
   assert capsys.readouterr().err == ''
+
+
+def test_truncated_download_is_refetched_on_the_next_run(tmp_path, served_dir,
+                                                        server_url, retrain_module):
+  """The server stops halfway; nothing is kept, and the next run succeeds."""
+  whole = (served_dir / MODEL_ARCHIVE).read_bytes()
+  broken = tmp_path / 'served_broken'
+  broken.mkdir()
+  (broken / MODEL_ARCHIVE).write_bytes(whole[:len(whole) // 2])
+  model_dir = tmp_path / 'inception'
+  with serve_folder(broken) as url, pytest.raises(UserError):
+    retrain_module.maybe_download_and_extract(str(model_dir),
+                                              '%s/%s' % (url, MODEL_ARCHIVE))
+  assert os.listdir(model_dir) == []
+  graph_path = retrain_module.maybe_download_and_extract(
+      str(model_dir), '%s/%s' % (server_url, MODEL_ARCHIVE))
+  assert open(graph_path, 'rb').read() == tiny_graph_bytes(served_dir / MODEL_ARCHIVE)
+
+
+def test_connection_cut_mid_download_is_detected(tmp_path):
+  """Content-Length says more than arrives: the download is refused."""
+  import socket  # pylint: disable=g-import-not-at-top
+  import threading  # pylint: disable=g-import-not-at-top
+  listener = socket.socket()
+  listener.bind(('127.0.0.1', 0))
+  listener.listen(1)
+
+  def answer():
+    conn, _ = listener.accept()
+    conn.recv(65536)
+    conn.sendall(b'HTTP/1.0 200 OK\r\nContent-Length: 1000\r\n\r\n' + b'x' * 10)
+    conn.close()
+  threading.Thread(target=answer, daemon=True).start()
+  target = tmp_path / 'archive.tgz'
+  with pytest.raises(UserError, match='cannot download|incomplete'):
+    files.download('http://127.0.0.1:%d/a.tgz' % listener.getsockname()[1],
+                   str(target))
+  assert not target.exists() and not list(tmp_path.iterdir())
+  listener.close()
+
+
+def test_silent_server_times_out_with_one_line(tmp_path, monkeypatch):
+  import socket  # pylint: disable=g-import-not-at-top
+  listener = socket.socket()
+  listener.bind(('127.0.0.1', 0))
+  listener.listen(1)
+  monkeypatch.setattr(files, 'DOWNLOAD_TIMEOUT_S', 0.5)
+  with pytest.raises(UserError, match='timed out'):
+    files.download('http://127.0.0.1:%d/a.tgz' % listener.getsockname()[1],
+                   str(tmp_path / 'a.tgz'))
+  listener.close()
+
+
+def test_wrong_size_or_digest_is_refused(tmp_path, served_dir, server_url):
+  with pytest.raises(UserError, match='expected'):
+    files.download('%s/%s' % (server_url, MODEL_ARCHIVE),
+                   str(tmp_path / 'a.tgz'), size=88931400)
+  with pytest.raises(UserError, match='sha256'):
+    files.download('%s/%s' % (server_url, MODEL_ARCHIVE),
+                   str(tmp_path / 'a.tgz'), sha256='0' * 64)
+  assert not list(tmp_path.iterdir())
+
+
+def test_archive_cannot_write_outside_its_folder(tmp_path):
+  import io  # pylint: disable=g-import-not-at-top
+  archive = tmp_path / 'evil.tgz'
+  with tarfile.open(archive, 'w:gz') as tar:
+    for name in ('flower_photos/roses/ok.jpg', 'flower_photos/../../escape.txt',
+                 '/abs.txt', 'other/x.txt'):
+      info = tarfile.TarInfo(name)
+      info.size = 2
+      tar.addfile(info, io.BytesIO(b'ok'))
+    link = tarfile.TarInfo('flower_photos/roses/link.jpg')
+    link.type, link.linkname = tarfile.SYMTYPE, '/etc/passwd'
+    tar.addfile(link)
+  dest = tmp_path / 'dest'
+  dest.mkdir()
+  files.extract_folder(str(archive), 'flower_photos', str(dest))
+  written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob('*'))
+  assert written == ['dest', 'dest/flower_photos', 'dest/flower_photos/roses',
+                     'dest/flower_photos/roses/ok.jpg', 'evil.tgz']
+
+
+def test_archive_without_the_graph_is_refused(tmp_path):
+  archive = tmp_path / 'x.tgz'
+  with tarfile.open(archive, 'w:gz') as tar:
+    tar.add(__file__, arcname='something_else.pb')
+  with pytest.raises(UserError, match='holds no file'):
+    files.extract_member(str(archive), standin.GRAPH_FILE_NAME,
+                         str(tmp_path / 'g.pb'))
+  (tmp_path / 'junk.tgz').write_bytes(b'not an archive')
+  with pytest.raises(UserError, match='not a readable'):
+    files.extract_member(str(tmp_path / 'junk.tgz'), standin.GRAPH_FILE_NAME,
+                         str(tmp_path / 'g.pb'))

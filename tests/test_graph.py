@@ -1,5 +1,7 @@
-"""The graph rewrite: folded batch norm, ConcatV2, batch input, parity."""
+"""The graph rewrite (folded batch norm, ConcatV2, batch input, fusion) and
+the runner's pipeline: parity with the original graph, order, failures."""
 
+import concurrent.futures
 import glob
 import os
 
@@ -7,30 +9,26 @@ import numpy as np
 import pytest
 
 from conftest import make_photo, shared_data
-from retraining import graph as inception
-
-tf = inception.tf
-tf1 = inception.tf1
+from retraining import model, rewrite, runner
+from retraining.tensorflow_v1 import tf, tf1
 
 
 def original_bottlenecks(graph_def, paths):
   """The book's way: one photo's bytes per run of the unmodified graph."""
   with tf.Graph().as_default(), tf1.Session() as sess:
     tf1.import_graph_def(graph_def, name='')
-    return np.concatenate([sess.run(inception.BOTTLENECK_TENSOR_NAME, {
-        inception.JPEG_DATA_TENSOR_NAME: open(p, 'rb').read()}) for p in paths])
+    return np.concatenate([sess.run(model.BOTTLENECK_TENSOR_NAME, {
+        model.JPEG_DATA_TENSOR_NAME: open(p, 'rb').read()}) for p in paths])
 
 
-def fast_bottlenecks(graph_def, paths, batch_size=4):
-  """retrain.py's way: batches through the rewritten graph."""
-  out = []
-  with inception.photo_outputs(inception.fast_graph_def(graph_def), paths,
-                               inception.BOTTLENECK_TENSOR_NAME,
-                               batch_size) as batches:
-    for _, values, failures in batches:
-      assert not failures
-      out.append(values)
-  return np.concatenate(out)
+def fast_bottlenecks(graph_def, paths):
+  """retrain.py's way: the runner's pipeline on the rewritten graph."""
+  with runner.photo_outputs(rewrite.fast_graph_def(graph_def), paths,
+                            model.BOTTLENECK_TENSOR_NAME) as outputs:
+    outcomes = list(outputs)
+  assert [path for path, _, _ in outcomes] == list(paths)
+  assert not [failure for _, _, failure in outcomes if failure]
+  return np.stack([output for _, output, _ in outcomes])
 
 
 @pytest.fixture(scope='module')
@@ -61,7 +59,7 @@ def test_stand_in_batch_norms_are_non_trivial(tiny_graph_def):
 
 
 def test_fast_graph_has_only_modern_ops(tiny_graph_def):
-  fast = inception.fast_graph_def(tiny_graph_def)
+  fast = rewrite.fast_graph_def(tiny_graph_def)
   ops = {n.op for n in fast.node}
   assert 'BatchNormWithGlobalNormalization' not in ops and 'Concat' not in ops
   assert 'ConcatV2' in ops
@@ -77,11 +75,11 @@ def test_batched_fast_path_matches_original_graph(tiny_graph_def, photo_paths):
 def test_fed_and_constant_weights_give_the_same_bottlenecks(
     tiny_graph_def, photo_paths, monkeypatch):
   feeds = []
-  body_graph_def = inception.body_graph_def
-  monkeypatch.setattr(inception, 'body_graph_def', lambda graph_def, output, feed:
+  body_graph_def = rewrite.body_graph_def
+  monkeypatch.setattr(rewrite, 'body_graph_def', lambda graph_def, output, feed:
                       feeds.append(feed) or body_graph_def(graph_def, output, feed))
   fed = fast_bottlenecks(tiny_graph_def, photo_paths)
-  monkeypatch.setattr(inception, 'FEED_WEIGHTS_UP_TO', len(photo_paths) - 1)
+  monkeypatch.setattr(runner, 'FEED_WEIGHTS_UP_TO', len(photo_paths) - 1)
   np.testing.assert_array_equal(fed, fast_bottlenecks(tiny_graph_def, photo_paths))
   assert feeds == [True, False]
 
@@ -90,14 +88,14 @@ def test_parity_on_real_photos(tiny_graph_def):
   folder = shared_data('flower_photos_original_sample')
   paths = sorted(glob.glob(os.path.join(folder, '*', '*.jpg')))[::10]
   assert_parity(original_bottlenecks(tiny_graph_def, paths),
-                fast_bottlenecks(tiny_graph_def, paths, batch_size=8))
+                fast_bottlenecks(tiny_graph_def, paths))
 
 
 def test_fast_graph_still_takes_one_jpeg_at_decode_input(tiny_graph_def, photo_paths):
   with tf.Graph().as_default(), tf1.Session() as sess:
-    inception.import_graph_def(inception.fast_graph_def(tiny_graph_def))
-    got = sess.run(inception.BOTTLENECK_TENSOR_NAME, {
-        inception.JPEG_DATA_TENSOR_NAME: open(photo_paths[0], 'rb').read()})
+    tf1.import_graph_def(rewrite.fast_graph_def(tiny_graph_def), name='')
+    got = sess.run(model.BOTTLENECK_TENSOR_NAME, {
+        model.JPEG_DATA_TENSOR_NAME: open(photo_paths[0], 'rb').read()})
   assert_parity(original_bottlenecks(tiny_graph_def, photo_paths[:1]), got)
 
 
@@ -112,12 +110,13 @@ def test_wrong_fold_would_be_caught(tiny_graph_def, photo_paths):
   assert np.abs(expected - got).max() > 1e-2 * np.abs(expected).max()
 
 
-def test_body_session_fuses_convolutions_and_holds_only_the_body(tiny_graph_def):
-  fast = inception.fast_graph_def(tiny_graph_def)
+def test_body_fuses_convolutions_and_holds_only_the_body(tiny_graph_def):
+  fast = rewrite.fast_graph_def(tiny_graph_def)
   convs = sum(n.op == 'Conv2D' for n in fast.node)
-  with inception.body_session(fast) as (sess, _):
-    ops = [op.type for op in sess.graph.get_operations()]
-    names = {op.name for op in sess.graph.get_operations()}
+  body, _ = rewrite.body_graph_def(fast, model.BOTTLENECK_TENSOR_NAME,
+                                   feed_weights=False)
+  ops = [n.op for n in body.node]
+  names = {n.name for n in body.node}
   assert ops.count('_FusedConv2D') == convs and 'Conv2D' not in ops
   assert 'Relu' not in ops and 'BiasAdd' not in ops
   assert 'DecodeJpeg' not in ops and 'softmax' not in names
@@ -125,62 +124,80 @@ def test_body_session_fuses_convolutions_and_holds_only_the_body(tiny_graph_def)
 
 
 def test_body_holds_no_weight_and_is_fed_each_one_aligned(tiny_graph_def):
-  fast = inception.fast_graph_def(tiny_graph_def)
-  body, weights = inception.body_graph_def(fast, inception.BOTTLENECK_TENSOR_NAME,
-                                           feed_weights=True)
+  fast = rewrite.fast_graph_def(tiny_graph_def)
+  body, weights = rewrite.body_graph_def(fast, model.BOTTLENECK_TENSOR_NAME,
+                                         feed_weights=True)
   float_enum = tf.float32.as_datatype_enum
   assert not [n.name for n in body.node
               if n.op == 'Const' and n.attr['dtype'].type == float_enum]
   placeholders = {n.name + ':0' for n in body.node if n.op == 'Placeholder'}
-  assert placeholders == set(weights) | {inception.BATCH_INPUT_TENSOR_NAME}
+  assert placeholders == set(weights) | {model.BATCH_INPUT_TENSOR_NAME}
   nodes = {n.name: n for n in fast.node}
   filter_name = next(n.input[1] for n in fast.node if n.op == 'Conv2D')
   np.testing.assert_array_equal(weights[filter_name + ':0'],
-                                inception.const_value(nodes[filter_name]))
+                                rewrite.const_value(nodes[filter_name]))
   assert all(w.ctypes.data % 64 == 0 for w in weights.values())
-  body, weights = inception.body_graph_def(fast, inception.BOTTLENECK_TENSOR_NAME,
-                                           feed_weights=False)
+  body, weights = rewrite.body_graph_def(fast, model.BOTTLENECK_TENSOR_NAME,
+                                         feed_weights=False)
   assert not weights
   assert {n.name for n in body.node if n.op == 'Placeholder'} == {
-      inception.BATCH_INPUT_NODE}
+      model.BATCH_INPUT_NODE}
 
 
-def test_body_runs_each_photo_alone_and_returns_them_in_order(tiny_graph_def,
-                                                             monkeypatch):
+def test_each_photo_runs_alone_and_comes_back_in_order(tiny_graph_def,
+                                                       photo_paths, tmp_path,
+                                                       monkeypatch):
   """A batch of one is the only shape the body ever sees, so a photo's
-  outputs cannot depend on which photos share its batch (see
-  test_robustness's kill tests, which check it end to end)."""
-  monkeypatch.setattr(inception, 'cpu_cores', lambda: 3)
-  session_on, run_sizes = inception.session_on, []
+  outputs cannot depend on the photos around it (test_robustness's kill
+  tests check it end to end); a photo that cannot be read is named in its
+  place and the others go on."""
+  session_on, run_sizes = runner.session_on, []
 
   def counted_session_on(graph_def):
     sess = session_on(graph_def)
     run = sess.run
-    sess.run = lambda fetches, feeds: run_sizes.append(
-        len(feeds[inception.BATCH_INPUT_TENSOR_NAME])) or run(fetches, feeds)
+    sess.run = lambda fetches, feeds: run_sizes.append(len(feeds.get(
+        model.BATCH_INPUT_TENSOR_NAME, ()))) or run(fetches, feeds)
     return sess
-  monkeypatch.setattr(inception, 'session_on', counted_session_on)
-  images = np.random.RandomState(0).uniform(
-      0, 255, (7, 299, 299, 3)).astype(np.float32)
-  with inception.body_session(inception.fast_graph_def(tiny_graph_def)) as (_, start):
-    run = lambda images: start(images)()
-    batch = run(images)
-    reversed_batch = run(images[::-1])
-    one_by_one = [run(image[np.newaxis]) for image in images]
-  assert run_sizes == [1] * 21
-  assert batch.shape == (7, inception.BOTTLENECK_TENSOR_SIZE)
-  assert np.array_equal(batch, np.concatenate(one_by_one))
-  assert np.array_equal(reversed_batch, batch[::-1])
+  monkeypatch.setattr(runner, 'session_on', counted_session_on)
+  broken = tmp_path / 'broken.jpg'
+  broken.write_bytes(b'not a photo')
+  paths = photo_paths[:3] + [str(broken)] + photo_paths[3:] + photo_paths[::-1]
+  with runner.photo_outputs(rewrite.fast_graph_def(tiny_graph_def), paths,
+                            model.BOTTLENECK_TENSOR_NAME) as outputs:
+    outcomes = list(outputs)
+  assert [path for path, _, _ in outcomes] == paths
+  assert [bool(failure) for _, _, failure in outcomes] == [
+      path == str(broken) for path in paths]
+  assert [size for size in run_sizes if size] == [1] * (len(paths) - 1)
+  by_path = {}
+  for path, output, _ in outcomes:
+    if output is not None:
+      assert np.array_equal(by_path.setdefault(path, output), output)
+
+
+def test_map_ahead_keeps_order_and_a_bounded_number_in_flight():
+  with concurrent.futures.ThreadPoolExecutor(3) as pool:
+    submit, submitted = pool.submit, []
+    pool.submit = lambda function, item: (
+        submitted.append(item) or submit(function, item))
+    futures = runner.map_ahead(pool, lambda x: x * x, range(20), ahead=4)
+    assert submitted == [0, 1, 2, 3]  # Before the first is asked for.
+    results = []
+    for future in futures:
+      results.append(future.result())
+      assert len(submitted) == min(20, len(results) + 4)
+  assert results == [x * x for x in range(20)]
 
 
 def test_fusion_leaves_a_convolution_used_twice(tiny_graph_def):
-  graph_def = inception.fast_graph_def(tiny_graph_def)
+  graph_def = rewrite.fast_graph_def(tiny_graph_def)
   (relu,) = [n for n in graph_def.node if n.name == 'conv']
   bias_name = relu.input[0]
   extra = graph_def.node.add(name='also_reads_the_bias', op='Identity',
                              input=[bias_name])
   extra.attr['T'].type = tf.float32.as_datatype_enum
-  inception.fuse_conv_bias_relu(graph_def)
+  rewrite.fuse_conv_bias_relu(graph_def)
   nodes = {n.name: n for n in graph_def.node}
   assert nodes['conv'].op == 'Relu' and nodes[bias_name].op == 'BiasAdd'
   assert nodes['conv_1'].op == '_FusedConv2D'

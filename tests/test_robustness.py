@@ -1,31 +1,36 @@
-"""Odd photos, killed runs, broken downloads and caches: nothing breaks."""
+"""Odd photos, failed and killed runs: nothing breaks, nothing is lost."""
 
 import os
 import re
 import signal
 import subprocess
 import sys
-import tarfile
 import time
 
 import numpy as np
 import pytest
 
-from conftest import (MODEL_ARCHIVE, ROOT, assert_clean_failure,
-                      make_bad_photo_kinds, make_good_photo_kinds,
-                      make_photo_tree, retrain_args, run_script, serve_folder)
+from conftest import (ROOT, assert_clean_failure, make_bad_photo_kinds,
+                      make_good_photo_kinds, make_photo_tree, retrain_args,
+                      run_script)
 import standin
-from retraining import UserError, files
 from retraining.cache import parse_bottleneck
 
 
 def test_mixed_photo_kinds_train_and_bad_ones_are_skipped(tmp_path, model_dir):
+  """Also: a class of fewer than 20 photos trains, with warnings."""
   photos = make_photo_tree(str(tmp_path / 'photos'), per_class=12)
   good = make_good_photo_kinds(str(tmp_path / 'photos' / 'roses'))
   bad = make_bad_photo_kinds(str(tmp_path / 'photos' / 'tulips'))
+  # rare_00..04.jpg all hash into the training set at 10/10.
+  make_photo_tree(photos, {'rare': (9, 9, 9)}, per_class=5)
   result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 3))
   assert result.returncode == 0, result.stderr
-  total = 4 * 12 + len(good) + len(bad)
+  assert 'rare has only 5 photos (fewer than 20)' in result.stderr
+  for category in ('validation', 'testing'):
+    assert ("class 'rare' (5 photos) has no photo in the %s set" % category
+            in result.stderr)
+  total = 4 * 12 + len(good) + len(bad) + 5
   assert 'Found %d photos' % total in result.stdout
   counts = re.search(r'Training on (\d+) photos, validating on (\d+), '
                      r'testing on (\d+)', result.stdout).groups()
@@ -40,43 +45,43 @@ def test_mixed_photo_kinds_train_and_bad_ones_are_skipped(tmp_path, model_dir):
     assert parse_bottleneck(cached.read_text()) is not None, path
 
 
-def test_predict_reads_every_good_kind_and_refuses_bad_ones(trained, tmp_path):
+def test_predict_reads_every_good_kind_and_names_each_bad_one(trained, tmp_path):
+  """One call: each bad photo (and an empty folder) is named on one error
+  line, every good one is classified, and the exit code says not all were."""
   work, _ = trained
   good = make_good_photo_kinds(str(tmp_path / 'good'))
   bad = make_bad_photo_kinds(str(tmp_path / 'bad'))
-  args = ['--output_graph', work / 'flowers_graph.pb',
-          '--output_labels', work / 'flowers_labels.txt', '--noshow_image']
-  result = run_script('predict.py', *good.values(), *args)
-  assert result.returncode == 0, result.stderr
-  assert result.stdout.count('roses (') == len(good)
-  for kind, path in bad.items():
-    result = run_script('predict.py', path, *args)
-    assert_clean_failure(result)
-    assert result.returncode == 2 and path in result.stderr, kind
-  result = run_script('predict.py', good['jpeg'], bad['truncated'], *args)
-  assert result.returncode == 2 and 'roses (' in result.stdout
   empty = tmp_path / 'empty_folder'
   empty.mkdir()
-  result = run_script('predict.py', empty, *args)
+  result = run_script('predict.py', *good.values(), *bad.values(), empty,
+                      '--output_graph', work / 'flowers_graph.pb',
+                      '--output_labels', work / 'flowers_labels.txt',
+                      '--noshow_image')
   assert_clean_failure(result)
-  assert 'no photo' in result.stderr
+  assert result.returncode == 1
+  assert result.stdout.count('roses (') == len(good)
+  errors = [l for l in result.stderr.splitlines()
+            if l.startswith('predict.py: error:')]
+  assert len(errors) == len(bad) + 1
+  for kind, path in bad.items():
+    assert sum(path in line for line in errors) == 1, kind
+  assert any(str(empty) in l and 'no photo' in l for l in errors)
 
 
 def test_png_gives_the_same_bottleneck_as_the_jpeg_pixels_it_holds(tmp_path, model_dir):
   """Pillow-decoded photos enter the graph where DecodeJpeg's pixels do."""
   from PIL import Image  # pylint: disable=g-import-not-at-top
-  from retraining import graph as inception  # pylint: disable=g-import-not-at-top
-  tf1 = inception.tf1
+  from retraining import model, rewrite, runner  # pylint: disable=g-import-not-at-top
   jpeg = make_good_photo_kinds(str(tmp_path))['jpeg']
   png = str(tmp_path / 'same_pixels.png')
-  with inception.tf.Graph().as_default(), tf1.Session() as sess:
-    inception.import_graph_def(inception.fast_graph_def(
-        inception.read_graph_def(str(model_dir / standin.GRAPH_FILE_NAME))))
-    pixels = sess.run(inception.DECODED_IMAGE_TENSOR_NAME,
-                      {inception.JPEG_DATA_TENSOR_NAME: open(jpeg, 'rb').read()})
+  graph_def = rewrite.fast_graph_def(rewrite.read_graph_def(
+      str(model_dir / standin.GRAPH_FILE_NAME)))
+  with runner.session_on(graph_def) as sess:
+    pixels = sess.run(model.DECODED_IMAGE_TENSOR_NAME,
+                      {model.JPEG_DATA_TENSOR_NAME: open(jpeg, 'rb').read()})
     Image.fromarray(pixels).save(png)
-    assert np.array_equal(inception.resize_photo(sess, jpeg),
-                          inception.resize_photo(sess, png))
+    assert np.array_equal(runner.resize_photo(sess, jpeg),
+                          runner.resize_photo(sess, png))
 
 
 def test_too_few_photos_for_the_split_is_a_clear_message(tmp_path, model_dir):
@@ -88,18 +93,6 @@ def test_too_few_photos_for_the_split_is_a_clear_message(tmp_path, model_dir):
   assert_clean_failure(result)
   assert ("class 'rare' has no photo in the training set (1 usable photos in "
           "all): add photos") in result.stderr
-
-
-def test_fewer_than_20_photos_train_and_warn_of_empty_sets(tmp_path, model_dir):
-  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=25)
-  # rare_00..04.jpg all hash into the training set at 10/10.
-  make_photo_tree(photos, {'rare': (9, 9, 9)}, per_class=5)
-  result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 2))
-  assert result.returncode == 0, result.stderr
-  assert 'only 5 photos (fewer than 20)' in result.stderr
-  for category in ('validation', 'testing'):
-    assert ("class 'rare' (5 photos) has no photo in the %s set" % category
-            in result.stderr)
 
 
 def test_all_photos_of_a_class_bad_is_a_clear_error(tmp_path, model_dir):
@@ -118,6 +111,7 @@ def test_failed_run_keeps_the_previous_model(trained, tmp_path, model_dir):
   args = retrain_args(work, photos, model_dir, 2)
   result = run_script('retrain.py', *args)
   assert_clean_failure(result)
+  assert 'only one class' in result.stderr
   assert (work / 'flowers_graph.pb').read_bytes() == graph
   assert (work / 'flowers_labels.txt').read_bytes() == labels
 
@@ -200,106 +194,6 @@ def test_ctrl_c_exits_with_one_line(model_dir, tmp_path):
          not list(cache.glob('*/*.txt'))):
     time.sleep(0.005)
   process.send_signal(signal.SIGINT)
-  _, stderr = process.communicate(timeout=120)
-  assert process.returncode != 0
+  stdout, stderr = process.communicate(timeout=120)
+  assert process.returncode != 0, stdout[-2000:] + stderr[-2000:]
   assert 'Traceback' not in stderr and 'interrupted' in stderr
-
-
-# ------------------------------------------------------------------ downloads
-
-def test_truncated_download_is_refetched_on_the_next_run(tmp_path, served_dir,
-                                                         server_url):
-  """The server stops halfway; nothing is kept, and the next run succeeds."""
-  whole = (served_dir / MODEL_ARCHIVE).read_bytes()
-  broken = tmp_path / 'served_broken'
-  broken.mkdir()
-  (broken / MODEL_ARCHIVE).write_bytes(whole[:len(whole) // 2])
-  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=5)
-  model_dir = tmp_path / 'inception'
-  args = retrain_args(tmp_path, photos, model_dir, 2)
-  with serve_folder(broken) as url:
-    result = run_script('retrain.py', *args, '--model_url=%s/%s' % (url, MODEL_ARCHIVE))
-  assert_clean_failure(result)
-  assert not (model_dir / standin.GRAPH_FILE_NAME).exists()
-  assert not (model_dir / MODEL_ARCHIVE).exists()
-  assert not [p for p in model_dir.iterdir() if p.name.endswith('.tmp')]
-  result = run_script('retrain.py', *args,
-                      '--model_url=%s/%s' % (server_url, MODEL_ARCHIVE))
-  assert result.returncode == 0, result.stderr
-
-
-def test_connection_cut_mid_download_is_detected(tmp_path):
-  """Content-Length says more than arrives: the download is refused."""
-  import socket  # pylint: disable=g-import-not-at-top
-  import threading  # pylint: disable=g-import-not-at-top
-  listener = socket.socket()
-  listener.bind(('127.0.0.1', 0))
-  listener.listen(1)
-
-  def answer():
-    conn, _ = listener.accept()
-    conn.recv(65536)
-    conn.sendall(b'HTTP/1.0 200 OK\r\nContent-Length: 1000\r\n\r\n' + b'x' * 10)
-    conn.close()
-  threading.Thread(target=answer, daemon=True).start()
-  target = tmp_path / 'archive.tgz'
-  with pytest.raises(UserError, match='cannot download|incomplete'):
-    files.download('http://127.0.0.1:%d/a.tgz' % listener.getsockname()[1],
-                   str(target))
-  assert not target.exists() and not list(tmp_path.iterdir())
-  listener.close()
-
-
-def test_silent_server_times_out_with_one_line(tmp_path, monkeypatch):
-  import socket  # pylint: disable=g-import-not-at-top
-  listener = socket.socket()
-  listener.bind(('127.0.0.1', 0))
-  listener.listen(1)
-  monkeypatch.setattr(files, 'DOWNLOAD_TIMEOUT_S', 0.5)
-  with pytest.raises(UserError, match='timed out'):
-    files.download('http://127.0.0.1:%d/a.tgz' % listener.getsockname()[1],
-                   str(tmp_path / 'a.tgz'))
-  listener.close()
-
-
-def test_wrong_size_or_digest_is_refused(tmp_path, served_dir, server_url):
-  with pytest.raises(UserError, match='expected'):
-    files.download('%s/%s' % (server_url, MODEL_ARCHIVE),
-                   str(tmp_path / 'a.tgz'), size=88931400)
-  with pytest.raises(UserError, match='sha256'):
-    files.download('%s/%s' % (server_url, MODEL_ARCHIVE),
-                   str(tmp_path / 'a.tgz'), sha256='0' * 64)
-  assert not list(tmp_path.iterdir())
-
-
-def test_archive_cannot_write_outside_its_folder(tmp_path):
-  import io  # pylint: disable=g-import-not-at-top
-  archive = tmp_path / 'evil.tgz'
-  with tarfile.open(archive, 'w:gz') as tar:
-    for name in ('flower_photos/roses/ok.jpg', 'flower_photos/../../escape.txt',
-                 '/abs.txt', 'other/x.txt'):
-      info = tarfile.TarInfo(name)
-      info.size = 2
-      tar.addfile(info, io.BytesIO(b'ok'))
-    link = tarfile.TarInfo('flower_photos/roses/link.jpg')
-    link.type, link.linkname = tarfile.SYMTYPE, '/etc/passwd'
-    tar.addfile(link)
-  dest = tmp_path / 'dest'
-  dest.mkdir()
-  files.extract_folder(str(archive), 'flower_photos', str(dest))
-  written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob('*'))
-  assert written == ['dest', 'dest/flower_photos', 'dest/flower_photos/roses',
-                     'dest/flower_photos/roses/ok.jpg', 'evil.tgz']
-
-
-def test_archive_without_the_graph_is_refused(tmp_path):
-  archive = tmp_path / 'x.tgz'
-  with tarfile.open(archive, 'w:gz') as tar:
-    tar.add(__file__, arcname='something_else.pb')
-  with pytest.raises(UserError, match='holds no file'):
-    files.extract_member(str(archive), standin.GRAPH_FILE_NAME,
-                         str(tmp_path / 'g.pb'))
-  (tmp_path / 'junk.tgz').write_bytes(b'not an archive')
-  with pytest.raises(UserError, match='not a readable'):
-    files.extract_member(str(tmp_path / 'junk.tgz'), standin.GRAPH_FILE_NAME,
-                         str(tmp_path / 'g.pb'))

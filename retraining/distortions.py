@@ -1,0 +1,81 @@
+"""Upstream's random crop, scale, flip and brightness of training photos.
+
+With any of them, each training step needs the bottlenecks of freshly
+distorted copies of its photos: they are decoded and distorted one by one
+in a small session of their own, then go through Inception's body like any
+other photo (see runner.py).
+"""
+
+import concurrent.futures
+import contextlib
+
+import numpy as np
+
+from retraining import UserError, runner
+from retraining.model import (BOTTLENECK_TENSOR_NAME, MODEL_INPUT_DEPTH,
+                              MODEL_INPUT_HEIGHT, MODEL_INPUT_WIDTH)
+from retraining.photos import BadPhoto
+from retraining.tensorflow_v1 import tf, tf1
+from retraining.tuning import cpu_cores
+
+
+def any_distortion(flip_left_right, random_crop, random_scale,
+                   random_brightness):
+  return bool(flip_left_right or random_crop or random_scale or
+              random_brightness)
+
+
+@contextlib.contextmanager
+def distorted_bottlenecks(inception_graph_def, seed, flip_left_right,
+                          random_crop, random_scale, random_brightness):
+  """Yields bottlenecks(paths) -> [n, 2048], those of freshly distorted
+  copies of the photos."""
+  graph = tf.Graph()
+  with graph.as_default():
+    tf1.set_random_seed(seed)
+    head = add_input_distortions(flip_left_right, random_crop, random_scale,
+                                 random_brightness)
+  with contextlib.closing(tf1.Session(graph=graph,
+                                      config=runner.session_config())) as sess, \
+      runner.body_session(inception_graph_def, BOTTLENECK_TENSOR_NAME) as run_body, \
+      concurrent.futures.ThreadPoolExecutor(cpu_cores()) as threads:
+
+    def distorted(path):
+      try:
+        return runner.resize_photo(sess, path, head)
+      except BadPhoto as e:  # Every photo here was read once already.
+        raise UserError('photo %s cannot be read any more: %s' % (path, e))
+
+    def bottlenecks(paths):
+      images = list(threads.map(distorted, paths))
+      return np.stack(list(threads.map(run_body, images)))
+    yield bottlenecks
+
+
+def add_input_distortions(flip_left_right, random_crop, random_scale,
+                          random_brightness):
+  """Upstream's distortions of one photo, in the default graph.
+
+  Returns the names of (jpeg input, decoded image, distorted [1, 299, 299,
+  3]): the same three points as the graph's own decoding head, so photos
+  reach it the same way (see runner.resize_photo).
+  """
+  jpeg_data = tf1.placeholder(tf.string, name='DistortJPGInput')
+  decoded_image = tf.image.decode_jpeg(jpeg_data, channels=MODEL_INPUT_DEPTH)
+  decoded_image_4d = tf.expand_dims(tf.cast(decoded_image, tf.float32), 0)
+  margin_scale = 1.0 + (random_crop / 100.0)
+  resize_scale = 1.0 + (random_scale / 100.0)
+  scale_value = margin_scale * tf1.random_uniform([], 1.0, resize_scale)
+  precrop_shape = tf.cast(tf.stack([scale_value * MODEL_INPUT_HEIGHT,
+                                    scale_value * MODEL_INPUT_WIDTH]), tf.int32)
+  precropped_image = tf1.image.resize_bilinear(decoded_image_4d, precrop_shape)
+  cropped_image = tf1.random_crop(
+      tf.squeeze(precropped_image, [0]),
+      [MODEL_INPUT_HEIGHT, MODEL_INPUT_WIDTH, MODEL_INPUT_DEPTH])
+  if flip_left_right:
+    cropped_image = tf.image.random_flip_left_right(cropped_image)
+  brightness_value = tf1.random_uniform([], 1.0 - random_brightness / 100.0,
+                                        1.0 + random_brightness / 100.0)
+  distort_result = tf.expand_dims(cropped_image * brightness_value, 0,
+                                  name='DistortResult')
+  return jpeg_data.name, decoded_image.name, distort_result.name

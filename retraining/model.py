@@ -1,0 +1,30 @@
+"""The Inception v3 graph as its users see it: file name, tensors, sizes.
+
+Nothing here needs TensorFlow, so modules that only need these names (the
+bottleneck cache, say) load without it.
+"""
+
+GRAPH_FILE_NAME = 'classify_image_graph_def.pb'
+ARCHIVE_URL = ('http://download.tensorflow.org/models/image/imagenet/'
+               'inception-2015-12-05.tgz')
+ARCHIVE_SIZE = 88931400
+ARCHIVE_SHA256 = 'f6b539e07358fc4622efdd40cdb5577672c46cd416bbfccf9d4d2438f9b93a1c'
+GRAPH_SIZE = 95673916  # GRAPH_FILE_NAME in that archive
+GRAPH_SHA256 = '009d6814d1bc560d4e7b236e170e9b2d5ca6f4b57bd8037f6db05776204415c6'
+
+# The decoding head: JPEG bytes -> pixels -> [1, 299, 299, 3].
+JPEG_DATA_TENSOR_NAME = 'DecodeJpeg/contents:0'
+DECODED_IMAGE_TENSOR_NAME = 'DecodeJpeg:0'
+RESIZED_IMAGE_NODE = 'ResizeBilinear'
+RESIZED_IMAGE_TENSOR_NAME = RESIZED_IMAGE_NODE + ':0'
+# Then (pixel - 128) / 128 at Mul:0, the body, and the 2,048-value bottleneck.
+SCALED_IMAGE_TENSOR_NAME = 'Mul:0'
+BOTTLENECK_RESHAPE_NODE = 'pool_3/_reshape'
+BOTTLENECK_TENSOR_NAME = BOTTLENECK_RESHAPE_NODE + ':0'
+BOTTLENECK_TENSOR_SIZE = 2048
+MODEL_INPUT_WIDTH = 299
+MODEL_INPUT_HEIGHT = 299
+MODEL_INPUT_DEPTH = 3
+# What the rewrite adds between the head and the body (see rewrite.py).
+BATCH_INPUT_NODE = 'input/ResizedImages'
+BATCH_INPUT_TENSOR_NAME = BATCH_INPUT_NODE + ':0'

@@ -1,0 +1,167 @@
+"""Running the rewritten Inception graph on photos, one photo at a time.
+
+`photo_outputs` is the pipeline every caller uses (caching bottlenecks,
+predict.py's scores):
+
+1. Decode: a pool of threads decodes and resizes each photo with the graph's
+   own head (DecodeJpeg -> ResizeBilinear), in a small session holding only
+   that head. It starts at once, so the first photos are ready by the time
+   the body has been imported into a session of its own.
+2. Body: one thread per core runs the body on one photo at a time (see
+   body_session for why one).
+3. The caller gets each photo's output, or why it could not be read, in the
+   order of the paths given.
+
+Each stage keeps a bounded number of photos in flight (`map_ahead`), so the
+body never waits for the caller and memory stays flat for any photo count.
+"""
+
+import collections
+import concurrent.futures
+import contextlib
+import itertools
+
+from retraining import rewrite
+from retraining.model import (BATCH_INPUT_TENSOR_NAME, DECODED_IMAGE_TENSOR_NAME,
+                              JPEG_DATA_TENSOR_NAME, RESIZED_IMAGE_NODE,
+                              RESIZED_IMAGE_TENSOR_NAME)
+from retraining.photos import BadPhoto, decode_with_pillow, read_photo
+from retraining.tensorflow_v1 import tf, tf1
+from retraining.tuning import cpu_cores
+
+DECODE_AHEAD = 64  # photos decoded before the body asks for them
+FEED_WEIGHTS_UP_TO = 64  # photos; see body_session
+# The graph's decoding head: (JPEG bytes input, decoded pixels, [1, 299,
+# 299, 3] output). retrain.py's distortions have a head of their own.
+ORIGINAL_HEAD = (JPEG_DATA_TENSOR_NAME, DECODED_IMAGE_TENSOR_NAME,
+                 RESIZED_IMAGE_TENSOR_NAME)
+
+
+@contextlib.contextmanager
+def photo_outputs(graph_def, paths, output_name):
+  """Loads the rewritten graph to compute `output_name` (a bottleneck, or
+  the retrained layer's scores), and yields an iterator of (path, output,
+  None), or (path, None, reason) for a photo that cannot be read, one per
+  path, in order. With no photo, nothing is loaded.
+  """
+  if not paths:
+    yield iter(())
+    return
+  cores = cpu_cores()
+  with contextlib.closing(decoding_session(graph_def)) as decoder, \
+      concurrent.futures.ThreadPoolExecutor(max(2, cores)) as decoders:
+    try:
+      images = map_ahead(decoders, lambda path: resize_photo(decoder, path),
+                         paths, DECODE_AHEAD)
+      feed_weights = len(paths) <= FEED_WEIGHTS_UP_TO
+      with body_session(graph_def, output_name, feed_weights) as run_body, \
+          concurrent.futures.ThreadPoolExecutor(cores) as body_threads:
+        outputs = map_ahead(body_threads, lambda image: run_body(image.result()),
+                            images, 2 * cores)
+        yield outcomes(paths, outputs)
+    finally:
+      decoders.shutdown(cancel_futures=True)
+
+
+def map_ahead(pool, function, items, ahead):
+  """Futures of function(item) for each item, in order, keeping `ahead` of
+  them submitted to `pool` beyond the one handed out. The first `ahead` are
+  submitted at once, before the first future is asked for."""
+  items = iter(items)
+  pending = collections.deque(
+      pool.submit(function, item) for item in itertools.islice(items, ahead))
+
+  def futures():
+    while pending:
+      future = pending.popleft()
+      pending.extend(pool.submit(function, item)
+                     for item in itertools.islice(items, 1))
+      yield future
+  return futures()
+
+
+def outcomes(paths, futures):
+  """(path, result, None), or (path, None, reason) for a BadPhoto."""
+  for path, future in zip(paths, futures):
+    try:
+      yield path, future.result(), None
+    except BadPhoto as e:
+      yield path, None, str(e)
+
+
+def resize_photo(sess, path, head=ORIGINAL_HEAD):
+  """Decodes and resizes one photo with a decoding head -> [299, 299, 3].
+
+  JPEG bytes go to DecodeJpeg/contents:0 exactly as in the original graph;
+  other photos (and JPEGs TensorFlow rejects) go in as Pillow-decoded pixels
+  at DecodeJpeg:0, the same point in the graph. Raises BadPhoto.
+  """
+  jpeg_input, decoded, output = head
+  kind, data = read_photo(path)
+  if kind == 'jpeg':
+    try:
+      return sess.run(output, {jpeg_input: data})[0]
+    except tf.errors.InvalidArgumentError:
+      data = decode_with_pillow(path)
+  return sess.run(output, {decoded: data})[0]
+
+
+def decoding_session(graph_def):
+  """A session holding only the graph's decoding head, up to ResizeBilinear:
+  it imports in milliseconds, and photos decode there while the body is
+  still being imported."""
+  return session_on(rewrite.subgraph(graph_def, [RESIZED_IMAGE_NODE]))
+
+
+@contextlib.contextmanager
+def body_session(graph_def, output_name, feed_weights=False):
+  """Yields run(image [299, 299, 3]) -> the image's `output_name`, computed
+  from the batch input on (see rewrite.body_graph_def). It may be called
+  from several threads at once: each run's ops use one thread.
+
+  Each photo runs alone, as a batch of one. That is what makes a photo's
+  outputs depend on the photo alone: in a batch, the matrix kernels sum a
+  pixel's products in an order set by the batch's size and by the pixel's
+  place in it (Eigen's kernels do, used where oneDNN's are off), so the same
+  photo got another bottleneck in another batch, and a resumed run another
+  model.
+
+  Feeding the weights on every run, rather than holding them as constants,
+  pays for a few dozen photos (FEED_WEIGHTS_UP_TO): TensorFlow copies a
+  graph's constants many times over while importing it and preparing its
+  first run, but oneDNN keeps a constant filter in the layout it computes
+  with and reorders a fed one on every run, that is for every photo.
+  """
+  body, weights = rewrite.body_graph_def(graph_def, output_name, feed_weights)
+  with contextlib.closing(session_on(body)) as sess:
+
+    def run(image):
+      return sess.run(output_name, dict(weights, **{
+          BATCH_INPUT_TENSOR_NAME: image[None]}))[0]
+    yield run
+
+
+def session_on(graph_def):
+  """A session on a new graph holding `graph_def`, which it may change
+  (importing fills in default attributes in place)."""
+  graph = tf.Graph()
+  with graph.as_default():
+    tf1.import_graph_def(graph_def, name='')
+  return tf1.Session(graph=graph, config=session_config())
+
+
+def session_config():
+  """A session without Grappler's graph rewrites, running each op on one
+  thread and as many ops at once as there are cores.
+
+  Grappler's rewrites cost about a second on the 95 MB graph's first run
+  and gain little once batch norm is folded by hand. With one thread an op
+  and one photo per core at a time, no op waits for its slowest thread.
+  TensorFlow sizes its process-wide pool of threads for each op's own work
+  when the first session starts, so every session of a process works this
+  way (the training session has threads of its own).
+  """
+  config = tf1.ConfigProto(intra_op_parallelism_threads=1,
+                           inter_op_parallelism_threads=cpu_cores())
+  config.graph_options.rewrite_options.disable_meta_optimizer = True
+  return config

@@ -1,0 +1,14 @@
+"""TensorFlow, imported once for the whole package, quiet, with its v1 API.
+
+retrain.py and predict.py build and run graphs as the original script did,
+through `tf.compat.v1` (`tf1` here). Importing TensorFlow from this module
+keeps its C++ start-up logs and v1 deprecation notices out of the output.
+"""
+
+import os
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+tf1 = tf.compat.v1
+tf1.logging.set_verbosity(tf1.logging.ERROR)

@@ -1,0 +1,135 @@
+"""Training the new layer on cached bottlenecks, and measuring it.
+
+Everything here takes plain values, so it can be run on small arrays
+without retrain.py's flags.
+"""
+
+import collections
+import os
+
+import numpy as np
+
+from retraining import charts, log, warn
+from retraining.tensorflow_v1 import tf1
+
+# One of the training, validation and testing sets: bottlenecks [n, 2048],
+# label indices [n] sorted, and the photos' paths.
+Split = collections.namedtuple('Split', 'bottlenecks labels paths')
+Evaluation = collections.namedtuple('Evaluation', 'accuracy count matrix')
+
+
+def batch_sampler(rng, labels, class_count):
+  """Returns sample(batch_size) -> row indices of a batch, as upstream picks
+  them: a class uniformly, then a photo in it (so rare classes are not
+  drowned). `labels` must be sorted; a batch size of -1 means every row."""
+  starts = np.searchsorted(labels, np.arange(class_count))
+  counts = np.bincount(labels, minlength=class_count)
+  present = np.flatnonzero(counts)
+
+  def sample(batch_size):
+    if batch_size < 0:
+      return np.arange(len(labels))
+    classes = present[rng.integers(len(present), size=batch_size)]
+    return starts[classes] + rng.integers(counts[classes])
+  return sample
+
+
+def summary_writers(summaries_dir, graph):
+  """TensorBoard writers for train/ and validation/, cleared of old runs.
+
+  Only the event files of earlier runs are deleted, never the folder, since
+  --summaries_dir may point anywhere.
+  """
+  writers = []
+  for name in ('train', 'validation'):
+    folder = os.path.join(summaries_dir, name)
+    if os.path.isdir(folder):
+      for entry in os.scandir(folder):
+        if entry.name.startswith('events.out.tfevents.'):
+          os.remove(entry.path)
+    writers.append(tf1.summary.FileWriter(folder, graph if name == 'train'
+                                          else None))
+  return writers
+
+
+def train(sess, layer, training_rows, training, validation, class_count,
+          writers, steps, train_batch_size, validation_batch_size,
+          eval_step_interval, seed, distorted=None):
+  """Runs the training steps, logging as upstream; returns the history
+  {'step', 'train_accuracy', 'cross_entropy', 'validation_accuracy': list}.
+
+  A step is fed the row numbers of its batch in the training set the graph
+  holds (`training_rows`, see final_layer.add_training_set); with
+  distortions (`distorted` maps photo paths to the bottlenecks of freshly
+  distorted copies) it is fed those bottlenecks instead.
+  """
+  train_writer, validation_writer = writers
+  rng = np.random.default_rng(seed)
+  sample_train = batch_sampler(rng, training.labels, class_count)
+  sample_validation = batch_sampler(rng, validation.labels, class_count)
+  if distorted:
+    step_inputs = [layer.bottleneck_input, layer.ground_truth_input]
+    batch_of = lambda rows: (distorted([training.paths[r] for r in rows]),
+                             training.labels[rows])
+  else:
+    step_inputs = [training_rows]
+    batch_of = lambda rows: (rows,)
+  # Callables skip sess.run's parsing of feeds and fetches at every call.
+  train_step = sess.make_callable(layer.train_step, step_inputs)
+  measure_train = sess.make_callable(
+      [layer.train_summaries, layer.evaluation_step, layer.cross_entropy],
+      step_inputs)
+  measure_validation = sess.make_callable(
+      [layer.validation_summaries, layer.evaluation_step],
+      [layer.bottleneck_input, layer.ground_truth_input])
+  history = collections.defaultdict(list)
+  for i in range(steps):
+    batch = batch_of(sample_train(train_batch_size))
+    train_step(*batch)
+    if (i % eval_step_interval) == 0 or i + 1 == steps:
+      # Summaries are written at evaluation steps only: histograms at every
+      # step would triple the training time, for curves nobody can tell apart.
+      train_summary, train_accuracy, cross_entropy_value = measure_train(*batch)
+      train_writer.add_summary(train_summary, i)
+      log('Step %d: Train accuracy = %.1f%%' % (i, train_accuracy * 100))
+      log('Step %d: Cross entropy = %f' % (i, cross_entropy_value))
+      history['step'].append(i)
+      history['train_accuracy'].append(float(train_accuracy))
+      history['cross_entropy'].append(float(cross_entropy_value))
+      if len(validation.labels):
+        rows = sample_validation(validation_batch_size)
+        validation_summary, validation_accuracy = measure_validation(
+            validation.bottlenecks[rows], validation.labels[rows])
+        validation_writer.add_summary(validation_summary, i)
+        log('Step %d: Validation accuracy = %.1f%% (N=%d)'
+            % (i, validation_accuracy * 100, len(rows)))
+        history['validation_accuracy'].append(float(validation_accuracy))
+  train_writer.flush()
+  validation_writer.flush()
+  return history
+
+
+def evaluate(sess, layer, testing, labels, test_batch_size, seed,
+             print_misclassified):
+  """Prints the final test accuracy and a per-class report; returns an
+  Evaluation, or None without a test set."""
+  if not len(testing.labels):
+    warn('the test set is empty, so no test accuracy can be given: raise '
+         '--testing_percentage or add photos')
+    return None
+  rows = batch_sampler(np.random.default_rng(seed), testing.labels,
+                       len(labels))(test_batch_size)
+  test_accuracy, predictions = sess.run(
+      [layer.evaluation_step, layer.prediction],
+      {layer.bottleneck_input: testing.bottlenecks[rows],
+       layer.ground_truth_input: testing.labels[rows]})
+  log('Final test accuracy = %.1f%% (N=%d)' % (test_accuracy * 100, len(rows)))
+  matrix = charts.confusion_matrix(testing.labels[rows], predictions, len(labels))
+  print(charts.format_evaluation_report(matrix, labels), flush=True)
+  if print_misclassified:
+    log('=== MISCLASSIFIED TEST IMAGES ===')
+    for row, predicted in zip(rows, predictions):
+      if predicted != testing.labels[row]:
+        print('%70s  %s (predicted %s)' % (
+            testing.paths[row], labels[testing.labels[row]], labels[predicted]))
+  return Evaluation(float(test_accuracy), len(rows), matrix)
