@@ -35,7 +35,7 @@ import numpy as np
 from absl import app, flags
 
 from retraining import UserError, cache, charts, files, log, model, warn
-from retraining import distortions, final_layer, rewrite, runner, training
+from retraining import distortions, final_layer, lite, rewrite, runner, training
 from retraining.photos import CATEGORIES, create_image_lists
 from retraining.progress import progress_bar
 from retraining.tensorflow_v1 import tf, tf1
@@ -89,6 +89,10 @@ flags.DEFINE_boolean('save_charts', True,
                      'Save <output_graph stem>_training.png (accuracy and '
                      'cross-entropy against step) and _confusion.png (the test '
                      'set\'s confusion matrix) beside the output graph.')
+flags.DEFINE_boolean('export_tflite', True,
+                     'Also write <output_graph stem>.tflite: the same model '
+                     'for TensorFlow Lite (LiteRT), for phones and for '
+                     'predict.py without TensorFlow.')
 flags.DEFINE_integer('random_seed', 0,
                      'Seed for the weights and the sampled batches: the same '
                      'photos, flags and seed give the same model.')
@@ -308,10 +312,34 @@ def beside(output_graph, suffix):
 
 
 def save_graph_and_labels(graph_def, labels, output_graph, output_labels):
-  """Writes the frozen graph and the labels, each complete or not at all."""
-  files.write_bytes(output_graph, graph_def.SerializeToString(deterministic=True))
+  """Writes the frozen graph and the labels, each complete or not at all.
+
+  A graph byte-identical to the one already there is not written again, so
+  the .tflite converted from it stays newer than it (see save_tflite).
+  """
+  data = graph_def.SerializeToString(deterministic=True)
+  if not files.holds(output_graph, data):
+    files.write_bytes(output_graph, data)
   files.write_text(output_labels, '\n'.join(labels) + '\n')
   log('Saved %s and %s' % (output_graph, output_labels))
+
+
+def save_tflite(graph_def, final_tensor_name, output_graph):
+  """Writes <output_graph stem>.tflite, unless the one there is newer than
+  the graph (converting takes seconds). If the converter fails, the run
+  still succeeds: predict.py then uses the graph."""
+  path = beside(output_graph, '.tflite')
+  if files.is_newer(path, output_graph):
+    log('%s is up to date' % path)
+    return
+  try:
+    model_bytes = lite.tflite_model(graph_def, final_tensor_name)
+  except Exception as e:  # pylint: disable=broad-except
+    warn('could not convert the model for TensorFlow Lite (%s); %s is not '
+         'written' % (str(e).strip().splitlines()[-1:] or type(e).__name__, path))
+    return
+  files.write_bytes(path, model_bytes)
+  log('Saved %s' % path)
 
 
 def save_charts(history, evaluation, labels, output_graph):
@@ -393,6 +421,8 @@ def retrain():
                                                 FLAGS.final_tensor_name)
   save_graph_and_labels(output_graph_def, labels, FLAGS.output_graph,
                         FLAGS.output_labels)
+  if FLAGS.export_tflite:
+    save_tflite(output_graph_def, FLAGS.final_tensor_name, FLAGS.output_graph)
   if FLAGS.save_charts:
     save_charts(history, evaluation, labels, FLAGS.output_graph)
   report_skipped_photos(bottlenecks.skipped, FLAGS.output_graph)

@@ -67,6 +67,25 @@ def write_text(path, text, durable=True):
     f.write(text)
 
 
+def holds(path, data):
+  """Whether the file at `path` holds exactly `data`."""
+  try:
+    if os.path.getsize(path) != len(data):
+      return False
+    with open(path, 'rb') as f:
+      return f.read() == data
+  except OSError:
+    return False
+
+
+def is_newer(path, than_path):
+  """Whether `path` exists and was written after `than_path`."""
+  try:
+    return os.stat(path).st_mtime_ns > os.stat(than_path).st_mtime_ns
+  except OSError:
+    return False
+
+
 def sha256_of(path):
   digest = hashlib.sha256()
   with open(path, 'rb') as f:

@@ -16,10 +16,8 @@ Each stage keeps a bounded number of photos in flight (`map_ahead`), so the
 body never waits for the caller and memory stays flat for any photo count.
 """
 
-import collections
 import concurrent.futures
 import contextlib
-import itertools
 
 from retraining import rewrite
 from retraining.model import (BATCH_INPUT_TENSOR_NAME, DECODED_IMAGE_TENSOR_NAME,
@@ -27,7 +25,7 @@ from retraining.model import (BATCH_INPUT_TENSOR_NAME, DECODED_IMAGE_TENSOR_NAME
                               RESIZED_IMAGE_TENSOR_NAME)
 from retraining.photos import BadPhoto, decode_with_pillow, read_photo
 from retraining.tensorflow_v1 import tf, tf1
-from retraining.tuning import cpu_cores
+from retraining.tuning import cpu_cores, map_ahead
 
 DECODE_AHEAD = 64  # photos decoded before the body asks for them
 FEED_WEIGHTS_UP_TO = 64  # photos; see body_session
@@ -61,23 +59,6 @@ def photo_outputs(graph_def, paths, output_name):
         yield outcomes(paths, outputs)
     finally:
       decoders.shutdown(cancel_futures=True)
-
-
-def map_ahead(pool, function, items, ahead):
-  """Futures of function(item) for each item, in order, keeping `ahead` of
-  them submitted to `pool` beyond the one handed out. The first `ahead` are
-  submitted at once, before the first future is asked for."""
-  items = iter(items)
-  pending = collections.deque(
-      pool.submit(function, item) for item in itertools.islice(items, ahead))
-
-  def futures():
-    while pending:
-      future = pending.popleft()
-      pending.extend(pool.submit(function, item)
-                     for item in itertools.islice(items, 1))
-      yield future
-  return futures()
 
 
 def outcomes(paths, futures):

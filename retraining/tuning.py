@@ -1,6 +1,9 @@
-"""How this process uses the machine: its cores and freed memory."""
+"""How this process uses the machine: its cores, freed memory, and work kept
+in flight."""
 
+import collections
 import ctypes
+import itertools
 import os
 
 
@@ -28,3 +31,20 @@ def keep_freed_memory():
   m_trim_threshold, m_mmap_max = -1, -4
   mallopt(m_mmap_max, 0)
   mallopt(m_trim_threshold, 2 ** 31 - 1)
+
+
+def map_ahead(pool, function, items, ahead):
+  """Futures of function(item) for each item, in order, keeping `ahead` of
+  them submitted to `pool` beyond the one handed out. The first `ahead` are
+  submitted at once, before the first future is asked for."""
+  items = iter(items)
+  pending = collections.deque(
+      pool.submit(function, item) for item in itertools.islice(items, ahead))
+
+  def futures():
+    while pending:
+      future = pending.popleft()
+      pending.extend(pool.submit(function, item)
+                     for item in itertools.islice(items, 1))
+      yield future
+  return futures()

@@ -23,6 +23,7 @@ import tempfile
 import time
 
 import numpy as np
+from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -232,20 +233,35 @@ for node_id in prediction[0].argsort()[::-1]:
 
 # ------------------------------------------------------------ the runner
 
+# Starts the command and records its wall time and peak RSS. A child's peak
+# RSS counts the memory of the process it was forked from (Linux copies the
+# parent's high-water mark), and this benchmark holds the full graph: the
+# command is started from this small process instead, which adds its own
+# ~15 MB at most.
+MEASURED_RUN = """
+import os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], 'w') as f:
+  f.write('%r %d %d' % (time.perf_counter() - start, usage.ru_maxrss,
+                        os.waitstatus_to_exitcode(status)))
+"""
+
+
 def run_process(args, cwd=None):
   """Runs a command; returns (stdout, wall seconds, peak RSS in MB)."""
-  with tempfile.TemporaryFile('w+') as out, tempfile.TemporaryFile('w+') as err:
-    start = time.perf_counter()
-    process = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=err,
-                               env=dict(os.environ, MPLBACKEND='Agg'))
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
+  with tempfile.TemporaryFile('w+') as out, tempfile.TemporaryFile('w+') as err, \
+      tempfile.NamedTemporaryFile('r') as figures:
+    subprocess.run([sys.executable, '-c', MEASURED_RUN, figures.name] + args,
+                   cwd=cwd, stdout=out, stderr=err,
+                   env=dict(os.environ, MPLBACKEND='Agg'), check=False)
+    wall, max_rss_kb, returncode = figures.read().split()
     out.seek(0)
     err.seek(0)
-    if process.returncode != 0:
+    if int(returncode) != 0:
       sys.exit('%s failed:\n%s' % (' '.join(args[:3]), err.read()[-3000:]))
-    return out.read(), wall, usage.ru_maxrss / 1024
+    return out.read(), float(wall), int(max_rss_kb) / 1024
 
 
 def best_of_two(args):
@@ -299,6 +315,44 @@ def book_output_graph(model_dir, our_graph, path):
   graph_def.node.extend(layer)
   with open(path, 'wb') as f:
     f.write(graph_def.SerializeToString())
+
+
+def csv_scores(path):
+  """The score columns of predict.py's --output_csv table [photos, labels]."""
+  import csv  # pylint: disable=g-import-not-at-top
+  with open(path, newline='', encoding='utf-8') as f:
+    rows = list(csv.reader(f))
+  return np.array([row[3:-1] for row in rows[1:]], float)
+
+
+def time_until_window_drawn(command, display=':93'):
+  """Seconds from starting `command` (predict.py showing its window) until
+  its bar chart is on a virtual screen; None without Xvfb and ImageMagick."""
+  if not (shutil.which('Xvfb') and shutil.which('import')):
+    return None
+  server = subprocess.Popen(['Xvfb', display, '-screen', '0', '1280x800x24'],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  time.sleep(1)
+  env = dict(os.environ, DISPLAY=display, MPLBACKEND='TkAgg')
+  screenshot = tempfile.mktemp(suffix='.png')
+  start = time.perf_counter()
+  process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+  try:
+    while time.perf_counter() - start < 120:
+      subprocess.run(['import', '-display', display, '-window', 'root',
+                      screenshot], check=True, timeout=30)
+      pixels = np.asarray(Image.open(screenshot).convert('RGB'), int)
+      bars = ((pixels[..., 2] > 150) & (pixels[..., 0] < 80) &
+              (pixels[..., 1] < 150)).sum()  # matplotlib's blue
+      if bars > 500:
+        return time.perf_counter() - start
+    return None
+  finally:
+    process.kill()
+    process.wait()
+    server.kill()
+    server.wait()
 
 
 def timed_retrain(args, cwd):
@@ -398,45 +452,72 @@ def run_benchmark(scratch, args):
   retrain_args = ['--image_dir', REAL_PHOTOS, '--bottleneck_dir', 'bottlenecks',
                   '--model_dir', model_dir, '--output_graph', 'flowers_graph.pb',
                   '--output_labels', 'flowers_labels.txt', '--summaries_dir', 'logs']
+  # flowers_graph.pb and its .tflite come from the 1000-step run, so that
+  # the .tflite is newer than the graph for predict.py below.
   runs = {}
-  for steps in (1000, 4000):
-    runs[steps] = timed_retrain(retrain_args + ['--how_many_training_steps',
-                                                str(steps)], cwd=work)
-    assert not runs[steps]['computed'], 'the real bottlenecks were not used'
-    report('training phase, %d steps (%s)' % (steps, runs[steps]['accuracy']),
-           runs[steps]['training_s'], 's', '<= 5 s' if steps == 4000 else '',
-           book_step * steps / runs[steps]['training_s'])
+  for name, steps, extra in (
+      ('plain', 4000, ['--noexport_tflite']), ('1000', 1000, []),
+      ('exported', 4000, ['--output_graph', 'exported_graph.pb'])):
+    runs[name] = timed_retrain(retrain_args + extra + [
+        '--how_many_training_steps', str(steps)], cwd=work)
+    assert not runs[name]['computed'], 'the real bottlenecks were not used'
+  for steps, run in ((1000, runs['1000']), (4000, runs['plain'])):
+    report('training phase, %d steps (%s)' % (steps, run['accuracy']),
+           run['training_s'], 's', '<= 5 s' if steps == 4000 else '',
+           book_step * steps / run['training_s'])
     report('  book\'s loop, %d steps (timed on %d)' % (steps, BOOK_TRAINING_STEPS),
            book_step * steps, 's')
-  report('whole retrain, 3,670 cached, 4000 steps', runs[4000]['wall_s'], 's',
-         '<= 20 s')
-  report('  its peak RSS', runs[4000]['rss_mb'], 'MB', '<= 1500 MB')
-  report('  peak RSS of the 1000-step run', runs[1000]['rss_mb'], 'MB',
-         'same as 4000')
+  plain, exported = runs['plain'], runs['exported']
+  report('whole retrain, 3,670 cached, 4000 steps, no .tflite', plain['wall_s'],
+         's', '<= 20 s')
+  report('  its peak RSS', plain['rss_mb'], 'MB', '<= 1500 MB')
+  report('  the same writing the .tflite too', exported['wall_s'], 's',
+         '<= 1.3 x', exported['wall_s'] / plain['wall_s'])
+  report('  its peak RSS', exported['rss_mb'], 'MB')
 
   graph = os.path.join(work, 'flowers_graph.pb')
   labels = os.path.join(work, 'flowers_labels.txt')
   book_graph = os.path.join(work, 'book_graph.pb')
   book_output_graph(model_dir, graph, book_graph)
   photo = sorted(glob.glob(os.path.join(ORIGINALS, 'roses', '*.jpg')))[0]
-  our_wall, our_rss = best_of_two([
-      sys.executable, os.path.join(ROOT, 'predict.py'), photo, '--output_graph',
-      graph, '--output_labels', labels, '--noshow_image'])
+  predict = [sys.executable, os.path.join(ROOT, 'predict.py'), '--output_graph',
+             graph, '--output_labels', labels, '--noshow_image']
   book_wall, book_rss = best_of_two([sys.executable, '-c', BOOK_PREDICT,
                                      book_graph, labels, photo])
-  report('predict.py, one photo, whole process', our_wall, 's', '<= 0.8 x book',
-         our_wall / book_wall)
+  one = {runtime: best_of_two(predict + ['--runtime', runtime, photo])
+         for runtime in ('litert', 'tensorflow')}
+  report('predict.py, one photo, whole process, LiteRT', one['litert'][0], 's',
+         '<= 0.15 x book', one['litert'][0] / book_wall)
+  report('  its peak RSS', one['litert'][1], 'MB', '<= 400 MB')
+  report('  the same with TensorFlow', one['tensorflow'][0], 's', '<= 0.8 x book',
+         one['tensorflow'][0] / book_wall)
+  report('  its peak RSS', one['tensorflow'][1], 'MB')
   report('  book\'s predict.py on its legacy-op graph', book_wall, 's')
-  report('  peak RSS: ours', our_rss, 'MB')
-  report('  peak RSS: book\'s', book_rss, 'MB')
-  stdout, many_wall, many_rss = run_process(
-      [sys.executable, os.path.join(ROOT, 'predict.py'), ORIGINALS,
-       '--output_graph', graph, '--output_labels', labels, '--noshow_image'])
-  rate = float(re.search(r'\(([\d.]+) photos/s\)', stdout).group(1))
-  report('predict.py, 150 photos in one call, after loading the graph', rate,
+  report('  its peak RSS', book_rss, 'MB')
+  window = time_until_window_drawn(predict[:-1] + [photo])
+  if window:
+    report('  the same with the window (Xvfb), until it is drawn', window, 's')
+
+  many, scores = {}, {}
+  for runtime in ('litert', 'tensorflow'):
+    table = os.path.join(work, 'scores_%s.csv' % runtime)
+    stdout, wall, rss = run_process(predict + ['--runtime', runtime, ORIGINALS,
+                                               '--output_csv', table])
+    many[runtime] = (float(re.search(r'\(([\d.]+) photos/s\)', stdout).group(1)),
+                     wall, rss)
+    scores[runtime] = csv_scores(table)
+  report('predict.py, 150 photos in one call, LiteRT, after loading',
+         many['litert'][0], 'photo/s', '>= TensorFlow',
+         many['litert'][0] / many['tensorflow'][0])
+  report('  whole process', many['litert'][1], 's', '<= 0.5 x TensorFlow',
+         many['litert'][1] / many['tensorflow'][1])
+  report('  peak RSS', many['litert'][2], 'MB')
+  report('  the same with TensorFlow, after loading', many['tensorflow'][0],
          'photo/s', '>= 20')
-  report('  whole process', many_wall, 's')
-  report('  peak RSS', many_rss, 'MB')
+  report('  whole process', many['tensorflow'][1], 's')
+  report('  peak RSS', many['tensorflow'][2], 'MB')
+  report('  max |LiteRT score - frozen graph score|, 150 photos',
+         np.abs(scores['litert'] - scores['tensorflow']).max(), '', '<= 1e-5')
 
   if args.memory_files:
     memory = run_worker('memory', args.memory_files, tempfile.mkdtemp(dir=scratch))

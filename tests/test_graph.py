@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import make_photo, shared_data
-from retraining import model, rewrite, runner
+from retraining import model, rewrite, runner, tuning
 from retraining.tensorflow_v1 import tf, tf1
 
 
@@ -181,7 +181,7 @@ def test_map_ahead_keeps_order_and_a_bounded_number_in_flight():
     submit, submitted = pool.submit, []
     pool.submit = lambda function, item: (
         submitted.append(item) or submit(function, item))
-    futures = runner.map_ahead(pool, lambda x: x * x, range(20), ahead=4)
+    futures = tuning.map_ahead(pool, lambda x: x * x, range(20), ahead=4)
     assert submitted == [0, 1, 2, 3]  # Before the first is asked for.
     results = []
     for future in futures:

@@ -28,6 +28,10 @@ def test_every_module_is_listed_as_with_or_without_tensorflow():
       os.path.join(ROOT, 'retraining')) if name.endswith('.py')}
   with_tensorflow = {'retraining.tensorflow_v1', 'retraining.rewrite',
                      'retraining.runner', 'retraining.final_layer',
-                     'retraining.training', 'retraining.distortions'}
+                     'retraining.training', 'retraining.distortions',
+                     'retraining.lite'}
+  # retraining.litert is TensorFlow-free too, where LiteRT is installed:
+  # see test_lite.py.
   assert modules - {'retraining.__init__'} == (
-      set(TENSORFLOW_FREE) - {'retraining'}) | with_tensorflow
+      set(TENSORFLOW_FREE) - {'retraining'}) | with_tensorflow | {
+          'retraining.litert'}

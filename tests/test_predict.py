@@ -1,11 +1,19 @@
 """predict.py run as a user runs it, on the model of the `trained` fixture."""
 
+import csv
+import os
 import re
+import shutil
 
-from conftest import assert_clean_failure, run_script
+import pytest
+
+from conftest import (assert_clean_failure, make_bad_photo_kinds,
+                      make_good_photo_kinds, run_script)
 
 SCORE_LINE = re.compile(r'^(.+) \((\d+\.\d\d)%\)$')
 BOOK_HEADER = '=== 예측 결과 ==='
+KOREAN_LABELS = ['데이지', '장미', '해바라기', '튤립']  # flowers_labels.txt's order
+PRINTED_PRECISION = 0.01  # percent: a score on a rounding boundary may differ
 
 
 def predict(work, *args):
@@ -128,3 +136,178 @@ def test_korean_labels_print_and_draw_without_warnings(trained, tmp_path):
   assert 'missing from font' not in result.stderr
   assert 'no font here' not in result.stderr
   assert png_stats(figure)[0] == (450, 1000)
+
+
+# ---------------------------------------------------------------- runtimes
+
+def scores_by_photo(stdout):
+  """{photo path: [(label, percent)], highest first} of a run on several
+  photos, in the order printed."""
+  blocks, path = {}, None
+  for line in stdout.splitlines():
+    match = SCORE_LINE.match(line)
+    if match:
+      blocks[path].append((match.group(1), float(match.group(2))))
+    elif line != BOOK_HEADER and not line.startswith(('Classified ', 'Saved ')):
+      path = line
+      blocks[path] = []
+  return blocks
+
+
+def lines_starting(text, prefix):
+  return [line for line in text.splitlines() if line.startswith(prefix)]
+
+
+def warnings_of(result):
+  """predict.py's WARNING lines, without TensorFlow's own about its logs."""
+  return [line for line in lines_starting(result.stderr, 'WARNING:')
+          if 'absl::InitializeLog' not in line]
+
+
+@pytest.fixture(scope='module')
+def hidden_tensorflow(tmp_path_factory):
+  """run_script's env where `import tensorflow` fails, as where it is not
+  installed: a `tensorflow` package that raises, first on the path."""
+  folder = tmp_path_factory.mktemp('without_tensorflow')
+  (folder / 'tensorflow').mkdir()
+  (folder / 'tensorflow' / '__init__.py').write_text(
+      'raise ImportError("No module named \'tensorflow\' (hidden by the '
+      'test)")\n')
+  return {'PYTHONPATH': os.pathsep.join(
+      [str(folder)] + [p for p in [os.environ.get('PYTHONPATH')] if p])}
+
+
+@pytest.fixture(scope='module')
+def photo_inputs(trained, tmp_path_factory):
+  """Every kind of good photo (JPEGs of each sort, EXIF-rotated, PNGs, GIF,
+  BMP, WebP), then a truncated JPEG and a missing file; with Korean labels."""
+  work, _ = trained
+  folder = tmp_path_factory.mktemp('inputs')
+  good = list(make_good_photo_kinds(str(folder / 'good')).values())
+  bad = make_bad_photo_kinds(str(folder / 'bad'))['truncated']
+  labels = folder / 'labels.txt'
+  labels.write_text('\n'.join(KOREAN_LABELS) + '\n', encoding='utf-8')
+  return good, [bad, str(folder / 'missing.jpg')], labels
+
+
+@pytest.fixture(scope='module')
+def graph_run(trained, photo_inputs):
+  """predict.py on every input with --runtime=tensorflow."""
+  work, _ = trained
+  good, bad, labels = photo_inputs
+  return run_script('predict.py', *good, *bad, '--runtime=tensorflow',
+                    '--output_graph', work / 'flowers_graph.pb',
+                    '--output_labels', labels, '--noshow_image')
+
+
+def assert_same_scores(got, expected):
+  """The same photos, labels and order; scores to the printed precision."""
+  assert list(got) == list(expected)
+  for path, scores in expected.items():
+    assert [name for name, _ in got[path]] == [name for name, _ in scores], path
+    for (_, value), (_, expected_value) in zip(got[path], scores):
+      assert abs(value - expected_value) <= PRINTED_PRECISION + 1e-9, path
+
+
+def test_litert_without_tensorflow_gives_the_graphs_scores_and_a_table(
+    trained, photo_inputs, graph_run, hidden_tensorflow, tmp_path):
+  """The default runtime, where TensorFlow is not installed: the .tflite
+  beside the graph, with the frozen graph's output; and --output_csv."""
+  pytest.importorskip('ai_edge_litert')
+  pytest.importorskip('simplejpeg')
+  work, _ = trained
+  good, bad, labels = photo_inputs
+  table = tmp_path / 'scores.csv'
+  result = run_script('predict.py', *good, *bad,
+                      '--output_graph', work / 'flowers_graph.pb',
+                      '--output_labels', labels, '--noshow_image',
+                      '--output_csv', table, env=hidden_tensorflow)
+  assert_clean_failure(result)
+  assert result.returncode == 1
+  assert not warnings_of(result)
+  errors = lines_starting(result.stderr, 'predict.py: error:')
+  assert errors == lines_starting(graph_run.stderr, 'predict.py: error:')
+  assert bad[1] in errors[0] and bad[0] in errors[1]  # Missing ones first.
+  assert graph_run.returncode == 1 and 'XNNPACK' not in graph_run.stderr
+  printed = scores_by_photo(result.stdout)
+  assert list(printed) == good
+  assert_same_scores(printed, scores_by_photo(graph_run.stdout))
+  assert result.stdout.count(BOOK_HEADER) == len(good)
+  assert re.search(r'Classified %d photos in [\d.]+ s after loading the graph '
+                   r'\([\d.]+ photos/s\)' % len(good), result.stdout)
+  assert 'Saved the scores to %s' % table in result.stdout
+
+  with open(table, encoding='utf-8', newline='') as f:
+    header, *rows = list(csv.reader(f))
+  assert header == ['path', 'top_label', 'top_score'] + KOREAN_LABELS + ['error']
+  assert [row[0] for row in rows] == good + bad
+  for row in rows[:len(good)]:
+    top_label, top_score, scores = row[1], float(row[2]), row[3:-1]
+    assert row[-1] == ''
+    printed_label, printed_score = printed[row[0]][0]
+    assert top_label == printed_label
+    assert abs(top_score * 100 - printed_score) <= 0.005 + 1e-6, row
+    assert top_score == max(map(float, scores))
+    assert top_label == KOREAN_LABELS[scores.index(row[2])]
+    assert abs(sum(map(float, scores)) - 1) < 1e-5
+  for row in rows[len(good):]:
+    assert row[1:-1] == [''] * (len(KOREAN_LABELS) + 2)
+    assert row[-1] and any(line.endswith('%s: %s' % (row[0], row[-1]))
+                           for line in errors)
+
+
+def test_a_tflite_older_than_the_graph_is_not_used(trained, photo_inputs,
+                                                  graph_run, tmp_path):
+  """One warning saying why and what to do; the graph's scores."""
+  work, _ = trained
+  for name in ('flowers_graph.pb', 'flowers_graph.tflite'):
+    shutil.copy2(work / name, tmp_path / name)
+  graph_time = os.stat(tmp_path / 'flowers_graph.pb').st_mtime
+  os.utime(tmp_path / 'flowers_graph.tflite', (graph_time - 60,) * 2)
+  good, _, labels = photo_inputs
+  photos = good[:3]
+  result = run_script('predict.py', *photos,
+                      '--output_graph', tmp_path / 'flowers_graph.pb',
+                      '--output_labels', labels, '--noshow_image')
+  assert result.returncode == 0, result.stderr
+  (warning,) = warnings_of(result)
+  assert 'flowers_graph.tflite is older than' in warning
+  assert 'run retrain.py again' in warning
+  assert 'XNNPACK' not in result.stderr  # LiteRT was not started.
+  expected = scores_by_photo(graph_run.stdout)
+  assert scores_by_photo(result.stdout) == {p: expected[p] for p in photos}
+
+
+def test_litert_runtime_without_a_tflite_is_a_clean_error(
+    trained, tmp_path, hidden_tensorflow):
+  """--runtime=litert says what is missing; auto, with nothing to run the
+  frozen graph, says so without a warning about the .tflite first."""
+  work, _ = trained
+  shutil.copy2(work / 'flowers_graph.pb', tmp_path / 'flowers_graph.pb')
+  photo = work / 'flower_photos' / 'roses' / 'roses_00.jpg'
+  model_flags = ['--output_graph', tmp_path / 'flowers_graph.pb',
+                 '--output_labels', work / 'flowers_labels.txt']
+  result = run_script('predict.py', photo, *model_flags, '--runtime=litert',
+                      env=hidden_tensorflow)
+  assert_clean_failure(result)
+  (line,) = lines_starting(result.stderr, 'predict.py: error:')
+  if 'LiteRT is not installed' not in line:
+    assert 'flowers_graph.tflite not found' in line and 'retrain.py' in line
+  result = run_script('predict.py', photo, *model_flags, env=hidden_tensorflow)
+  assert_clean_failure(result)
+  assert not warnings_of(result)
+  (line,) = lines_starting(result.stderr, 'predict.py: error:')
+  assert 'TensorFlow is not installed' in line and 'pip install' in line
+
+
+def test_tensorflow_runtime_without_tensorflow_is_a_clean_error(
+    trained, hidden_tensorflow):
+  work, _ = trained
+  result = run_script('predict.py',
+                      work / 'flower_photos' / 'roses' / 'roses_00.jpg',
+                      '--output_graph', work / 'flowers_graph.pb',
+                      '--output_labels', work / 'flowers_labels.txt',
+                      '--runtime=tensorflow', env=hidden_tensorflow)
+  assert_clean_failure(result)
+  (line,) = lines_starting(result.stderr, 'predict.py: error:')
+  assert '--runtime=tensorflow' in line and 'pip install tensorflow' in line

@@ -59,6 +59,27 @@ def test_output_graph_runs_in_fresh_process_with_plain_tf1(trained):
   assert abs(float(total) - 1) < 1e-4
 
 
+def test_output_graph_takes_scaled_pixels_at_mul(trained):
+  """The other way in, that Android apps and label_image use: [1, 299, 299,
+  3] float32 (pixel - 128) / 128 at Mul:0, the photo resized by the graph's
+  own ResizeBilinear, gives the scores of its JPEG bytes."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  work, _ = trained
+  graph = tf.Graph()
+  with graph.as_default():
+    tf.compat.v1.import_graph_def(tf.compat.v1.GraphDef.FromString(
+        (work / 'flowers_graph.pb').read_bytes()), name='')
+  with tf.compat.v1.Session(graph=graph) as sess:
+    for name in ('roses/roses_03.jpg', 'tulips/tulips_11.jpg'):
+      jpeg = (work / 'flower_photos' / name).read_bytes()
+      resized, expected = sess.run(['ResizeBilinear:0', 'final_result:0'],
+                                   {'DecodeJpeg/contents:0': jpeg})
+      scaled = (resized - 128) / 128
+      assert scaled.shape == (1, 299, 299, 3) and scaled.dtype == np.float32
+      got = sess.run('final_result:0', {'Mul:0': scaled})
+      assert np.abs(got - expected).max() <= 1e-5, name
+
+
 def test_output_graph_has_no_legacy_ops_and_keeps_tensor_names(trained):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   work, _ = trained
@@ -94,9 +115,16 @@ def test_second_run_reuses_cache_and_recomputes_broken_file(tmp_path, model_dir)
   good_text = broken.read_text()
   broken.write_text(good_text[:len(good_text) // 2])
 
+  graph = tmp_path / 'flowers_graph.pb'
+  graph_stamp = graph.stat().st_mtime_ns
+  assert (tmp_path / 'flowers_graph.tflite').stat().st_mtime_ns > graph_stamp
+
   second = run_script('retrain.py', *args)
   assert second.returncode == 0, second.stderr
   assert 'Creating 1 bottlenecks' in second.stdout
+  # The same model again: neither the graph nor its .tflite is rewritten.
+  assert graph.stat().st_mtime_ns == graph_stamp
+  assert 'flowers_graph.tflite is up to date' in second.stdout
   assert 'roses_01.jpg.txt is damaged' in second.stderr
   assert np.allclose(np.array(broken.read_text().split(','), float),
                      np.array(good_text.split(','), float), atol=1e-5)
@@ -113,7 +141,8 @@ def test_help_lists_every_flag():
                'test_batch_size', 'validation_batch_size',
                'print_misclassified_test_images', 'model_dir', 'bottleneck_dir',
                'final_tensor_name', 'flip_left_right', 'random_crop',
-               'random_scale', 'random_brightness', 'model_url', 'random_seed'):
+               'random_scale', 'random_brightness', 'model_url', 'random_seed',
+               'save_charts', 'export_tflite'):
     assert re.search(r'--(\[no\])?%s\b' % flag, result.stdout), flag
 
 
@@ -144,7 +173,7 @@ def test_korean_class_names_are_kept(tmp_path, model_dir):
   classes = {'장미': (200, 30, 40), '해바라기': (250, 170, 20), 'Tulip_Red': (200, 60, 200)}
   photos = make_photo_tree(str(tmp_path / 'photos'), classes, per_class=5)
   result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 2),
-                      '--nosave_charts')
+                      '--nosave_charts', '--noexport_tflite')
   assert result.returncode == 0, result.stderr
   labels = (tmp_path / 'flowers_labels.txt').read_text(encoding='utf-8')
   assert labels == 'tulip red\n장미\n해바라기\n'
@@ -154,6 +183,7 @@ def test_korean_class_names_are_kept(tmp_path, model_dir):
   assert progress and '\r' not in result.stderr
   assert progress[-1].startswith('Bottlenecks: 100%') and '15/15' in progress[-1]
   assert not list(tmp_path.glob('*.png'))  # --nosave_charts
+  assert not list(tmp_path.glob('*.tflite'))  # --noexport_tflite
 
 
 def test_colliding_class_names_are_an_error(tmp_path, model_dir):

@@ -182,12 +182,22 @@ def test_cold_resumed_and_warm_runs_give_the_same_model(tmp_path, model_dir,
     assert (work / 'flowers_graph.pb').read_bytes() != reference_graph
 
 
+def as_from_a_shell():
+  """In the child: Ctrl-C's signal handled by default and not blocked, as a
+  shell starts a command (a test runner's process may have changed both,
+  and a child inherits them: under coverage the run then went on to the
+  end)."""
+  signal.signal(signal.SIGINT, signal.SIG_DFL)
+  signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+
+
 def test_ctrl_c_exits_with_one_line(model_dir, tmp_path):
   photos = make_photo_tree(str(tmp_path / 'photos'), per_class=PHOTOS_PER_CLASS)
   process = subprocess.Popen(
       [sys.executable, os.path.join(ROOT, 'retrain.py')] +
       retrain_args(tmp_path, photos, model_dir, 20),
-      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+      preexec_fn=as_from_a_shell)
   cache = tmp_path / 'bottlenecks'
   deadline = time.monotonic() + 600  # Only against a hang: machines differ.
   while (process.poll() is None and time.monotonic() < deadline and

@@ -1,0 +1,180 @@
+"""Classifying photos with the TensorFlow Lite model, without TensorFlow.
+
+retraining/lite.py converts the frozen graph into a model whose input is a
+decoded photo (float32 pixels [height, width, 3], any size) and whose output
+is `final_result` ([1, classes]): the graph's own resize and scaling are
+inside it. What is left to do here is to decode a photo into the very pixels
+the graph's DecodeJpeg would have made, and to run the model with LiteRT
+(`ai_edge_litert`).
+
+Photos are chosen between a JPEG decoder and Pillow exactly as
+retraining/runner.py's `resize_photo` chooses between feeding the graph JPEG
+bytes and Pillow pixels (see `photo_pixels`). JPEGs are decoded with
+simplejpeg, which wraps libjpeg-turbo as TensorFlow's DecodeJpeg does, with
+the same settings (fast integer DCT, fancy upsampling), and with the same
+answers to CMYK and damaged files (see `jpeg_pixels`).
+
+`photo_outputs` runs many photos as retraining/runner.py's does, and yields
+what it yields, so predict.py handles the two runtimes' results alike.
+
+Nothing here imports TensorFlow, even indirectly: only TensorFlow-free
+modules of the package are used.
+"""
+
+import concurrent.futures
+import contextlib
+import io
+
+import numpy as np
+import simplejpeg
+from ai_edge_litert.interpreter import Interpreter
+from PIL import Image
+
+from retraining.photos import BadPhoto, decode_with_pillow, read_photo
+from retraining.tuning import cpu_cores, map_ahead
+
+# simplejpeg's error message is TurboJPEG's: the libjpeg error that stopped
+# the decoding or, where none did, the first warning. libjpeg's warnings
+# (jerror.h's JWRN_ messages) start with these; TensorFlow's DecodeJpeg
+# ignores them and decodes such a JPEG all the same. 'Premature end of JPEG
+# file' is left out on purpose (see jpeg_pixels).
+LIBJPEG_WARNINGS = (
+    'Corrupt JPEG data', 'Unknown Adobe color transform code',
+    'Inconsistent progression sequence', 'Warning: unknown JFIF revision',
+    'Invalid SOS parameters for sequential JPEG',
+    'Application transferred too many scanlines')
+# Photos decoded while the model runs on an earlier one. Few: each is held
+# whole, at its full size, until the model has run on it.
+DECODE_AHEAD = 2
+
+
+# ---------------------------------------------------------------- the model
+
+def load_model(path, num_threads=None):
+  """An interpreter on the .tflite file at `path`, run by XNNPACK (LiteRT's
+  default CPU delegate) on `num_threads` threads, by default one a core."""
+  interpreter = Interpreter(model_path=path,
+                            num_threads=num_threads or cpu_cores())
+  interpreter.allocate_tensors()
+  return interpreter
+
+
+def classify(interpreter, pixels):
+  """The scores ([classes], float32) of one photo's pixels [h, w, 3].
+
+  The model's input takes any size: when this photo's size differs from the
+  last one's, the input is resized and the interpreter's tensors planned
+  again before it runs.
+  """
+  pixels = np.asarray(pixels, np.float32)
+  photo_input = interpreter.get_input_details()[0]
+  if tuple(photo_input['shape']) != pixels.shape:
+    interpreter.resize_tensor_input(photo_input['index'], pixels.shape)
+    interpreter.allocate_tensors()
+  interpreter.set_tensor(photo_input['index'], pixels)
+  interpreter.invoke()
+  return interpreter.get_tensor(interpreter.get_output_details()[0]['index'])[0]
+
+
+def class_count(interpreter):
+  """How many scores the model gives a photo."""
+  return int(interpreter.get_output_details()[0]['shape'][-1])
+
+
+@contextlib.contextmanager
+def photo_outputs(interpreter, paths):
+  """Yields an iterator of (path, scores, None), or (path, None, reason) for
+  a photo that cannot be read, one per path, in order: what runner's
+  photo_outputs yields for the frozen graph.
+
+  A thread decodes the next photos while the model runs (both let go of
+  Python's lock while they work).
+  """
+  with concurrent.futures.ThreadPoolExecutor(1) as decoder:
+    try:
+      pixels = map_ahead(decoder, photo_pixels, paths, DECODE_AHEAD)
+      yield scored(interpreter, paths, pixels)
+    finally:
+      decoder.shutdown(cancel_futures=True)
+
+
+def scored(interpreter, paths, pixel_futures):
+  for path, future in zip(paths, pixel_futures):
+    try:
+      pixels = future.result()
+    except BadPhoto as e:
+      yield path, None, str(e)
+    else:
+      yield path, classify(interpreter, pixels), None
+
+
+# ---------------------------------------------------------------- photos
+
+def photo_pixels(path):
+  """A photo's pixels as the frozen graph's `Cast` sees them: float32
+  [height, width, 3] in 0..255.
+
+  As in runner.resize_photo: a JPEG that needs no rotation is decoded as
+  DecodeJpeg would decode it; anything else, and a JPEG DecodeJpeg would
+  reject, is decoded by Pillow (retraining.photos). Raises BadPhoto.
+  """
+  kind, data = read_photo(path)
+  if kind == 'jpeg':
+    try:
+      data = jpeg_pixels(data)
+    except ValueError:
+      data = decode_with_pillow(path)
+  return data.astype(np.float32)
+
+
+def jpeg_pixels(data):
+  """The uint8 pixels [height, width, 3] TensorFlow's DecodeJpeg (channels=3)
+  gives for the JPEG `data`; ValueError where DecodeJpeg fails.
+
+  Both decode with libjpeg-turbo, the fast integer DCT and fancy
+  upsampling. Grey JPEGs come out with the grey copied into R, G and B in
+  both. CMYK (and YCCK) JPEGs DecodeJpeg turns into RGB by its own formula,
+  repeated in `cmyk_to_rgb`. DecodeJpeg ignores libjpeg's warnings (about
+  damaged data it decodes anyway) but fails where the data ends too soon;
+  simplejpeg's TurboJPEG calls a missing end a warning ('Premature end of
+  JPEG file') and fills in the rest, so that one is an error here.
+
+  TurboJPEG cannot decode a JPEG with a warning in its header (stray bytes
+  between two header segments) nor one with unusual sampling factors, which
+  DecodeJpeg decodes: for those rare files the caller's fallback (Pillow)
+  gives pixels a level or two off.
+  """
+  cmyk, adobe = cmyk_header(data)
+  try:
+    pixels = decode_jpeg(data, cmyk, strict=True)
+  except ValueError as e:
+    if not str(e).startswith(LIBJPEG_WARNINGS):
+      raise
+    pixels = decode_jpeg(data, cmyk, strict=False)
+  return cmyk_to_rgb(pixels, adobe) if cmyk else pixels
+
+
+def decode_jpeg(data, cmyk, strict):
+  return simplejpeg.decode_jpeg(data, colorspace='CMYK' if cmyk else 'RGB',
+                                fastdct=True, fastupsample=False, strict=strict)
+
+
+def cmyk_header(data):
+  """(whether the JPEG has four channels, CMYK or YCCK; whether it has the
+  APP14 'Adobe' segment libjpeg looks for), from Pillow's reading of its
+  header, which unlike TurboJPEG's does not stop at a warning."""
+  try:
+    with Image.open(io.BytesIO(data)) as image:
+      return image.mode == 'CMYK', 'adobe_transform' in image.info
+  except Exception:  # A broken header: let the decoder report it.
+    return False, False
+
+
+def cmyk_to_rgb(cmyk, adobe):
+  """TensorFlow's CMYK -> RGB (jpeg_mem.cc): Adobe's files store inverted
+  CMYK, so there R = K * C / 255; otherwise R = (255 - K) * (255 - C) / 255
+  (likewise G from M and B from Y), rounded down."""
+  values = cmyk.astype(np.int32)
+  if not adobe:
+    values = 255 - values
+  return (values[:, :, :3] * values[:, :, 3:] // 255).astype(np.uint8)

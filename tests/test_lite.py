@@ -1,0 +1,241 @@
+"""The TensorFlow Lite model beside the frozen graph, and running it without
+TensorFlow: same scores as the frozen graph for every kind of photo."""
+
+import glob
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip('ai_edge_litert')
+simplejpeg = pytest.importorskip('simplejpeg')
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from ai_edge_litert.interpreter import Interpreter
+from PIL import Image
+
+from conftest import (ROOT, make_bad_photo_kinds, make_good_photo_kinds,
+                      make_photo, shared_data)
+from retraining import UserError, lite, litert
+from retraining.photos import BadPhoto, decode_with_pillow, read_photo
+from retraining.tensorflow_v1 import tf, tf1
+
+TOLERANCE = 1e-5  # absolute, on scores
+SIZES = [(1, 1), (17, 300), (299, 299), (640, 427)]  # (width, height)
+
+
+@pytest.fixture(scope='module')
+def frozen_graph_def(trained):
+  work, _ = trained
+  graph_def = tf1.GraphDef()
+  with open(work / 'flowers_graph.pb', 'rb') as f:
+    graph_def.ParseFromString(f.read())
+  return graph_def
+
+
+@pytest.fixture(scope='module')
+def model_path(trained):
+  """The .tflite retrain.py wrote beside the frozen graph."""
+  work, _ = trained
+  return str(work / 'flowers_graph.tflite')
+
+
+@pytest.fixture(scope='module')
+def frozen_session(frozen_graph_def):
+  graph = tf.Graph()
+  with graph.as_default():
+    tf1.import_graph_def(frozen_graph_def, name='')
+  sess = tf1.Session(graph=graph)  # Not `with`: that would make its graph
+  yield sess                       # the default one for other tests too.
+  sess.close()
+
+
+@pytest.fixture(scope='module')
+def photo_paths(tmp_path_factory):
+  """Every good photo kind, and plain JPEGs of very different sizes."""
+  folder = tmp_path_factory.mktemp('kinds')
+  paths = make_good_photo_kinds(str(folder))
+  for i, size in enumerate(SIZES):
+    paths['%dx%d' % size] = make_photo(
+        str(folder / ('size_%d.jpg' % i)), (30, 160, 90), seed=i, size=size)
+  return paths
+
+
+def graph_scores(sess, path):
+  """The frozen graph's scores as retraining/runner.py's resize_photo feeds
+  it: a JPEG's bytes at DecodeJpeg/contents, anything else (and a JPEG
+  TensorFlow rejects) as Pillow's pixels at DecodeJpeg."""
+  kind, data = read_photo(path)
+  if kind == 'jpeg':
+    try:
+      return sess.run('final_result:0', {'DecodeJpeg/contents:0': data})[0]
+    except tf.errors.InvalidArgumentError:
+      data = decode_with_pillow(path)
+  return sess.run('final_result:0', {'DecodeJpeg:0': data})[0]
+
+
+def graph_pixels(sess, path):
+  """The uint8 pixels the frozen graph's Cast reads for this photo."""
+  kind, data = read_photo(path)
+  if kind == 'jpeg':
+    return sess.run('DecodeJpeg:0', {'DecodeJpeg/contents:0': data})
+  return data
+
+
+def test_model_takes_any_size_of_decoded_photo(model_path, trained):
+  work, _ = trained
+  labels = (work / 'flowers_labels.txt').read_text().split('\n')
+  interpreter = Interpreter(model_path=model_path)
+  [photo], [scores] = (interpreter.get_input_details(),
+                       interpreter.get_output_details())
+  assert photo['name'] == 'Cast' and photo['dtype'] == np.float32
+  assert list(photo['shape_signature']) == [-1, -1, 3]
+  assert scores['name'] == 'final_result' and scores['dtype'] == np.float32
+  assert list(scores['shape']) == [1, len([l for l in labels if l])]
+
+
+def test_model_matches_frozen_graph_on_the_same_pixels(
+    model_path, frozen_session, photo_paths):
+  """The conversion alone, in a bare interpreter, each photo's size in turn."""
+  interpreter = Interpreter(model_path=model_path)
+  photo = interpreter.get_input_details()[0]['index']
+  scores = interpreter.get_output_details()[0]['index']
+  for kind, path in sorted(photo_paths.items()):
+    pixels = graph_pixels(frozen_session, path).astype(np.float32)
+    interpreter.resize_tensor_input(photo, pixels.shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(photo, pixels)
+    interpreter.invoke()
+    expected = frozen_session.run('final_result:0', {'DecodeJpeg:0': pixels})[0]
+    got = interpreter.get_tensor(scores)[0]
+    assert np.abs(got - expected).max() <= TOLERANCE, kind
+
+
+def test_litert_scores_match_frozen_graph_for_every_photo_kind(
+    model_path, frozen_session, photo_paths):
+  """Decoding without TensorFlow and the model together, photo by photo."""
+  interpreter = litert.load_model(model_path)
+  for kind, path in sorted(photo_paths.items()):
+    expected = graph_scores(frozen_session, path)
+    got = litert.classify(interpreter, litert.photo_pixels(path))
+    assert got.shape == expected.shape, kind
+    assert np.abs(got - expected).max() <= TOLERANCE, kind
+
+
+def test_litert_rejects_the_photos_the_graph_path_rejects(tmp_path):
+  for kind, path in make_bad_photo_kinds(str(tmp_path)).items():
+    try:
+      litert.photo_pixels(path)
+    except BadPhoto:
+      continue
+    pytest.fail('%s was decoded' % kind)
+
+
+def test_tflite_model_needs_retrains_graph():
+  graph = tf.Graph()
+  with graph.as_default():
+    tf.identity(tf1.placeholder(tf.float32, [None, 2]), name='final_result')
+  with pytest.raises(UserError, match='Cast'):
+    lite.tflite_model(graph.as_graph_def(), 'final_result')
+
+
+# ---------------------------------------------------------------- decoding
+
+def strip_adobe_segment(data):
+  """The JPEG without its APP14 'Adobe' segment (a CMYK JPEG then reads as
+  plain, not inverted, CMYK)."""
+  i = 2
+  while data[i + 1] != 0xDA:  # Start of scan: no more segments.
+    length = int.from_bytes(data[i + 2:i + 4], 'big')
+    if data[i + 1] == 0xEE and data[i + 4:i + 9] == b'Adobe':
+      return data[:i] + data[i + 2 + length:]
+    i += 2 + length
+  raise AssertionError('no Adobe segment')
+
+
+@pytest.fixture(scope='module')
+def generated_jpegs(tmp_path_factory):
+  """{name: JPEG bytes}: the encodings and damage a user's JPEGs may have."""
+  rng = np.random.RandomState(3)
+  rgb = Image.fromarray((rng.rand(37, 53, 3) * 255).astype(np.uint8))
+  folder = tmp_path_factory.mktemp('jpegs')
+
+  def encoded(name, image, **kwargs):
+    path = folder / (name + '.jpg')
+    image.save(path, **kwargs)
+    return path.read_bytes()
+  jpegs = {'subsampling_%s' % s: encoded('s%d' % i, rgb, subsampling=s)
+           for i, s in enumerate(('4:4:4', '4:2:2', '4:2:0'))}
+  jpegs['progressive'] = encoded('progressive', rgb, progressive=True)
+  jpegs['grey'] = encoded('grey', rgb.convert('L'))
+  jpegs['cmyk_adobe'] = encoded('cmyk', rgb.convert('CMYK'))
+  jpegs['cmyk_plain'] = strip_adobe_segment(jpegs['cmyk_adobe'])
+  whole, progressive = jpegs['subsampling_4:2:0'], jpegs['progressive']
+  # Damage libjpeg warns about but decodes: TensorFlow decodes it too. (The
+  # decoder reads a few bytes ahead, so a few bytes of junk may go unseen.)
+  jpegs['junk_before_end'] = whole[:-2] + b'junk' * 25 + whole[-2:]
+  second_scan = progressive.index(b'\xff\xda', progressive.index(b'\xff\xda') + 2)
+  jpegs['junk_between_scans'] = (progressive[:second_scan] + b'junk' * 25 +
+                                 progressive[second_scan:])
+  jpegs['junk_after_end'] = whole + b'\x00' * 50
+  # Data that ends too soon: TensorFlow rejects it.
+  jpegs['no_end_marker'] = whole[:-2]
+  jpegs['truncated'] = whole[:len(whole) * 2 // 3]
+  return jpegs
+
+
+def tf_pixels(data):
+  try:
+    return tf.io.decode_jpeg(data, channels=3).numpy()
+  except tf.errors.InvalidArgumentError:
+    return None
+
+
+def litert_pixels(data):
+  try:
+    return litert.jpeg_pixels(data)
+  except ValueError:
+    return None
+
+
+def test_jpeg_pixels_are_tensorflows(generated_jpegs):
+  for name, data in sorted(generated_jpegs.items()):
+    expected, got = tf_pixels(data), litert_pixels(data)
+    if expected is None:
+      assert got is None, name + ' is rejected by TensorFlow'
+    else:
+      assert got is not None, name + ' is decoded by TensorFlow'
+      assert got.dtype == np.uint8 and np.array_equal(got, expected), name
+
+
+def test_damaged_jpegs_cover_both_answers(generated_jpegs):
+  """Otherwise the test above would not check that warnings are ignored
+  and a short file is rejected, as TensorFlow does."""
+  answers = {name: tf_pixels(data) is None
+             for name, data in generated_jpegs.items()}
+  assert answers['truncated'] and answers['no_end_marker']
+  assert not any(answers[name] for name in (
+      'junk_before_end', 'junk_between_scans', 'junk_after_end'))
+  for name in ('junk_before_end', 'junk_between_scans'):
+    with pytest.raises(ValueError, match='Corrupt JPEG data'):
+      simplejpeg.decode_jpeg(generated_jpegs[name], strict=True)
+
+
+def test_jpeg_pixels_are_tensorflows_on_original_photos():
+  paths = sorted(glob.glob(os.path.join(
+      shared_data('flower_photos_original_sample'), '*', '*.jpg')))
+  assert len(paths) == 150
+  for path in paths:
+    with open(path, 'rb') as f:
+      data = f.read()
+    assert np.array_equal(litert.jpeg_pixels(data), tf_pixels(data)), path
+
+
+def test_litert_does_not_import_tensorflow():
+  code = ('import sys; import retraining.litert; '
+          'sys.exit("tensorflow" in sys.modules)')
+  result = subprocess.run([sys.executable, '-c', code], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+  assert result.returncode == 0, result.stderr or 'tensorflow was imported'
