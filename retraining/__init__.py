@@ -7,7 +7,9 @@ cache, files, progress, charts) do not import TensorFlow.
 """
 
 
+import contextlib
 import datetime
+import os
 import sys
 
 
@@ -19,6 +21,23 @@ def log(message):
 def warn(message):
   """One warning line on stderr."""
   print('WARNING: ' + message, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+  """Sends what C++ code writes to stderr (file descriptor 2) nowhere for
+  the block: TensorFlow's start-up and LiteRT's delegate log lines, which
+  no setting turns off. Errors still come as Python exceptions."""
+  sys.stderr.flush()
+  saved = os.dup(2)
+  devnull = os.open(os.devnull, os.O_WRONLY)
+  os.dup2(devnull, 2)
+  try:
+    yield
+  finally:
+    os.dup2(saved, 2)
+    os.close(saved)
+    os.close(devnull)
 
 
 class UserError(Exception):

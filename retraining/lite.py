@@ -13,7 +13,9 @@ their defaults inside the model: the converter turns each into a plain
 pass-through, so neither becomes an input.
 """
 
-from retraining import UserError
+from absl import logging as absl_logging
+
+from retraining import UserError, native_stderr_silenced
 from retraining.tensorflow_v1 import tf, tf1
 
 DECODED_IMAGE_NODE = 'DecodeJpeg'
@@ -37,7 +39,14 @@ def tflite_model(frozen_graph_def, final_tensor_name):
   # The converter's own record of how it ran (versions, options) costs a
   # second pass over the whole model; nothing reads it.
   converter.exclude_conversion_metadata = True
-  return converter.convert()
+  # The converter logs how it works to stderr, from C++ and through absl.
+  verbosity = absl_logging.get_verbosity()
+  absl_logging.set_verbosity(absl_logging.WARNING)
+  try:
+    with native_stderr_silenced():
+      return converter.convert()
+  finally:
+    absl_logging.set_verbosity(verbosity)
 
 
 def photo_input(graph):

@@ -30,6 +30,7 @@ import simplejpeg
 from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
+from retraining import native_stderr_silenced
 from retraining.photos import BadPhoto, decode_with_pillow, read_photo
 from retraining.tuning import cpu_cores, map_ahead
 
@@ -53,9 +54,10 @@ DECODE_AHEAD = 2
 def load_model(path, num_threads=None):
   """An interpreter on the .tflite file at `path`, run by XNNPACK (LiteRT's
   default CPU delegate) on `num_threads` threads, by default one a core."""
-  interpreter = Interpreter(model_path=path,
-                            num_threads=num_threads or cpu_cores())
-  interpreter.allocate_tensors()
+  with native_stderr_silenced():  # LiteRT's 'INFO: Created ... delegate'.
+    interpreter = Interpreter(model_path=path,
+                              num_threads=num_threads or cpu_cores())
+    interpreter.allocate_tensors()
   return interpreter
 
 

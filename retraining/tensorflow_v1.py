@@ -2,13 +2,18 @@
 
 retrain.py and predict.py build and run graphs as the original script did,
 through `tf.compat.v1` (`tf1` here). Importing TensorFlow from this module
-keeps its C++ start-up logs and v1 deprecation notices out of the output.
+keeps its C++ start-up logs (oneDNN, CUDA drivers) and v1 deprecation
+notices out of the output.
 """
 
 import os
 
+from retraining import native_stderr_silenced
+
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
+with native_stderr_silenced():  # Logged before TF_CPP_MIN_LOG_LEVEL is read.
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
+  tf.config.list_physical_devices()  # Its "no CUDA driver" lines, now.
 
 tf1 = tf.compat.v1
 tf1.logging.set_verbosity(tf1.logging.ERROR)
