@@ -23,12 +23,11 @@ import time
 import numpy as np
 from absl import app, flags
 
-from retraining import UserError, charts, files, tuning, warn
+from retraining import UserError, charts, files, model, tuning, warn
 from retraining.photos import is_photo_name
 
 FINAL_TENSOR_NAME = 'final_result:0'
 RESULT_HEADER = '=== 예측 결과 ==='  # The book's, above each photo's scores.
-TFLITE_SUFFIX = '.tflite'  # retrain.py writes <output_graph stem>.tflite.
 LITERT_PACKAGES = 'ai-edge-litert simplejpeg'
 LITERT_PLATFORMS = ('Python 3.10 or later on Linux x86-64 or aarch64, macOS '
                     'arm64 or Windows x64')
@@ -88,11 +87,6 @@ def photo_outputs(runtime, photos, labels, graph_path, labels_path):
   return graph_outputs(graph_path, photos, runtime)
 
 
-def tflite_path(graph_path):
-  """workspace/flowers_graph.pb -> workspace/flowers_graph.tflite."""
-  return os.path.splitext(graph_path)[0] + TFLITE_SUFFIX
-
-
 def litert_model(runtime, graph_path, labels, labels_path):
   """The LiteRT interpreter on the .tflite beside the graph, or None where
   the frozen graph is to be used.
@@ -104,7 +98,7 @@ def litert_model(runtime, graph_path, labels, labels_path):
   """
   if runtime == 'tensorflow':
     return None
-  model_path = tflite_path(graph_path)
+  model_path = files.beside(graph_path, model.TFLITE_SUFFIX)
   problem = litert_unavailable(model_path)
   interpreter = None
   if not problem:
@@ -174,7 +168,7 @@ def no_tensorflow_message(import_error, graph_path, runtime):
             'install tensorflow' % import_error)
   return ('TensorFlow is not installed (%s) and LiteRT cannot run the model: '
           'pip install tensorflow; or pip install %s and let retrain.py write '
-          '%s' % (import_error, LITERT_PACKAGES, tflite_path(graph_path)))
+          '%s' % (import_error, LITERT_PACKAGES, files.beside(graph_path, model.TFLITE_SUFFIX)))
 
 
 def read_graph(path):

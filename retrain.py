@@ -28,6 +28,7 @@ in index order. predict.py uses both.
 import collections
 import concurrent.futures
 import contextlib
+import hashlib
 import os
 import sys
 
@@ -148,7 +149,6 @@ def maybe_download_and_extract(model_dir, url):
   """
   graph_path = os.path.join(model_dir, model.GRAPH_FILE_NAME)
   if os.path.exists(graph_path):
-    warn_if_not_the_known_graph(graph_path)
     return graph_path
   archive = os.path.join(model_dir, os.path.basename(url) or 'inception.tgz')
   known = url == model.ARCHIVE_URL
@@ -160,15 +160,6 @@ def maybe_download_and_extract(model_dir, url):
   extract_or_discard(archive, files.extract_member, model.GRAPH_FILE_NAME,
                      graph_path)
   return graph_path
-
-
-def warn_if_not_the_known_graph(graph_path):
-  """A graph that is not the 2015 one is used as it is, with one warning:
-  it may be the user's own."""
-  if (os.path.getsize(graph_path) != model.GRAPH_SIZE or
-      files.sha256_of(graph_path) != model.GRAPH_SHA256):
-    warn('%s is not the one in inception-2015-12-05.tgz (its size or sha256 '
-         'differs); using it as it is' % graph_path)
 
 
 def maybe_download_flowers(image_dir, url):
@@ -208,6 +199,20 @@ def extract_or_discard(archive, extract, *args):
   except UserError:
     os.remove(archive)
     raise
+
+
+# ---------------------------------------------------------------- the graph
+
+def read_inception_graph(graph_path):
+  """The Inception graph, rewritten (see retraining/rewrite.py). A graph
+  that is not the 2015 one is used as it is, with one warning: it may be
+  the user's own. Its bytes are read once, for the check and the parsing."""
+  data = files.read_bytes(graph_path)
+  if (len(data) != model.GRAPH_SIZE or
+      hashlib.sha256(data).hexdigest() != model.GRAPH_SHA256):
+    warn('%s is not the one in inception-2015-12-05.tgz (its size or sha256 '
+         'differs); using it as it is' % graph_path)
+  return rewrite.fast_graph_def(rewrite.parse_graph_def(data, graph_path))
 
 
 # ---------------------------------------------------------------- photos
@@ -306,11 +311,6 @@ def check_every_class_has_photos(splits, labels):
 
 # ---------------------------------------------------------------- outputs
 
-def beside(output_graph, suffix):
-  """workspace/flowers_graph.pb -> workspace/flowers_graph<suffix>."""
-  return os.path.splitext(output_graph)[0] + suffix
-
-
 def save_graph_and_labels(graph_def, labels, output_graph, output_labels):
   """Writes the frozen graph and the labels, each complete or not at all.
 
@@ -328,7 +328,7 @@ def save_tflite(graph_def, final_tensor_name, output_graph):
   """Writes <output_graph stem>.tflite, unless the one there is newer than
   the graph (converting takes seconds). If the converter fails, the run
   still succeeds: predict.py then uses the graph."""
-  path = beside(output_graph, '.tflite')
+  path = files.beside(output_graph, model.TFLITE_SUFFIX)
   if files.is_newer(path, output_graph):
     log('%s is up to date' % path)
     return
@@ -343,11 +343,11 @@ def save_tflite(graph_def, final_tensor_name, output_graph):
 
 
 def save_charts(history, evaluation, labels, output_graph):
-  saved = [beside(output_graph, '_training.png')]
+  saved = [files.beside(output_graph, '_training.png')]
   charts.save_training_chart(
       history, evaluation and (evaluation.accuracy, evaluation.count), saved[0])
   if evaluation:
-    saved.append(beside(output_graph, '_confusion.png'))
+    saved.append(files.beside(output_graph, '_confusion.png'))
     charts.save_confusion_matrix(evaluation.matrix, labels, saved[1])
   log('Saved %s' % ' and '.join(saved))
 
@@ -355,7 +355,7 @@ def save_charts(history, evaluation, labels, output_graph):
 def report_skipped_photos(skipped, output_graph):
   """Lists the photos that could not be read in <output_graph>_skipped.txt."""
   if skipped:
-    path = beside(output_graph, '_skipped.txt')
+    path = files.beside(output_graph, '_skipped.txt')
     files.write_text(path, ''.join(p + '\n' for p in skipped))
     warn('%d photos could not be read and were left out; the list is in %s'
          % (len(skipped), path))
@@ -377,7 +377,7 @@ def retrain():
   log('Found %d photos in %d classes' % (len(photos), len(labels)))
 
   # Cache the bottleneck of every photo; train and evaluate from memory.
-  inception_graph_def = rewrite.fast_graph_def(rewrite.read_graph_def(graph_path))
+  inception_graph_def = read_inception_graph(graph_path)
   bottlenecks = cache_bottlenecks(inception_graph_def, photos,
                                   FLAGS.bottleneck_dir)
   splits = split_sets(photos, bottlenecks)

@@ -57,6 +57,14 @@ def remove_stale_temp_files(folder):
       os.remove(entry.path)
 
 
+def read_bytes(path):
+  try:
+    with open(path, 'rb') as f:
+      return f.read()
+  except OSError as e:
+    raise UserError('cannot read %s (%s)' % (path, e.strerror))
+
+
 def write_bytes(path, data):
   with atomic_write(path, 'wb') as f:
     f.write(data)
@@ -65,6 +73,11 @@ def write_bytes(path, data):
 def write_text(path, text, durable=True):
   with atomic_write(path, 'w', durable) as f:
     f.write(text)
+
+
+def beside(path, suffix):
+  """workspace/flowers_graph.pb -> workspace/flowers_graph<suffix>."""
+  return os.path.splitext(path)[0] + suffix
 
 
 def holds(path, data):

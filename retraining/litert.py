@@ -31,7 +31,7 @@ from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
 from retraining import native_stderr_silenced
-from retraining.photos import BadPhoto, decode_with_pillow, read_photo
+from retraining.photos import decode_with_pillow, outcomes, read_photo
 from retraining.tuning import cpu_cores, map_ahead
 
 # simplejpeg's error message is TurboJPEG's: the libjpeg error that stopped
@@ -94,20 +94,11 @@ def photo_outputs(interpreter, paths):
   """
   with concurrent.futures.ThreadPoolExecutor(1) as decoder:
     try:
-      pixels = map_ahead(decoder, photo_pixels, paths, DECODE_AHEAD)
-      yield scored(interpreter, paths, pixels)
+      decoded = map_ahead(decoder, photo_pixels, paths, DECODE_AHEAD)
+      yield ((path, None if failure else classify(interpreter, pixels), failure)
+             for path, pixels, failure in outcomes(paths, decoded))
     finally:
       decoder.shutdown(cancel_futures=True)
-
-
-def scored(interpreter, paths, pixel_futures):
-  for path, future in zip(paths, pixel_futures):
-    try:
-      pixels = future.result()
-    except BadPhoto as e:
-      yield path, None, str(e)
-    else:
-      yield path, classify(interpreter, pixels), None
 
 
 # ---------------------------------------------------------------- photos

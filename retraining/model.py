@@ -25,6 +25,9 @@ BOTTLENECK_TENSOR_SIZE = 2048
 MODEL_INPUT_WIDTH = 299
 MODEL_INPUT_HEIGHT = 299
 MODEL_INPUT_DEPTH = 3
+# retrain.py writes the model for LiteRT beside the frozen graph, with this
+# in place of the graph's extension (see files.beside).
+TFLITE_SUFFIX = '.tflite'
 # What the rewrite adds between the head and the body (see rewrite.py).
 BATCH_INPUT_NODE = 'input/ResizedImages'
 BATCH_INPUT_TENSOR_NAME = BATCH_INPUT_NODE + ':0'

@@ -177,3 +177,13 @@ def to_rgb_array(image):
     background = Image.new('RGBA', image.size, (255, 255, 255, 255))
     image = Image.alpha_composite(background, image.convert('RGBA'))
   return np.asarray(image.convert('RGB'), dtype=np.uint8)
+
+
+def outcomes(paths, futures):
+  """(path, the future's result, None), or (path, None, reason) where the
+  photo could not be read (BadPhoto), for each path and its future."""
+  for path, future in zip(paths, futures):
+    try:
+      yield path, future.result(), None
+    except BadPhoto as e:
+      yield path, None, str(e)

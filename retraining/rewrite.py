@@ -18,7 +18,7 @@ Inception and the trained layer into the graph retrain.py exports.
 
 import numpy as np
 
-from retraining import UserError
+from retraining import UserError, files
 from retraining.model import (BATCH_INPUT_NODE, BOTTLENECK_RESHAPE_NODE,
                               BOTTLENECK_TENSOR_SIZE, JPEG_DATA_TENSOR_NAME,
                               MODEL_INPUT_DEPTH, MODEL_INPUT_HEIGHT,
@@ -28,11 +28,11 @@ from retraining.tensorflow_v1 import tf, tf1
 
 
 def read_graph_def(path):
-  try:
-    with open(path, 'rb') as f:
-      data = f.read()
-  except OSError as e:
-    raise UserError('cannot read graph %s (%s)' % (path, e.strerror))
+  return parse_graph_def(files.read_bytes(path), path)
+
+
+def parse_graph_def(data, path):
+  """The GraphDef serialised in `data`, read from `path`."""
   graph_def = tf1.GraphDef()
   try:
     graph_def.ParseFromString(data)

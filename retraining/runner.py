@@ -23,7 +23,8 @@ from retraining import rewrite
 from retraining.model import (BATCH_INPUT_TENSOR_NAME, DECODED_IMAGE_TENSOR_NAME,
                               JPEG_DATA_TENSOR_NAME, RESIZED_IMAGE_NODE,
                               RESIZED_IMAGE_TENSOR_NAME)
-from retraining.photos import BadPhoto, decode_with_pillow, read_photo
+from retraining import photos
+from retraining.photos import decode_with_pillow, read_photo
 from retraining.tensorflow_v1 import tf, tf1
 from retraining.tuning import cpu_cores, map_ahead
 
@@ -56,18 +57,9 @@ def photo_outputs(graph_def, paths, output_name):
           concurrent.futures.ThreadPoolExecutor(cores) as body_threads:
         outputs = map_ahead(body_threads, lambda image: run_body(image.result()),
                             images, 2 * cores)
-        yield outcomes(paths, outputs)
+        yield photos.outcomes(paths, outputs)
     finally:
       decoders.shutdown(cancel_futures=True)
-
-
-def outcomes(paths, futures):
-  """(path, result, None), or (path, None, reason) for a BadPhoto."""
-  for path, future in zip(paths, futures):
-    try:
-      yield path, future.result(), None
-    except BadPhoto as e:
-      yield path, None, str(e)
 
 
 def resize_photo(sess, path, head=ORIGINAL_HEAD):

@@ -130,12 +130,14 @@ def test_graph_placed_by_hand_is_used_with_one_warning_if_unknown(
   graph.write_bytes(tiny_graph_bytes(served_dir / MODEL_ARCHIVE))
   closed = closed_port_url()
   assert retrain_module.maybe_download_and_extract(str(model_dir), closed) == str(graph)
+  graph_def = retrain_module.read_inception_graph(str(graph))
+  assert model.BATCH_INPUT_NODE in {n.name for n in graph_def.node}  # Used.
   warnings = capsys.readouterr().err.splitlines()
   assert len(warnings) == 1 and str(graph) in warnings[0], warnings
   assert 'sha256' in warnings[0] and 'using it' in warnings[0]
   monkeypatch.setattr(model, 'GRAPH_SIZE', graph.stat().st_size)
   monkeypatch.setattr(model, 'GRAPH_SHA256', files.sha256_of(str(graph)))
-  retrain_module.maybe_download_and_extract(str(model_dir), closed)
+  retrain_module.read_inception_graph(str(graph))
   assert capsys.readouterr().err == ''
 
 
