@@ -16,10 +16,11 @@ pass-through, so neither becomes an input.
 from absl import logging as absl_logging
 
 from retraining import UserError, native_stderr_silenced
-from retraining.tensorflow_v1 import tf, tf1
+from retraining.tensorflow_v1 import tf1
 
 DECODED_IMAGE_NODE = 'DecodeJpeg'
 PHOTO_INPUT_NODE = 'Cast'  # DecodeJpeg's uint8 pixels as float32.
+PHOTO_INPUT_SHAPE = [-1, -1, 3]  # [height, width, RGB]; -1: any size.
 
 
 def tflite_model(frozen_graph_def, final_tensor_name):
@@ -27,15 +28,16 @@ def tflite_model(frozen_graph_def, final_tensor_name):
   exported: input the pixels at `Cast` ([height, width, 3], any size),
   output `final_tensor_name` ([1, classes]).
 
-  The graph is imported only to name the two tensors and give the input its
-  shape; the converter reads `frozen_graph_def` itself.
+  The converter is given the two nodes by name and reads
+  `frozen_graph_def` itself: importing the graph into TensorFlow first, to
+  hand it tensors, would hold the model's weights once more and take a
+  few tenths of a second for nothing.
   """
-  graph = tf.Graph()
-  with graph.as_default():
-    tf1.import_graph_def(frozen_graph_def, name='')
-  photo = photo_input(graph)
-  scores = graph.get_tensor_by_name(final_tensor_name + ':0')
-  converter = tf1.lite.TFLiteConverter(frozen_graph_def, [photo], [scores])
+  check_photo_input(frozen_graph_def)
+  converter = tf1.lite.TFLiteConverter(
+      frozen_graph_def, None, None,
+      input_arrays_with_shape=[(PHOTO_INPUT_NODE, PHOTO_INPUT_SHAPE)],
+      output_arrays=[final_tensor_name])
   # The converter's own record of how it ran (versions, options) costs a
   # second pass over the whole model; nothing reads it.
   converter.exclude_conversion_metadata = True
@@ -49,15 +51,10 @@ def tflite_model(frozen_graph_def, final_tensor_name):
     absl_logging.set_verbosity(verbosity)
 
 
-def photo_input(graph):
-  """The graph's float32 pixels right after DecodeJpeg, [None, None, 3]."""
-  try:
-    cast = graph.get_operation_by_name(PHOTO_INPUT_NODE)
-  except KeyError:
-    cast = None
-  if cast is None or cast.inputs[0].op.name != DECODED_IMAGE_NODE:
+def check_photo_input(graph_def):
+  """Raises UserError unless the graph's `Cast` reads DecodeJpeg's pixels."""
+  cast = next((node for node in graph_def.node
+               if node.name == PHOTO_INPUT_NODE), None)
+  if cast is None or list(cast.input[:1]) != [DECODED_IMAGE_NODE]:
     raise UserError('the graph has no %s node reading %s: was it written by '
                     'retrain.py?' % (PHOTO_INPUT_NODE, DECODED_IMAGE_NODE))
-  photo = cast.outputs[0]
-  photo.set_shape([None, None, 3])
-  return photo

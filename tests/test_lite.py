@@ -133,11 +133,16 @@ def test_litert_rejects_the_photos_the_graph_path_rejects(tmp_path):
     pytest.fail('%s was decoded' % kind)
 
 
-def test_tflite_model_needs_retrains_graph():
+@pytest.mark.parametrize('cast', [False, True])
+def test_tflite_model_needs_retrains_graph(cast):
+  """No Cast, or a Cast that does not read DecodeJpeg's pixels."""
   graph = tf.Graph()
   with graph.as_default():
-    tf.identity(tf1.placeholder(tf.float32, [None, 2]), name='final_result')
-  with pytest.raises(UserError, match='Cast'):
+    pixels = tf1.placeholder(tf.uint8, [None, None, 3], name='pixels')
+    if cast:
+      pixels = tf.cast(pixels, tf.float32, name='Cast')
+    tf.identity(pixels, name='final_result')
+  with pytest.raises(UserError, match='no Cast node reading DecodeJpeg'):
     lite.tflite_model(graph.as_graph_def(), 'final_result')
 
 

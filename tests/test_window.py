@@ -6,25 +6,18 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
-from PIL import Image
 
+import screen
 from conftest import ROOT
-
-DISPLAY = ':94'
 
 
 @pytest.fixture
 def xvfb():
-  if not (shutil.which('Xvfb') and shutil.which('import')):
+  if not screen.available():
     pytest.skip('Xvfb and ImageMagick (Debian: xvfb imagemagick) are not installed')
-  server = subprocess.Popen(['Xvfb', DISPLAY, '-screen', '0', '1280x800x24'],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-  time.sleep(1)
-  yield DISPLAY
-  server.kill()
-  server.wait()
+  with screen.virtual_screen() as display:
+    yield display
 
 
 def test_window_shows_the_photo_and_the_bar_chart(trained, xvfb, tmp_path):
@@ -44,15 +37,12 @@ def test_window_shows_the_photo_and_the_bar_chart(trained, xvfb, tmp_path):
     while time.time() < deadline and not (variance >= 500 and yellow > 5000
                                           and blue > 500):
       time.sleep(1)
-      subprocess.run(['import', '-display', xvfb, '-window', 'root',
-                      str(screenshot)], check=True, timeout=30)
-      pixels = np.asarray(Image.open(screenshot).convert('RGB'), float)
+      pixels = screen.screenshot(xvfb, screenshot)
       variance = pixels.var()
       # The photo is yellow-orange noise; the bars are matplotlib's blue.
       yellow = ((pixels[..., 0] > 200) & (pixels[..., 1] > 120) &
                 (pixels[..., 2] < 90)).sum()
-      blue = ((pixels[..., 2] > 150) & (pixels[..., 0] < 80) &
-              (pixels[..., 1] < 150)).sum()
+      blue = screen.blue_pixels(pixels)
     assert process.poll() is None, 'the window closed by itself'
   finally:
     process.kill()
