@@ -168,7 +168,8 @@ def no_tensorflow_message(import_error, graph_path, runtime):
             'install tensorflow' % import_error)
   return ('TensorFlow is not installed (%s) and LiteRT cannot run the model: '
           'pip install tensorflow; or pip install %s and let retrain.py write '
-          '%s' % (import_error, LITERT_PACKAGES, files.beside(graph_path, model.TFLITE_SUFFIX)))
+          '%s' % (import_error, LITERT_PACKAGES,
+                  files.beside(graph_path, model.TFLITE_SUFFIX)))
 
 
 def read_graph(path):

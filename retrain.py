@@ -335,8 +335,9 @@ def save_tflite(graph_def, final_tensor_name, output_graph):
   try:
     model_bytes = lite.tflite_model(graph_def, final_tensor_name)
   except Exception as e:  # pylint: disable=broad-except
+    reason = (str(e).strip().splitlines() or [type(e).__name__])[-1]
     warn('could not convert the model for TensorFlow Lite (%s); %s is not '
-         'written' % (str(e).strip().splitlines()[-1:] or type(e).__name__, path))
+         'written' % (reason, path))
     return
   files.write_bytes(path, model_bytes)
   log('Saved %s' % path)

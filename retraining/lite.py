@@ -16,10 +16,9 @@ pass-through, so neither becomes an input.
 from absl import logging as absl_logging
 
 from retraining import UserError, native_stderr_silenced
+from retraining.model import DECODED_IMAGE_NODE, PHOTO_INPUT_NODE
 from retraining.tensorflow_v1 import tf1
 
-DECODED_IMAGE_NODE = 'DecodeJpeg'
-PHOTO_INPUT_NODE = 'Cast'  # DecodeJpeg's uint8 pixels as float32.
 PHOTO_INPUT_SHAPE = [-1, -1, 3]  # [height, width, RGB]; -1: any size.
 
 

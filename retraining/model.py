@@ -14,7 +14,10 @@ GRAPH_SHA256 = '009d6814d1bc560d4e7b236e170e9b2d5ca6f4b57bd8037f6db05776204415c6
 
 # The decoding head: JPEG bytes -> pixels -> [1, 299, 299, 3].
 JPEG_DATA_TENSOR_NAME = 'DecodeJpeg/contents:0'
-DECODED_IMAGE_TENSOR_NAME = 'DecodeJpeg:0'
+DECODED_IMAGE_NODE = 'DecodeJpeg'
+DECODED_IMAGE_TENSOR_NAME = DECODED_IMAGE_NODE + ':0'
+# DecodeJpeg's uint8 pixels as float32: the .tflite's input (see lite.py).
+PHOTO_INPUT_NODE = 'Cast'
 RESIZED_IMAGE_NODE = 'ResizeBilinear'
 RESIZED_IMAGE_TENSOR_NAME = RESIZED_IMAGE_NODE + ':0'
 # Then (pixel - 128) / 128 at Mul:0, the body, and the 2,048-value bottleneck.

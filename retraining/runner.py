@@ -23,8 +23,7 @@ from retraining import rewrite
 from retraining.model import (BATCH_INPUT_TENSOR_NAME, DECODED_IMAGE_TENSOR_NAME,
                               JPEG_DATA_TENSOR_NAME, RESIZED_IMAGE_NODE,
                               RESIZED_IMAGE_TENSOR_NAME)
-from retraining import photos
-from retraining.photos import decode_with_pillow, read_photo
+from retraining.photos import decode_with_pillow, outcomes, read_photo
 from retraining.tensorflow_v1 import tf, tf1
 from retraining.tuning import cpu_cores, map_ahead
 
@@ -57,7 +56,7 @@ def photo_outputs(graph_def, paths, output_name):
           concurrent.futures.ThreadPoolExecutor(cores) as body_threads:
         outputs = map_ahead(body_threads, lambda image: run_body(image.result()),
                             images, 2 * cores)
-        yield photos.outcomes(paths, outputs)
+        yield outcomes(paths, outputs)
     finally:
       decoders.shutdown(cancel_futures=True)
 

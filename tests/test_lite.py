@@ -18,8 +18,8 @@ from PIL import Image
 
 from conftest import (ROOT, make_bad_photo_kinds, make_good_photo_kinds,
                       make_photo, shared_data)
-from retraining import UserError, lite, litert
-from retraining.photos import BadPhoto, decode_with_pillow, read_photo
+from retraining import UserError, lite, litert, model, rewrite, runner
+from retraining.photos import BadPhoto, read_photo
 from retraining.tensorflow_v1 import tf, tf1
 
 TOLERANCE = 1e-5  # absolute, on scores
@@ -29,10 +29,7 @@ SIZES = [(1, 1), (17, 300), (299, 299), (640, 427)]  # (width, height)
 @pytest.fixture(scope='module')
 def frozen_graph_def(trained):
   work, _ = trained
-  graph_def = tf1.GraphDef()
-  with open(work / 'flowers_graph.pb', 'rb') as f:
-    graph_def.ParseFromString(f.read())
-  return graph_def
+  return rewrite.read_graph_def(str(work / 'flowers_graph.pb'))
 
 
 @pytest.fixture(scope='module')
@@ -64,16 +61,13 @@ def photo_paths(tmp_path_factory):
 
 
 def graph_scores(sess, path):
-  """The frozen graph's scores as retraining/runner.py's resize_photo feeds
-  it: a JPEG's bytes at DecodeJpeg/contents, anything else (and a JPEG
-  TensorFlow rejects) as Pillow's pixels at DecodeJpeg."""
-  kind, data = read_photo(path)
-  if kind == 'jpeg':
-    try:
-      return sess.run('final_result:0', {'DecodeJpeg/contents:0': data})[0]
-    except tf.errors.InvalidArgumentError:
-      data = decode_with_pillow(path)
-  return sess.run('final_result:0', {'DecodeJpeg:0': data})[0]
+  """The frozen graph's scores, the photo fed as predict.py's TensorFlow
+  path feeds it (runner.resize_photo): a JPEG's bytes at
+  DecodeJpeg/contents, anything else (and a JPEG TensorFlow rejects) as
+  Pillow's pixels at DecodeJpeg."""
+  return runner.resize_photo(sess, path, head=(
+      model.JPEG_DATA_TENSOR_NAME, model.DECODED_IMAGE_TENSOR_NAME,
+      'final_result:0'))
 
 
 def graph_pixels(sess, path):
@@ -144,6 +138,22 @@ def test_tflite_model_needs_retrains_graph(cast):
     tf.identity(pixels, name='final_result')
   with pytest.raises(UserError, match='no Cast node reading DecodeJpeg'):
     lite.tflite_model(graph.as_graph_def(), 'final_result')
+
+
+def test_a_failed_conversion_is_one_warning_and_writes_nothing(tmp_path, capsys):
+  """retrain.py still succeeds (predict.py then uses the graph)."""
+  import retrain  # Defines retrain.py's flags; nothing here parses them.
+  graph = tf.Graph()
+  with graph.as_default():
+    tf.identity(tf1.placeholder(tf.float32, [None, 2]), name='final_result')
+  output_graph = tmp_path / 'flowers_graph.pb'
+  output_graph.write_bytes(b'')
+  retrain.save_tflite(graph.as_graph_def(), 'final_result', str(output_graph))
+  assert capsys.readouterr().err == (
+      'WARNING: could not convert the model for TensorFlow Lite (the graph has '
+      'no Cast node reading DecodeJpeg: was it written by retrain.py?); %s is '
+      'not written\n' % (tmp_path / 'flowers_graph.tflite'))
+  assert os.listdir(tmp_path) == ['flowers_graph.pb']
 
 
 # ---------------------------------------------------------------- decoding
