@@ -9,9 +9,9 @@ may be given at once: the graph is loaded once for all of them.
 
 The photos run through the TensorFlow Lite model retrain.py writes beside
 the graph (<output_graph stem>.tflite) with LiteRT where it can, or through
-the frozen graph with TensorFlow: the same scores either way. TensorFlow is
-imported only on the second path (retraining.rewrite and runner import it),
-so predict.py runs where only LiteRT is installed.
+the frozen graph with TensorFlow: the same scores either way.
+retraining/classifier.py chooses; TensorFlow is imported only on the second
+path, so predict.py runs where only LiteRT is installed.
 """
 
 import csv
@@ -23,17 +23,12 @@ import time
 import numpy as np
 from absl import app, flags
 
-from retraining import UserError, charts, files, model, tuning, warn
+from retraining import UserError, charts, classifier, files
 from retraining.photos import is_photo_name
 
-FINAL_TENSOR_NAME = 'final_result:0'
 RESULT_HEADER = '=== 예측 결과 ==='  # The book's, above each photo's scores.
-LITERT_PACKAGES = 'ai-edge-litert simplejpeg'
-LITERT_PLATFORMS = ('Python 3.10 or later on Linux x86-64 or aarch64, macOS '
-                    'arm64 or Windows x64')
-REPLACE_IT = 'delete it and run retrain.py again'  # A newer one is kept.
 CSV_FIRST_COLUMNS = ('path', 'top_label', 'top_score')
-CSV_LAST_COLUMN = 'error'  # after a column a label
+CSV_LAST_COLUMN = 'error'  # after one column per label
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('output_graph', './workspace/flowers_graph.pb',
@@ -49,157 +44,18 @@ flags.DEFINE_integer('top_k', None,
 flags.DEFINE_string('save_figure', None,
                     'Save the window\'s figure to this PNG file (works '
                     'without a display).')
-flags.DEFINE_enum('runtime', 'auto', ['auto', 'litert', 'tensorflow'],
+flags.DEFINE_enum('runtime', 'auto', classifier.RUNTIMES,
                   'What runs the model: litert, the .tflite retrain.py wrote '
                   'beside the graph, without TensorFlow; tensorflow, the '
                   'frozen graph; auto, litert where it can, else tensorflow.')
 flags.DEFINE_string('output_csv', None,
-                    'Also write the scores to this CSV file: a row a photo, '
-                    'in the order given (path, top label and score, a column '
-                    'a label, error).')
+                    'Also write the scores to this CSV file: one row per '
+                    'photo, in the order given (path, top label and score, '
+                    'one column per label, error).')
 
 
 def error(message):
   print('predict.py: error: %s' % message, file=sys.stderr, flush=True)
-
-
-def read_labels(path):
-  try:
-    with open(path, encoding='utf-8') as f:
-      return [line.rstrip('\r\n') for line in f if line.strip()]
-  except FileNotFoundError:
-    raise UserError('labels file %s not found: run retrain.py first, or pass '
-                    '--output_labels' % path)
-  except (OSError, UnicodeDecodeError) as e:
-    raise UserError('cannot read labels file %s (%s)' % (path, e))
-
-
-# ---------------------------------------------------------------- runtimes
-
-def photo_outputs(runtime, photos, labels, graph_path, labels_path):
-  """A context yielding (path, scores, None), or (path, None, reason), for
-  each photo in order: from the .tflite with LiteRT or from the frozen graph
-  with TensorFlow, as `runtime` and what is installed allow."""
-  interpreter = litert_model(runtime, graph_path, labels, labels_path)
-  if interpreter:
-    from retraining import litert  # pylint: disable=g-import-not-at-top
-    return litert.photo_outputs(interpreter, photos)
-  return graph_outputs(graph_path, photos, runtime)
-
-
-def litert_model(runtime, graph_path, labels, labels_path):
-  """The LiteRT interpreter on the .tflite beside the graph, or None where
-  the frozen graph is to be used.
-
-  With --runtime=auto, the graph is used quietly where LiteRT is not
-  installed or there is no .tflite, and with one warning where the .tflite
-  may not be the graph's model (see open_tflite); --runtime=litert makes
-  each of these an error.
-  """
-  if runtime == 'tensorflow':
-    return None
-  model_path = files.beside(graph_path, model.TFLITE_SUFFIX)
-  problem = litert_unavailable(model_path)
-  interpreter = None
-  if not problem:
-    interpreter, problem = open_tflite(model_path, graph_path, labels,
-                                       labels_path)
-    if problem and runtime == 'auto':
-      warn('%s, so the frozen graph is used instead (with TensorFlow): %s'
-           % problem)
-  if problem and runtime == 'litert':
-    raise UserError('--runtime=litert: %s: %s' % problem)
-  return interpreter
-
-
-def litert_unavailable(model_path):
-  """Why LiteRT cannot run here at all, as (what, how to fix it); or None."""
-  try:
-    from retraining import litert  # pylint: disable=g-import-not-at-top,unused-import
-  except ImportError as e:
-    return ('LiteRT is not installed (%s)' % e,
-            'pip install %s (they exist for %s)'
-            % (LITERT_PACKAGES, LITERT_PLATFORMS))
-  if not os.path.exists(model_path):
-    return ('%s not found' % model_path,
-            'run retrain.py again (without --noexport_tflite), which writes '
-            'it beside the graph')
-  return None
-
-
-def open_tflite(model_path, graph_path, labels, labels_path):
-  """(the interpreter on `model_path`, None); or (None, (what, how to fix
-  it)) where it may not be the graph's model: older than the graph, not
-  loadable, or with another number of classes than the labels."""
-  from retraining import litert  # pylint: disable=g-import-not-at-top
-  if files.is_newer(graph_path, model_path):
-    return None, ('%s is older than the graph %s' % (model_path, graph_path),
-                  'run retrain.py again to write it anew')
-  try:
-    interpreter = litert.load_model(model_path)
-  except (ValueError, RuntimeError) as e:
-    return None, ('cannot load %s (%s)' % (model_path, e), REPLACE_IT)
-  mismatch = label_count_mismatch(
-      '%s (converted from graph %s)' % (model_path, graph_path),
-      litert.class_count(interpreter), labels, labels_path)
-  if mismatch:
-    return None, (mismatch, 'use the labels of the retrain.py run that wrote '
-                  'it, or ' + REPLACE_IT)
-  return interpreter, None
-
-
-def graph_outputs(graph_path, photos, runtime):
-  """runner.photo_outputs on the frozen graph: the one path that imports
-  TensorFlow."""
-  if not os.path.exists(graph_path):
-    raise UserError('graph %s not found: run retrain.py first, or pass '
-                    '--output_graph' % graph_path)
-  try:
-    from retraining import runner  # pylint: disable=g-import-not-at-top
-  except ImportError as e:
-    raise UserError(no_tensorflow_message(e, graph_path, runtime))
-  tuning.keep_freed_memory()
-  return runner.photo_outputs(read_graph(graph_path), photos, FINAL_TENSOR_NAME)
-
-
-def no_tensorflow_message(import_error, graph_path, runtime):
-  if runtime == 'tensorflow':
-    return ('--runtime=tensorflow: TensorFlow is not installed (%s): pip '
-            'install tensorflow' % import_error)
-  return ('TensorFlow is not installed (%s) and LiteRT cannot run the model: '
-          'pip install tensorflow; or pip install %s and let retrain.py write '
-          '%s' % (import_error, LITERT_PACKAGES,
-                  files.beside(graph_path, model.TFLITE_SUFFIX)))
-
-
-def read_graph(path):
-  """The retrained graph, in the fast form retrain.py computes with.
-
-  Graphs written by the original retrain.py (legacy ops, one photo a run)
-  are rewritten on the way in, like the Inception graph in retrain.py.
-  """
-  from retraining import rewrite  # pylint: disable=g-import-not-at-top
-  graph_def = rewrite.fast_graph_def(rewrite.read_graph_def(path))
-  if rewrite.node_name(FINAL_TENSOR_NAME) not in {n.name for n in graph_def.node}:
-    raise UserError('graph %s has no %s tensor: is it a graph written by '
-                    'retrain.py?' % (path, FINAL_TENSOR_NAME))
-  return graph_def
-
-
-def label_count_mismatch(model, count, labels, labels_path):
-  """What is wrong where `model` gives `count` scores a photo and the labels
-  file has another number of lines; else None."""
-  if count != len(labels):
-    return ('%s has %s outputs but labels file %s has %d lines'
-            % (model, count, labels_path, len(labels)))
-  return None
-
-
-def check_label_count(scores, labels, graph_path, labels_path):
-  mismatch = label_count_mismatch('graph ' + graph_path, scores.shape[-1],
-                                  labels, labels_path)
-  if mismatch:
-    raise UserError(mismatch + ': use the two files of the same retrain.py run')
 
 
 # ---------------------------------------------------------------- photos
@@ -223,13 +79,18 @@ def find_photos(inputs):
   return found
 
 
-def classify_photos(photos, labels, runtime, graph_path, labels_path):
-  """Prints each photo's scores, and for several photos the rate; returns
-  their (path, scores, failure) in order."""
-  with photo_outputs(runtime, photos, labels, graph_path,
-                     labels_path) as outputs:
+def classify_photos(model, photos, labels):
+  """Prints each photo's scores, or why it could not be read, and for
+  several photos the rate; returns their (path, scores, failure) in order."""
+  outcomes = []
+  with model(photos) as outputs:
     start = time.time()
-    outcomes = classify(outputs, photos, labels, graph_path, labels_path)
+    for path, scores, failure in outputs:
+      if failure:
+        error('%s: %s' % (path, failure))
+      else:
+        print_scores(path, scores, labels, with_path=len(photos) > 1)
+      outcomes.append((path, scores, failure))
   if len(photos) > 1:
     elapsed = time.time() - start
     classified = sum(failure is None for _, _, failure in outcomes)
@@ -248,20 +109,6 @@ def print_scores(path, scores, labels, with_path):
     print('%s (%.2f%%)' % (labels[node_id], scores[node_id] * 100))
 
 
-def classify(outputs, paths, labels, graph_path, labels_path):
-  """Prints the scores of each photo, or why it could not be read; returns
-  the outputs as a list."""
-  outcomes = []
-  for path, scores, failure in outputs:
-    if failure:
-      error('%s: %s' % (path, failure))
-    else:
-      check_label_count(scores, labels, graph_path, labels_path)
-      print_scores(path, scores, labels, with_path=len(paths) > 1)
-    outcomes.append((path, scores, failure))
-  return outcomes
-
-
 # ---------------------------------------------------------------- results
 
 def in_given_order(found, outcomes):
@@ -274,7 +121,7 @@ def in_given_order(found, outcomes):
 
 def save_table(path, rows, labels):
   """Writes the rows (path, scores, failure) as a CSV file, UTF-8, complete
-  or not at all: the path, the top label and its score, a column a label,
+  or not at all: the path, the top label and its score, one column per label,
   and the error; a failed row has only its path and error."""
   text = io.StringIO()
   writer = csv.writer(text)
@@ -317,8 +164,7 @@ def show_or_save_figure(results, labels, show_image, save_figure, top_k):
 
 def predict(inputs):
   """Classifies the photos; returns the exit status: 1 if any failed."""
-  graph_path, labels_path = FLAGS.output_graph, FLAGS.output_labels
-  labels = read_labels(labels_path)
+  labels = classifier.read_labels(FLAGS.output_labels)
   found = find_photos(inputs)
   for path, reason in found:
     if reason:
@@ -326,8 +172,9 @@ def predict(inputs):
   photos = [path for path, reason in found if not reason]
   outcomes = []
   if photos:
-    outcomes = classify_photos(photos, labels, FLAGS.runtime, graph_path,
-                               labels_path)
+    model = classifier.open_model(FLAGS.runtime, FLAGS.output_graph,
+                                  FLAGS.output_labels, len(labels))
+    outcomes = classify_photos(model, photos, labels)
   rows = in_given_order(found, outcomes)
   if FLAGS.output_csv:
     save_table(FLAGS.output_csv, rows, labels)

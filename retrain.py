@@ -35,8 +35,21 @@ import sys
 import numpy as np
 from absl import app, flags
 
-from retraining import UserError, cache, charts, files, log, model, warn
-from retraining import distortions, final_layer, lite, rewrite, runner, training
+from retraining import (
+  UserError,
+  cache,
+  charts,
+  distortions,
+  files,
+  final_layer,
+  graph_runner,
+  inception,
+  log,
+  rewrite,
+  tflite_export,
+  training,
+  warn,
+)
 from retraining.photos import CATEGORIES, create_image_lists
 from retraining.progress import progress_bar
 from retraining.tensorflow_v1 import tf, tf1
@@ -101,7 +114,7 @@ flags.DEFINE_integer('random_seed', 0,
 flags.DEFINE_string('model_dir', os.path.join(WORKSPACE, 'inception'),
                     'Folder of classify_image_graph_def.pb; it is downloaded '
                     'there if missing.')
-flags.DEFINE_string('model_url', model.ARCHIVE_URL,
+flags.DEFINE_string('model_url', inception.ARCHIVE_URL,
                     'Where to download the Inception v3 archive from.')
 flags.DEFINE_string('flowers_url', FLOWERS_URL,
                     'Where to download the flower photos from when the default '
@@ -147,17 +160,17 @@ def maybe_download_and_extract(model_dir, url):
   a complete archive already in model_dir is extracted without downloading.
   From the default URL, the archive must be the known one.
   """
-  graph_path = os.path.join(model_dir, model.GRAPH_FILE_NAME)
+  graph_path = os.path.join(model_dir, inception.GRAPH_FILE_NAME)
   if os.path.exists(graph_path):
     return graph_path
   archive = os.path.join(model_dir, os.path.basename(url) or 'inception.tgz')
-  known = url == model.ARCHIVE_URL
-  fetch_archive(url, archive, size=model.ARCHIVE_SIZE if known else None,
-                sha256=model.ARCHIVE_SHA256 if known else None,
+  known = url == inception.ARCHIVE_URL
+  fetch_archive(url, archive, size=inception.ARCHIVE_SIZE if known else None,
+                sha256=inception.ARCHIVE_SHA256 if known else None,
                 offline_hint='download %s on another machine and put it (or '
-                'the %s inside it) in %s' % (model.ARCHIVE_URL,
-                                             model.GRAPH_FILE_NAME, model_dir))
-  extract_or_discard(archive, files.extract_member, model.GRAPH_FILE_NAME,
+                'the %s inside it) in %s' % (inception.ARCHIVE_URL,
+                                             inception.GRAPH_FILE_NAME, model_dir))
+  extract_or_discard(archive, files.extract_member, inception.GRAPH_FILE_NAME,
                      graph_path)
   return graph_path
 
@@ -208,8 +221,8 @@ def read_inception_graph(graph_path):
   that is not the 2015 one is used as it is, with one warning: it may be
   the user's own. Its bytes are read once, for the check and the parsing."""
   data = files.read_bytes(graph_path)
-  if (len(data) != model.GRAPH_SIZE or
-      hashlib.sha256(data).hexdigest() != model.GRAPH_SHA256):
+  if (len(data) != inception.GRAPH_SIZE or
+      hashlib.sha256(data).hexdigest() != inception.GRAPH_SHA256):
     warn('%s is not the one in inception-2015-12-05.tgz (its size or sha256 '
          'differs); using it as it is' % graph_path)
   return rewrite.fast_graph_def(rewrite.parse_graph_def(data, graph_path))
@@ -234,7 +247,7 @@ def cache_bottlenecks(inception_graph_def, photos, bottleneck_dir):
   """Returns the Bottlenecks of every photo, computing those not yet cached.
 
   Cached values are read once (see retraining/cache.py). Missing ones are
-  computed through the rewritten graph (see retraining/runner.py) while a
+  computed through the rewritten graph (see retraining/graph_runner.py) while a
   thread writes each to its cache file, so a killed run resumes where it
   stopped; with a warm cache Inception is not even loaded into TensorFlow.
   A photo that cannot be decoded is not ok, and is named once in a warning.
@@ -253,8 +266,8 @@ def cache_bottlenecks(inception_graph_def, photos, bottleneck_dir):
   with progress_bar(total=len(photos), initial=int(ok.sum()),
                     desc='Bottlenecks', unit='photo') as bar, \
       concurrent.futures.ThreadPoolExecutor(1) as writer, \
-      runner.photo_outputs(inception_graph_def, list(todo),
-                           model.BOTTLENECK_TENSOR_NAME) as outputs:
+      graph_runner.photo_outputs(inception_graph_def, list(todo),
+                           inception.BOTTLENECK_TENSOR_NAME) as outputs:
     bar.set_postfix_str('%d cached' % ok.sum())
     for path, vector, failure in outputs:
       if failure:
@@ -328,13 +341,13 @@ def save_tflite(graph_def, final_tensor_name, output_graph):
   """Writes <output_graph stem>.tflite, unless the one there is newer than
   the graph (converting takes seconds). If the converter fails, the run
   still succeeds: predict.py then uses the graph."""
-  path = files.beside(output_graph, model.TFLITE_SUFFIX)
+  path = files.beside(output_graph, inception.TFLITE_SUFFIX)
   if files.is_newer(path, output_graph):
     log('%s is up to date' % path)
     return
   try:
-    model_bytes = lite.tflite_model(graph_def, final_tensor_name)
-  except Exception as e:  # pylint: disable=broad-except
+    model_bytes = tflite_export.tflite_model(graph_def, final_tensor_name)
+  except Exception as e:
     reason = (str(e).strip().splitlines() or [type(e).__name__])[-1]
     warn('could not convert the model for TensorFlow Lite (%s); %s is not '
          'written' % (reason, path))
@@ -387,6 +400,13 @@ def retrain():
       len(splits[c].labels) for c in ('training', 'validation', 'testing')))
 
   # Add the new layer that we'll be training, and train it.
+  settings = training.Settings(
+      steps=FLAGS.how_many_training_steps, learning_rate=FLAGS.learning_rate,
+      train_batch_size=FLAGS.train_batch_size,
+      validation_batch_size=FLAGS.validation_batch_size,
+      test_batch_size=FLAGS.test_batch_size,
+      eval_step_interval=FLAGS.eval_step_interval, seed=FLAGS.random_seed,
+      print_misclassified=FLAGS.print_misclassified_test_images)
   distortion_flags = (FLAGS.flip_left_right, FLAGS.random_crop,
                       FLAGS.random_scale, FLAGS.random_brightness)
   with (distortions.distorted_bottlenecks(
@@ -398,7 +418,7 @@ def retrain():
     tf1.set_random_seed(FLAGS.random_seed)
     training_set = final_layer.add_training_set(len(splits['training'].labels))
     layer = final_layer.add_final_training_ops(
-        len(labels), FLAGS.final_tensor_name, FLAGS.learning_rate,
+        len(labels), FLAGS.final_tensor_name, settings.learning_rate,
         training_set.batch)
     writers = training.summary_writers(FLAGS.summaries_dir, graph)
     sess.run(tf1.global_variables_initializer())
@@ -407,17 +427,11 @@ def retrain():
                                   splits['training'].labels)
     history = training.train(
         sess, layer, training_set.rows, splits['training'],
-        splits['validation'], len(labels), writers,
-        steps=FLAGS.how_many_training_steps,
-        train_batch_size=FLAGS.train_batch_size,
-        validation_batch_size=FLAGS.validation_batch_size,
-        eval_step_interval=FLAGS.eval_step_interval,
-        seed=FLAGS.random_seed, distorted=distorted)
+        splits['validation'], len(labels), writers, settings, distorted)
 
     # Measure it on the test set, and export it with Inception.
-    evaluation = training.evaluate(
-        sess, layer, splits['testing'], labels, FLAGS.test_batch_size,
-        FLAGS.random_seed, FLAGS.print_misclassified_test_images)
+    evaluation = training.evaluate(sess, layer, splits['testing'], labels,
+                                   settings)
     output_graph_def = final_layer.frozen_graph(sess, inception_graph_def,
                                                 FLAGS.final_tensor_name)
   save_graph_and_labels(output_graph_def, labels, FLAGS.output_graph,

@@ -1,9 +1,9 @@
-"""Machinery shared by retrain.py and predict.py, one concern a module.
+"""Machinery shared by retrain.py and predict.py, one concern per module.
 
 The two scripts stay the readable entry points, and read their flags; this
 package holds what both need, taking plain values. README.md's Layout table
-lists the modules. Those that do not run graphs (model, tuning, photos,
-cache, files, progress, charts) do not import TensorFlow.
+lists the modules. Those that do not build or run TensorFlow graphs do not
+import it (tests/test_layout.py checks which).
 """
 
 
@@ -41,4 +41,4 @@ def native_stderr_silenced():
 
 
 class UserError(Exception):
-    """A problem the user can fix: printed as one line, without a traceback."""
+  """A problem the user can fix: printed as one line, without a traceback."""

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from retraining import files
-from retraining.model import BOTTLENECK_TENSOR_SIZE
+from retraining.inception import BOTTLENECK_TENSOR_SIZE
 
 INDEX_FILE_NAME = '.bottleneck_index.npz'
 

@@ -1,4 +1,5 @@
-"""Charts of a training run and of predictions, and the test-set report.
+"""The figures: the training chart, the confusion matrix and the
+prediction window (a photo and its scores, or a grid of photos).
 
 Matplotlib is imported inside the functions: it costs time at start-up and
 only runs that draw something need it. Figures saved to files are drawn on
@@ -7,18 +8,16 @@ the backend is and leave no open figure behind; only a figure that is shown
 in a window goes through pyplot. Which backend to use is the caller's choice.
 """
 
-import contextlib
-import importlib.util
 import math
 import os
 import sys
-import unicodedata
-import warnings
 
 import numpy as np
 from PIL import Image
 
-from retraining import files, photos, warn
+from retraining import files, photos
+from retraining.fonts import fonts_for
+from retraining.report import ELLIPSIS, shorten
 
 DPI = 100
 TRAINING_CHART_INCHES = (11, 4.5)
@@ -34,22 +33,7 @@ THUMBNAIL_PIXELS = 512  # Longest side of a photo once in a figure.
 TITLE_FONT_SIZE = 8  # Grid titles: small, still readable at DPI.
 LABEL_CHARS = 24
 GRID_LABEL_CHARS = 20
-REPORT_ROW_LABEL_CHARS = 24
-REPORT_COLUMN_LABEL_CHARS = 10
 FILE_NAME_CHARS = 28
-ELLIPSIS = '\u2026'
-# Families tried, in order, for glyphs the default font lacks: matplotlib's
-# DejaVu Sans has no Hangul, so Korean labels would be drawn as boxes.
-CJK_FONT_FAMILIES = ('Noto Sans CJK KR', 'Noto Sans KR', 'Source Han Sans KR',
-                     'NanumGothic', 'Malgun Gothic', 'Apple SD Gothic Neo',
-                     'AppleGothic', 'Noto Sans CJK JP')
-# Matplotlib ships no CJK font (matplotlib#22536), and most Linux servers have
-# none: NanumGothic comes with the koreanize-matplotlib package, in this file.
-KOREAN_FONT_PACKAGE = 'koreanize_matplotlib'
-KOREAN_FONT_FILE = ('fonts', 'NanumGothic.ttf')
-MISSING_GLYPH_WARNING = r'Glyph \d+ .* missing from font'
-CJK_SCRIPTS = ('Han', 'Hiragana', 'Katakana', 'Bopomofo', 'Hangul')
-MISSING_LETTERS_SHOWN = 5
 
 
 def save_training_chart(history, test_accuracy, path):
@@ -60,7 +44,7 @@ def save_training_chart(history, test_accuracy, path):
   (fraction, photo count), or None when there was no test set.
   """
   steps = history['step']
-  with _fonts_for(()):
+  with fonts_for(()):
     fig = _agg_figure(TRAINING_CHART_INCHES)
     accuracy_axes, entropy_axes = fig.subplots(1, 2)
     accuracy_axes.plot(steps, 100 * np.asarray(history['train_accuracy']),
@@ -86,55 +70,16 @@ def save_training_chart(history, test_accuracy, path):
     _save_png(fig, path)
 
 
-def confusion_matrix(true_labels, predicted_labels, class_count):
-  """Counts [true class, predicted class] of each test photo."""
-  matrix = np.zeros((class_count, class_count), dtype=np.int64)
-  np.add.at(matrix, (np.asarray(true_labels, dtype=np.int64),
-                     np.asarray(predicted_labels, dtype=np.int64)), 1)
-  return matrix
-
-
-def format_evaluation_report(matrix, labels):
-  """Per-class precision, recall and photo count, then the matrix, as text.
-
-  Precision of a class never predicted, and recall of a class with no test
-  photo, are '-': they are undefined, and 'nan' reads like a bug.
-  """
-  matrix = np.asarray(matrix)
-  total = int(matrix.sum())
-  correct = int(np.trace(matrix))
-  photo_counts = matrix.sum(axis=1)
-  predicted_counts = matrix.sum(axis=0)
-  rows = [('class', 'precision', 'recall', 'photos')]
-  for i, label in enumerate(labels):
-    rows.append((_shorten(label, REPORT_ROW_LABEL_CHARS),
-                 _percent(matrix[i, i], predicted_counts[i]),
-                 _percent(matrix[i, i], photo_counts[i]),
-                 str(photo_counts[i])))
-  rows.append(('total', '', '', str(total)))
-  names = [_shorten(label, REPORT_COLUMN_LABEL_CHARS) for label in labels]
-  matrix_rows = [[''] + names]
-  for i, label in enumerate(labels):
-    matrix_rows.append([_shorten(label, REPORT_ROW_LABEL_CHARS)] +
-                       [str(count) for count in matrix[i]])
-  return '\n'.join(
-      ['Test set: %d photos, accuracy %s (%d correct)'
-       % (total, _percent(correct, total), correct), ''] +
-      _table(rows) +
-      ['', 'Confusion matrix (rows: true class, columns: predicted class)'] +
-      _table(matrix_rows)) + '\n'
-
-
 def save_confusion_matrix(matrix, labels, path):
   """Saves the confusion matrix as a heatmap with counts in the cells."""
-  from matplotlib.ticker import MaxNLocator  # pylint: disable=g-import-not-at-top
+  from matplotlib.ticker import MaxNLocator
   matrix = np.asarray(matrix)
   class_count = len(labels)
   inches = min(max(MATRIX_INCHES_RANGE[0],
                    2.5 + MATRIX_INCHES_PER_CLASS * class_count),
                MATRIX_INCHES_RANGE[1])
-  names = [_shorten(label, LABEL_CHARS) for label in labels]
-  with _fonts_for(names):
+  names = [shorten(label, LABEL_CHARS) for label in labels]
+  with fonts_for(names):
     fig = _agg_figure((inches, inches))
     axes = fig.subplots()
     image = axes.imshow(matrix, cmap='Blues', vmin=0)
@@ -172,9 +117,9 @@ def save_prediction_figure(results, labels, path=None, top_k=None, show=False,
     inches = (columns * GRID_CELL_INCHES,
               rows * GRID_CELL_INCHES + GRID_TITLE_INCHES)
   texts = list(labels) + [os.path.basename(path) for path, _ in shown]
-  with _fonts_for(texts):
+  with fonts_for(texts):
     if show:
-      import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+      import matplotlib.pyplot as plt
       fig = plt.figure(figsize=inches, dpi=DPI, layout='constrained')
     else:
       fig = _agg_figure(inches)
@@ -198,8 +143,8 @@ def can_show_windows():
   if sys.platform.startswith('linux') and not (
       os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY')):
     return False
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  from matplotlib.backends import BackendFilter, backend_registry  # pylint: disable=g-import-not-at-top
+  import matplotlib
+  from matplotlib.backends import BackendFilter, backend_registry
   # With no backend chosen yet this resolves one, importing pyplot.
   backend = matplotlib.get_backend().lower()
   return backend in backend_registry.list_builtin(BackendFilter.INTERACTIVE)
@@ -228,7 +173,7 @@ def _draw_one_prediction(fig, result, labels, top_k):
                        color='tab:blue')
   bar_axes.bar_label(bars, fmt='%.1f%%', padding=3)
   bar_axes.set_yticks(np.arange(len(indices)),
-                      [_shorten(labels[i], LABEL_CHARS) for i in indices])
+                      [shorten(labels[i], LABEL_CHARS) for i in indices])
   bar_axes.invert_yaxis()  # Highest score at the top.
   bar_axes.set(xlim=(0, 115), xlabel='score (%)',
                title=('top %d of %d labels' % (len(indices), len(labels))
@@ -262,7 +207,7 @@ def _draw_photo(axes, photo_path, title):
   try:
     pixels = photos.decode_with_pillow(photo_path)
   except photos.BadPhoto as e:
-    axes.text(0.5, 0.5, 'cannot show the photo:\n%s' % _shorten(str(e), 40),
+    axes.text(0.5, 0.5, 'cannot show the photo:\n%s' % shorten(str(e), 40),
               ha='center', va='center', wrap=True, fontsize=TITLE_FONT_SIZE,
               transform=axes.transAxes)
     return
@@ -273,7 +218,7 @@ def _draw_photo(axes, photo_path, title):
 
 def _top_title(scores, labels, label_chars):
   best = int(np.argmax(scores))
-  return '%s %.1f%%' % (_shorten(labels[best], label_chars), 100 * scores[best])
+  return '%s %.1f%%' % (shorten(labels[best], label_chars), 100 * scores[best])
 
 
 def _grid_shape(photo_count):
@@ -283,8 +228,8 @@ def _grid_shape(photo_count):
 
 def _agg_figure(inches):
   """A figure drawn on its own Agg canvas, outside pyplot's bookkeeping."""
-  from matplotlib.backends.backend_agg import FigureCanvasAgg  # pylint: disable=g-import-not-at-top
-  from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
+  from matplotlib.backends.backend_agg import FigureCanvasAgg
+  from matplotlib.figure import Figure
   fig = Figure(figsize=inches, dpi=DPI, layout='constrained')
   FigureCanvasAgg(fig)
   return fig
@@ -295,150 +240,9 @@ def _save_png(fig, path):
     fig.savefig(f, format='png', dpi=DPI)
 
 
-@contextlib.contextmanager
-def _fonts_for(texts):
-  """Fonts that draw `texts`, for the figures made inside.
-
-  Matplotlib falls back glyph by glyph along font.family: after the user's
-  families come the installed ones of CJK_FONT_FAMILIES (NanumGothic at
-  least: see _add_bundled_korean_font) and 'Noto Sans <script>' for each
-  script in `texts`. Letters that no font has are named in one line instead
-  of matplotlib's warning per glyph, each with a source line.
-  The settings last as long as the block: global rcParams are not changed.
-  """
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  _add_bundled_korean_font()
-  family = (list(matplotlib.rcParams['font.family']) +
-            _installed_families(CJK_FONT_FAMILIES + tuple(
-                'Noto Sans %s' % script for script in _scripts(texts))))
-  with matplotlib.rc_context({'font.family': family}), \
-      warnings.catch_warnings():
-    warnings.filterwarnings('ignore', message=MISSING_GLYPH_WARNING)
-    _warn_of_missing_letters(texts)
-    yield
-
-
-def _add_bundled_korean_font():
-  """Makes koreanize-matplotlib's NanumGothic one of matplotlib's fonts.
-
-  The package is found, not imported: importing it makes NanumGothic the
-  font of every figure (it sets matplotlib's global rcParams) and needs
-  distutils, which Python 3.12 no longer has. Nothing happens without it.
-  """
-  from matplotlib import font_manager  # pylint: disable=g-import-not-at-top
-  spec = importlib.util.find_spec(KOREAN_FONT_PACKAGE)
-  if spec is None or not spec.submodule_search_locations:
-    return
-  path = os.path.join(spec.submodule_search_locations[0], *KOREAN_FONT_FILE)
-  fonts = font_manager.fontManager.ttflist
-  if os.path.exists(path) and path not in {font.fname for font in fonts}:
-    font_manager.fontManager.addfont(path)
-
-
-def _installed_families(names):
-  """`names` that matplotlib has, in order: a missing one would be logged."""
-  from matplotlib import font_manager  # pylint: disable=g-import-not-at-top
-  installed = {font.name for font in font_manager.fontManager.ttflist}
-  return [name for name in dict.fromkeys(names) if name in installed]
-
-
-def _scripts(texts):
-  """Unicode script names ('Hangul', 'Thai') of the non-ASCII letters."""
-  from fontTools import unicodedata as scripts  # pylint: disable=g-import-not-at-top
-  return sorted({scripts.script_name(scripts.script(c))
-                 for c in set(''.join(texts)) if ord(c) > 127})
-
-
-def _warn_of_missing_letters(texts):
-  """One line naming the scripts of the letters no font in font.family has,
-  and how to get a font for them."""
-  by_script = {}
-  for c in _missing_letters(texts):
-    by_script.setdefault(_scripts([c])[0], []).append(c)
-  if by_script:
-    named = ' or '.join('%s (%s)' % (script, ''.join(_shown_letters(letters)))
-                        for script, letters in sorted(by_script.items()))
-    warn('no font here has %s letters: the figure shows them as boxes. To '
-         'draw them, %s' % (named, _how_to_get_a_font(sorted(by_script))))
-
-
-def _shown_letters(letters):
-  """A few of `letters`, without the marks that only combine with others."""
-  return [c for c in letters
-          if not unicodedata.category(c).startswith('M')][:MISSING_LETTERS_SHOWN]
-
-
-def _missing_letters(texts):
-  """The characters of `texts` that no font of font.family has, sorted."""
-  from matplotlib import font_manager  # pylint: disable=g-import-not-at-top
-  fonts = []
-  for family in font_manager.FontProperties().get_family():
-    try:
-      fonts.append(font_manager.get_font(font_manager.findfont(
-          font_manager.FontProperties(family=family),
-          fallback_to_default=False)))
-    except ValueError:
-      pass  # Not installed.
-  return sorted(c for c in set(''.join(texts))
-                if not c.isspace() and
-                not any(font.get_char_index(ord(c)) for font in fonts))
-
-
-def _how_to_get_a_font(scripts):
-  """What to do to draw `scripts`, as one clause."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  ways = ['pip install koreanize-matplotlib'] if 'Hangul' in scripts else []
-  examples = sorted({'Noto Sans CJK' if script in CJK_SCRIPTS else
-                     'Noto Sans %s' % script for script in scripts
-                     if script not in ('Hangul', 'Common', 'Inherited',
-                                       'Unknown')})
-  if examples or scripts != ['Hangul']:
-    ways.append('install a font that has them%s, then delete matplotlib\'s '
-                'font list (fontlist-*.json in %s) so that it finds the font'
-                % (' (%s)' % ', '.join(examples) if examples else '',
-                   matplotlib.get_cachedir()))
-  return '; for the others, '.join(ways)
-
-
-def _percent(part, whole):
-  return '%.1f%%' % (100.0 * part / whole) if whole else '-'
-
-
-def _display_width(text):
-  """Terminal columns of `text`: Hangul and other wide letters take two."""
-  return sum(0 if unicodedata.combining(c) else
-             2 if unicodedata.east_asian_width(c) in 'WF' else 1
-             for c in text)
-
-
-def _shorten(text, width):
-  """`text` cut to `width` display columns, ending in an ellipsis if cut."""
-  if _display_width(text) <= width:
-    return text
-  kept = ''
-  for c in text:
-    if _display_width(kept + c) > width - 1:
-      break
-    kept += c
-  return kept + ELLIPSIS
-
-
 def _shorten_middle(text, width):
   """Keeps both ends, where file names usually differ (numbers, extension)."""
   if len(text) <= width:
     return text
   tail = (width - 1) // 2
   return text[:width - 1 - tail] + ELLIPSIS + text[len(text) - tail:]
-
-
-def _table(rows):
-  """Lines of aligned columns: the first left-aligned, the others right."""
-  widths = [max(_display_width(row[i]) for row in rows)
-            for i in range(len(rows[0]))]
-  lines = []
-  for row in rows:
-    cells = [row[0] + ' ' * (widths[0] - _display_width(row[0]))]
-    cells += [' ' * (width - _display_width(cell)) + cell
-              for cell, width in zip(row[1:], widths[1:])]
-    lines.append('  '.join(cells).rstrip())
-  return lines

@@ -3,7 +3,7 @@
 With any of them, each training step needs the bottlenecks of freshly
 distorted copies of its photos: they are decoded and distorted one by one
 in a small session of their own, then go through Inception's body like any
-other photo (see runner.py).
+other photo (see graph_runner.py).
 """
 
 import concurrent.futures
@@ -11,9 +11,13 @@ import contextlib
 
 import numpy as np
 
-from retraining import UserError, runner
-from retraining.model import (BOTTLENECK_TENSOR_NAME, MODEL_INPUT_DEPTH,
-                              MODEL_INPUT_HEIGHT, MODEL_INPUT_WIDTH)
+from retraining import UserError, graph_runner
+from retraining.inception import (
+  BOTTLENECK_TENSOR_NAME,
+  MODEL_INPUT_DEPTH,
+  MODEL_INPUT_HEIGHT,
+  MODEL_INPUT_WIDTH,
+)
 from retraining.photos import BadPhoto
 from retraining.tensorflow_v1 import tf, tf1
 from retraining.tuning import cpu_cores
@@ -36,13 +40,13 @@ def distorted_bottlenecks(inception_graph_def, seed, flip_left_right,
     head = add_input_distortions(flip_left_right, random_crop, random_scale,
                                  random_brightness)
   with contextlib.closing(tf1.Session(graph=graph,
-                                      config=runner.session_config())) as sess, \
-      runner.body_session(inception_graph_def, BOTTLENECK_TENSOR_NAME) as run_body, \
+                                      config=graph_runner.session_config())) as sess, \
+      graph_runner.body_session(inception_graph_def, BOTTLENECK_TENSOR_NAME) as run_body, \
       concurrent.futures.ThreadPoolExecutor(cpu_cores()) as threads:
 
     def distorted(path):
       try:
-        return runner.resize_photo(sess, path, head)
+        return graph_runner.resize_photo(sess, path, head)
       except BadPhoto as e:  # Every photo here was read once already.
         raise UserError('photo %s cannot be read any more: %s' % (path, e))
 
@@ -58,7 +62,7 @@ def add_input_distortions(flip_left_right, random_crop, random_scale,
 
   Returns the names of (jpeg input, decoded image, distorted [1, 299, 299,
   3]): the same three points as the graph's own decoding head, so photos
-  reach it the same way (see runner.resize_photo).
+  reach it the same way (see graph_runner.resize_photo).
   """
   jpeg_data = tf1.placeholder(tf.string, name='DistortJPGInput')
   decoded_image = tf.image.decode_jpeg(jpeg_data, channels=MODEL_INPUT_DEPTH)

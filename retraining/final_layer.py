@@ -11,7 +11,7 @@ fed by Inception's bottleneck instead, and leaves the training set out.
 import collections
 
 from retraining import rewrite
-from retraining.model import BOTTLENECK_TENSOR_SIZE
+from retraining.inception import BOTTLENECK_TENSOR_SIZE
 from retraining.tensorflow_v1 import tf, tf1
 
 BOTTLENECK_INPUT_NODE = 'input/BottleneckInputPlaceholder'
@@ -121,7 +121,7 @@ def training_session():
   handing them between threads costs more than they take. The thread is the
   session's own: TensorFlow sizes the pool that sessions share when the
   first one starts, and Inception's sessions need one thread per core there
-  (see runner.session_config).
+  (see graph_runner.session_config).
   """
   return tf1.Session(config=tf1.ConfigProto(inter_op_parallelism_threads=1,
                                             intra_op_parallelism_threads=1,

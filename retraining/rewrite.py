@@ -11,7 +11,7 @@ batch norm folded into the convolutions, `ConcatV2`, and a batch input
 JPEG bytes to `DecodeJpeg/contents:0` still works exactly as before, so the
 same rewritten graph serves retrain.py, predict.py and the exported model.
 
-`body_graph_def` cuts out the body for a session to run (runner.py), with
+`body_graph_def` cuts out the body for a session to run (graph_runner.py), with
 each convolution fused with its bias and ReLU; `attach_final_layer` joins
 Inception and the trained layer into the graph retrain.py exports.
 """
@@ -19,11 +19,17 @@ Inception and the trained layer into the graph retrain.py exports.
 import numpy as np
 
 from retraining import UserError, files
-from retraining.model import (BATCH_INPUT_NODE, BOTTLENECK_RESHAPE_NODE,
-                              BOTTLENECK_TENSOR_SIZE, JPEG_DATA_TENSOR_NAME,
-                              MODEL_INPUT_DEPTH, MODEL_INPUT_HEIGHT,
-                              MODEL_INPUT_WIDTH, RESIZED_IMAGE_NODE,
-                              RESIZED_IMAGE_TENSOR_NAME)
+from retraining.inception import (
+  BATCH_INPUT_NODE,
+  BOTTLENECK_RESHAPE_NODE,
+  BOTTLENECK_TENSOR_SIZE,
+  JPEG_DATA_TENSOR_NAME,
+  MODEL_INPUT_DEPTH,
+  MODEL_INPUT_HEIGHT,
+  MODEL_INPUT_WIDTH,
+  RESIZED_IMAGE_NODE,
+  RESIZED_IMAGE_TENSOR_NAME,
+)
 from retraining.tensorflow_v1 import tf, tf1
 
 
@@ -215,8 +221,9 @@ def attach_final_layer(inception_graph_def, layer_graph_def, input_node,
 
   `layer_graph_def` is the trained layer, frozen, reading the placeholder
   `input_node`; in the result that node becomes a PlaceholderWithDefault
-  fed by `pool_3/_reshape` (whatever fed it in training is left out), so the graph runs from JPEG bytes at
-  DecodeJpeg/contents:0 and can still be fed bottlenecks directly. Only what
+  fed by `pool_3/_reshape` (whatever fed it in training is left out), so
+  the graph runs from JPEG bytes at DecodeJpeg/contents:0 and can still be
+  fed bottlenecks directly. Only what
   `output_node` needs is kept: ImageNet's 1,008-way softmax is left out.
   """
   output = subgraph(inception_graph_def, [BOTTLENECK_RESHAPE_NODE])

@@ -12,7 +12,7 @@ from retraining import native_stderr_silenced
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 with native_stderr_silenced():  # Logged before TF_CPP_MIN_LOG_LEVEL is read.
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
+  import tensorflow as tf
   tf.config.list_physical_devices()  # Its "no CUDA driver" lines, now.
 
 tf1 = tf.compat.v1

@@ -9,13 +9,17 @@ import os
 
 import numpy as np
 
-from retraining import charts, log, warn
+from retraining import log, report, warn
 from retraining.tensorflow_v1 import tf1
 
 # One of the training, validation and testing sets: bottlenecks [n, 2048],
 # label indices [n] sorted, and the photos' paths.
 Split = collections.namedtuple('Split', 'bottlenecks labels paths')
 Evaluation = collections.namedtuple('Evaluation', 'accuracy count matrix')
+# How to train and measure the layer: retrain.py's flags of the same names.
+Settings = collections.namedtuple(
+    'Settings', 'steps learning_rate train_batch_size validation_batch_size '
+    'test_batch_size eval_step_interval seed print_misclassified')
 
 
 def batch_sampler(rng, labels, class_count):
@@ -53,9 +57,8 @@ def summary_writers(summaries_dir, graph):
 
 
 def train(sess, layer, training_rows, training, validation, class_count,
-          writers, steps, train_batch_size, validation_batch_size,
-          eval_step_interval, seed, distorted=None):
-  """Runs the training steps, logging as upstream; returns the history
+          writers, settings, distorted=None):
+  """Runs settings.steps training steps, logging as upstream; returns the history
   {'step', 'train_accuracy', 'cross_entropy', 'validation_accuracy': list}.
 
   A step is fed the row numbers of its batch in the training set the graph
@@ -64,7 +67,7 @@ def train(sess, layer, training_rows, training, validation, class_count,
   distorted copies) it is fed those bottlenecks instead.
   """
   train_writer, validation_writer = writers
-  rng = np.random.default_rng(seed)
+  rng = np.random.default_rng(settings.seed)
   sample_train = batch_sampler(rng, training.labels, class_count)
   sample_validation = batch_sampler(rng, validation.labels, class_count)
   if distorted:
@@ -83,10 +86,10 @@ def train(sess, layer, training_rows, training, validation, class_count,
       [layer.validation_summaries, layer.evaluation_step],
       [layer.bottleneck_input, layer.ground_truth_input])
   history = collections.defaultdict(list)
-  for i in range(steps):
-    batch = batch_of(sample_train(train_batch_size))
+  for i in range(settings.steps):
+    batch = batch_of(sample_train(settings.train_batch_size))
     train_step(*batch)
-    if (i % eval_step_interval) == 0 or i + 1 == steps:
+    if (i % settings.eval_step_interval) == 0 or i + 1 == settings.steps:
       # Summaries are written at evaluation steps only: histograms at every
       # step would triple the training time, for curves nobody can tell apart.
       train_summary, train_accuracy, cross_entropy_value = measure_train(*batch)
@@ -97,7 +100,7 @@ def train(sess, layer, training_rows, training, validation, class_count,
       history['train_accuracy'].append(float(train_accuracy))
       history['cross_entropy'].append(float(cross_entropy_value))
       if len(validation.labels):
-        rows = sample_validation(validation_batch_size)
+        rows = sample_validation(settings.validation_batch_size)
         validation_summary, validation_accuracy = measure_validation(
             validation.bottlenecks[rows], validation.labels[rows])
         validation_writer.add_summary(validation_summary, i)
@@ -109,24 +112,23 @@ def train(sess, layer, training_rows, training, validation, class_count,
   return history
 
 
-def evaluate(sess, layer, testing, labels, test_batch_size, seed,
-             print_misclassified):
+def evaluate(sess, layer, testing, labels, settings):
   """Prints the final test accuracy and a per-class report; returns an
   Evaluation, or None without a test set."""
   if not len(testing.labels):
     warn('the test set is empty, so no test accuracy can be given: raise '
          '--testing_percentage or add photos')
     return None
-  rows = batch_sampler(np.random.default_rng(seed), testing.labels,
-                       len(labels))(test_batch_size)
+  rows = batch_sampler(np.random.default_rng(settings.seed), testing.labels,
+                       len(labels))(settings.test_batch_size)
   test_accuracy, predictions = sess.run(
       [layer.evaluation_step, layer.prediction],
       {layer.bottleneck_input: testing.bottlenecks[rows],
        layer.ground_truth_input: testing.labels[rows]})
   log('Final test accuracy = %.1f%% (N=%d)' % (test_accuracy * 100, len(rows)))
-  matrix = charts.confusion_matrix(testing.labels[rows], predictions, len(labels))
-  print(charts.format_evaluation_report(matrix, labels), flush=True)
-  if print_misclassified:
+  matrix = report.confusion_matrix(testing.labels[rows], predictions, len(labels))
+  print(report.format_evaluation_report(matrix, labels), flush=True)
+  if settings.print_misclassified:
     log('=== MISCLASSIFIED TEST IMAGES ===')
     for row, predicted in zip(rows, predictions):
       if predicted != testing.labels[row]:

@@ -41,7 +41,7 @@ TIMESTAMP = r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+): '
 
 def worker_matmul():
   """Best float32 matmul rate TensorFlow reaches here, in GFLOP/s."""
-  from retraining.tensorflow_v1 import tf, tf1  # pylint: disable=g-import-not-at-top
+  from retraining.tensorflow_v1 import tf, tf1
   n = 4096
   with tf.Graph().as_default(), tf1.Session() as sess:
     a = tf1.Variable(np.random.rand(n, n).astype(np.float32))
@@ -63,14 +63,14 @@ def worker_cache_fast(model_dir, image_dir, scratch, weights='as retrain.py'):
   (cold); and its rate once the first STEADY_AFTER photos are done (steady).
   With weights='fed', the body is fed its weights on every run whatever the
   photo count, as it is for up to FEED_WEIGHTS_UP_TO photos."""
-  import retrain  # pylint: disable=g-import-not-at-top
-  from retraining import model, rewrite, runner, tuning  # pylint: disable=g-import-not-at-top
-  from retraining.photos import create_image_lists  # pylint: disable=g-import-not-at-top
+  import retrain
+  from retraining import graph_runner, inception, rewrite, tuning
+  from retraining.photos import create_image_lists
   if weights == 'fed':
-    runner.FEED_WEIGHTS_UP_TO = float('inf')
+    graph_runner.FEED_WEIGHTS_UP_TO = float('inf')
   photos = retrain.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
   photo_done = []  # time each photo's output came back
-  photo_outputs = runner.photo_outputs
+  photo_outputs = graph_runner.photo_outputs
 
   @contextlib.contextmanager
   def timed_photo_outputs(*args, **kwargs):
@@ -80,11 +80,11 @@ def worker_cache_fast(model_dir, image_dir, scratch, weights='as retrain.py'):
           photo_done.append(time.perf_counter())
           yield outcome
       yield timed()
-  runner.photo_outputs = timed_photo_outputs
+  graph_runner.photo_outputs = timed_photo_outputs
   tuning.keep_freed_memory()  # As retrain.py does when it starts.
   start = time.perf_counter()
   graph_def = rewrite.fast_graph_def(rewrite.read_graph_def(
-      os.path.join(model_dir, model.GRAPH_FILE_NAME)))
+      os.path.join(model_dir, inception.GRAPH_FILE_NAME)))
   bottlenecks = retrain.cache_bottlenecks(graph_def, photos,
                                           os.path.join(scratch, 'cold'))
   assert bottlenecks.ok.all()
@@ -101,18 +101,18 @@ def worker_cache_book(model_dir, image_dir, scratch):
   each bottleneck written as text and read back, as its
   get_or_create_bottleneck does; from reading the graph on (cold), then
   again in the same session (steady)."""
-  from retraining import model, rewrite  # pylint: disable=g-import-not-at-top
-  from retraining.tensorflow_v1 import tf, tf1  # pylint: disable=g-import-not-at-top
+  from retraining import inception, rewrite
+  from retraining.tensorflow_v1 import tf, tf1
   paths = sorted(glob.glob(os.path.join(image_dir, '*', '*')))
   figures = {'photos': len(paths)}
   start = time.perf_counter()
   with tf.Graph().as_default(), tf1.Session() as sess:
     tf1.import_graph_def(rewrite.read_graph_def(
-        os.path.join(model_dir, model.GRAPH_FILE_NAME)), name='')
+        os.path.join(model_dir, inception.GRAPH_FILE_NAME)), name='')
     for run in ('cold', 'steady'):
       for path in paths:
-        values = np.squeeze(sess.run(model.BOTTLENECK_TENSOR_NAME, {
-            model.JPEG_DATA_TENSOR_NAME: open(path, 'rb').read()}))
+        values = np.squeeze(sess.run(inception.BOTTLENECK_TENSOR_NAME, {
+            inception.JPEG_DATA_TENSOR_NAME: open(path, 'rb').read()}))
         cache_path = os.path.join(scratch, run, *path.split(os.sep)[-2:]) + '.txt'
         os.makedirs(os.path.dirname(cache_path), exist_ok=True)
         with open(cache_path, 'w') as f:
@@ -127,7 +127,7 @@ def worker_cache_book(model_dir, image_dir, scratch):
 def worker_train_book(bottleneck_dir):
   """The book's training loop: each step re-reads and parses 100 cached text
   files, then runs the step and its summaries."""
-  from retraining.tensorflow_v1 import tf, tf1  # pylint: disable=g-import-not-at-top
+  from retraining.tensorflow_v1 import tf, tf1
   classes = sorted(e.name for e in os.scandir(bottleneck_dir) if e.is_dir())
   files = [sorted(glob.glob(os.path.join(bottleneck_dir, c, '*.txt'))) for c in classes]
   rng = np.random.default_rng(0)
@@ -160,9 +160,9 @@ def worker_train_book(bottleneck_dir):
 def worker_load_cache(image_dir, bottleneck_dir):
   """Loading every cached bottleneck: from the text files alone (cold), then
   with the binary index a first run leaves (warm)."""
-  import retrain  # pylint: disable=g-import-not-at-top
-  from retraining import cache  # pylint: disable=g-import-not-at-top
-  from retraining.photos import create_image_lists  # pylint: disable=g-import-not-at-top
+  import retrain
+  from retraining import cache
+  from retraining.photos import create_image_lists
   photos = retrain.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
   rel_paths = [p.cache_path for p in photos]
   index = os.path.join(bottleneck_dir, cache.INDEX_FILE_NAME)
@@ -180,9 +180,10 @@ def worker_load_cache(image_dir, bottleneck_dir):
 
 def worker_memory(count, scratch):
   """RSS growth per photo when `count` cached photos are listed and loaded."""
-  import collections  # pylint: disable=g-import-not-at-top
-  import retrain  # pylint: disable=g-import-not-at-top
-  from retraining import cache  # pylint: disable=g-import-not-at-top
+  import collections
+
+  import retrain
+  from retraining import cache
   count = int(count)
   line = ','.join(['0.25'] * 2048)
   image_lists = collections.OrderedDict()
@@ -205,16 +206,16 @@ def worker_memory(count, scratch):
 def worker_litert_kernels(model_path):
   """LiteRT's own rate on the exported .tflite, pixels already decoded (one
   photo of 299 x 299, run again and again): what predict.py's LiteRT path
-  can reach at most, on one thread and on one thread a core."""
-  from retraining import litert, tuning  # pylint: disable=g-import-not-at-top
+  can reach at most, on one thread and on one thread per core."""
+  from retraining import litert_runner, tuning
   pixels = np.random.default_rng(0).uniform(0, 255, (299, 299, 3))
   figures = {}
   for name, threads in (('one_thread', 1), ('all_cores', tuning.cpu_cores())):
-    interpreter = litert.load_model(model_path, num_threads=threads)
-    litert.classify(interpreter, pixels)
+    interpreter = litert_runner.load_model(model_path, num_threads=threads)
+    litert_runner.classify(interpreter, pixels)
     start = time.perf_counter()
     for _ in range(20):
-      litert.classify(interpreter, pixels)
+      litert_runner.classify(interpreter, pixels)
     figures[name] = 20 / (time.perf_counter() - start)
   return figures
 
@@ -307,7 +308,7 @@ def parity(fast_dir, book_dir):
 def build_models(folder):
   """The full stand-in (legacy ops) as retrain.py's model folder."""
   sys.path.insert(0, HERE)
-  import standin  # pylint: disable=g-import-not-at-top
+  import standin
   calibration = sorted(glob.glob(os.path.join(ORIGINALS, '*', '*.jpg')))[::15]
   graph_def = standin.full_graph_def(calibration)
   model_dir = os.path.join(folder, 'inception')
@@ -319,10 +320,10 @@ def build_models(folder):
 
 def book_output_graph(model_dir, our_graph, path):
   """What the book's retrain.py writes: the original graph (legacy ops,
-  producer 8, one photo a run) plus the new layer, here with our weights."""
-  from retraining import model, rewrite  # pylint: disable=g-import-not-at-top
-  from retraining.tensorflow_v1 import tf  # pylint: disable=g-import-not-at-top
-  original = rewrite.read_graph_def(os.path.join(model_dir, model.GRAPH_FILE_NAME))
+  producer 8, one photo per run) plus the new layer, here with our weights."""
+  from retraining import inception, rewrite
+  from retraining.tensorflow_v1 import tf
+  original = rewrite.read_graph_def(os.path.join(model_dir, inception.GRAPH_FILE_NAME))
   ours = {n.name: n for n in rewrite.read_graph_def(our_graph).node}
   layer = [n for name, n in ours.items()
            if name.startswith(('final_training_ops', 'input/Bottleneck')) or
@@ -336,7 +337,7 @@ def book_output_graph(model_dir, our_graph, path):
 
 def csv_scores(path):
   """The score columns of predict.py's --output_csv table [photos, labels]."""
-  import csv  # pylint: disable=g-import-not-at-top
+  import csv
   with open(path, newline='', encoding='utf-8') as f:
     rows = list(csv.reader(f))
   return np.array([row[3:-1] for row in rows[1:]], float)
@@ -345,7 +346,7 @@ def csv_scores(path):
 def time_until_window_drawn(command):
   """Seconds from starting `command` (predict.py showing its window) until
   its bar chart is on a virtual screen; None without Xvfb and ImageMagick."""
-  import screen  # pylint: disable=g-import-not-at-top
+  import screen
   if not screen.available():
     return None
   with screen.virtual_screen() as display, \
@@ -405,7 +406,7 @@ def run_benchmark(scratch, args):
     print('%-62s %10.4g %-8s %7s  %s' % (name, value, unit, ratio_text, goal),
           flush=True)
 
-  from retraining import files, model, runner  # pylint: disable=g-import-not-at-top
+  from retraining import files, graph_runner, inception
   start = time.time()
   model_dir, multiply_adds = build_models(scratch)
   print('Full stand-in: %.3f G multiply-adds a photo' % (multiply_adds / 1e9))
@@ -420,7 +421,7 @@ def run_benchmark(scratch, args):
   for name, folder in photo_dirs:
     # Each way twice, alternately, into empty caches; the faster run counts.
     # 'fed' feeds the body its weights, as for a few dozen photos or fewer
-    # (see runner.body_session).
+    # (see graph_runner.body_session).
     ways = {'fast': ('cache_fast',), 'book': ('cache_book',),
             'fed': ('cache_fast', 'fed')}
     runs = {way: [] for way in ways}
@@ -441,7 +442,7 @@ def run_benchmark(scratch, args):
            % (name, STEADY_AFTER), steady, 'photo/s', '>= 0.85 x limit',
            steady / limit)
     report('  the same with the weights fed, as for <= %d photos'
-           % runner.FEED_WEIGHTS_UP_TO, fed['steady_rate'], 'photo/s', '',
+           % graph_runner.FEED_WEIGHTS_UP_TO, fed['steady_rate'], 'photo/s', '',
            fed['steady_rate'] / limit)
     report('  book\'s one-photo runs, steady', n / book['steady_s'], 'photo/s')
     report('caching %s, whole cold run' % name, n / fast['cold_s'], 'photo/s',
@@ -528,10 +529,10 @@ def run_benchmark(scratch, args):
   needed = n / (0.5 * many['tensorflow'][1] - litert_loading)
   report('    the rate after loading that 0.5 x needs', needed, 'photo/s',
          'x limit', needed / limit)
-  kernels = run_worker('litert_kernels', files.beside(graph, model.TFLITE_SUFFIX))
+  kernels = run_worker('litert_kernels', files.beside(graph, inception.TFLITE_SUFFIX))
   report('    LiteRT alone, pixels ready, on one thread', kernels['one_thread'],
          'photo/s')
-  report('    the same, one thread a core', kernels['all_cores'], 'photo/s',
+  report('    the same, one thread per core', kernels['all_cores'], 'photo/s',
          'x limit', kernels['all_cores'] / limit)
   report('  peak RSS', many['litert'][2], 'MB')
   report('  the same with TensorFlow, after loading', many['tensorflow'][0],

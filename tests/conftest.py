@@ -17,7 +17,8 @@ from PIL import Image
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # The `retraining` package, for unit tests.
 
-import standin  # pylint: disable=g-import-not-at-top,wrong-import-position
+import standin
+
 SHARED_DATA = os.path.join(os.path.dirname(ROOT), 'shared', 'data')
 MODEL_ARCHIVE = 'inception-2015-12-05.tgz'
 COLORS = {'daisy': (230, 230, 60), 'roses': (200, 30, 40),
@@ -139,8 +140,8 @@ def copy_shared(name, dest):
 
 def _png_header_only(path, width, height):
   """A PNG that declares width x height pixels and holds none of them."""
-  import struct  # pylint: disable=g-import-not-at-top
-  import zlib  # pylint: disable=g-import-not-at-top
+  import struct
+  import zlib
 
   def chunk(kind, data):
     return (struct.pack('>I', len(data)) + kind + data +

@@ -48,7 +48,7 @@ import numpy as np
 from PIL import Image
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-import tensorflow as tf  # pylint: disable=g-import-not-at-top
+import tensorflow as tf
 
 tf1 = tf.compat.v1
 

@@ -7,13 +7,15 @@ import sys
 import warnings
 
 import matplotlib
-matplotlib.use('Agg')  # pylint: disable=wrong-import-position
+
+matplotlib.use('Agg')
 import numpy as np
 import pytest
 from PIL import Image
 
+from retraining import charts, fonts, report
+
 from conftest import make_photo
-from retraining import charts
 
 BLANK_VARIANCE = 50.0
 # Set CHARTS_PREVIEW_DIR to keep copies of the PNGs to look at.
@@ -78,15 +80,15 @@ EXPECTED_MATRIX = [[3, 0, 0],
 
 
 def test_confusion_matrix_counts():
-  matrix = charts.confusion_matrix(TRUE, PREDICTED, 3)
+  matrix = report.confusion_matrix(TRUE, PREDICTED, 3)
   assert matrix.tolist() == EXPECTED_MATRIX
   assert np.issubdtype(matrix.dtype, np.integer)
-  assert charts.confusion_matrix([], [], 2).tolist() == [[0, 0], [0, 0]]
+  assert report.confusion_matrix([], [], 2).tolist() == [[0, 0], [0, 0]]
 
 
 def test_report_numbers():
-  report = charts.format_evaluation_report(np.array(EXPECTED_MATRIX), LABELS)
-  lines = report.splitlines()
+  text = report.format_evaluation_report(np.array(EXPECTED_MATRIX), LABELS)
+  lines = text.splitlines()
   assert lines[0] == 'Test set: 10 photos, accuracy 60.0% (6 correct)'
   start = lines.index(
       'Confusion matrix (rows: true class, columns: predicted class)')
@@ -97,7 +99,7 @@ def test_report_numbers():
   assert rows['roses'][:3] == ['-', '0.0%', '3']
   assert rows['tulips'][:3] == ['60.0%', '75.0%', '4']
   assert sum(int(rows[label][2]) for label in LABELS) == 10
-  assert 'nan' not in report
+  assert 'nan' not in text
   assert lines[start + 1].split() == LABELS
   matrix_rows = [line.split() for line in lines[start + 2:]]
   assert matrix_rows == [[label] + [str(n) for n in row]
@@ -107,34 +109,34 @@ def test_report_numbers():
 
 
 def test_report_recall_of_a_class_without_test_photos():
-  report = charts.format_evaluation_report(np.array([[2, 0], [0, 0]]),
-                                           ['cats', 'dogs'])
-  dogs = [line.split() for line in report.splitlines()
+  text = report.format_evaluation_report(np.array([[2, 0], [0, 0]]),
+                                         ['cats', 'dogs'])
+  dogs = [line.split() for line in text.splitlines()
           if line.startswith('dogs')][0]
   assert dogs == ['dogs', '-', '-', '0']
 
 
 def test_report_aligns_korean_and_shortens_long_labels():
   labels = ['장미', 'a very long label for a class of flowers', 'tulips']
-  report = charts.format_evaluation_report(np.array(EXPECTED_MATRIX), labels)
-  lines = report.splitlines()
+  text = report.format_evaluation_report(np.array(EXPECTED_MATRIX), labels)
+  lines = text.splitlines()
   table = lines[2:2 + len(labels) + 2]  # Heading, classes, total.
   assert table[0].startswith('class')
-  widths = {charts._display_width(line) for line in table}
+  widths = {report.display_width(line) for line in table}
   assert len(widths) == 1, table  # Right-aligned columns line up.
-  assert all(charts._display_width(line) <= 80 for line in lines), report
-  assert 'a very long label for a' in report
-  assert 'a very long label for a class of flowers' not in report
-  assert charts.ELLIPSIS in report
+  assert all(report.display_width(line) <= 80 for line in lines), text
+  assert 'a very long label for a' in text
+  assert 'a very long label for a class of flowers' not in text
+  assert report.ELLIPSIS in text
 
 
 def test_display_width_and_shorten():
-  assert charts._display_width('장미') == 4
-  assert charts._display_width('roses') == 5
-  assert charts._shorten('장미장미장미', 7) == '장미장' + charts.ELLIPSIS
-  assert charts._shorten('roses', 5) == 'roses'
+  assert report.display_width('장미') == 4
+  assert report.display_width('roses') == 5
+  assert report.shorten('장미장미장미', 7) == '장미장' + report.ELLIPSIS
+  assert report.shorten('roses', 5) == 'roses'
   assert charts._shorten_middle('flower_photo_000123.jpg', 11) == (
-      'flowe' + charts.ELLIPSIS + '3.jpg')
+      'flowe' + report.ELLIPSIS + '3.jpg')
 
 
 def test_confusion_matrix_png(tmp_path):
@@ -145,7 +147,7 @@ def test_confusion_matrix_png(tmp_path):
 
 def test_confusion_matrix_png_many_korean_classes(tmp_path):
   labels = ['꽃 %d' % i for i in range(50)]
-  matrix = charts.confusion_matrix(np.arange(500) % 50,
+  matrix = report.confusion_matrix(np.arange(500) % 50,
                                    (np.arange(500) * 7) % 50, 50)
   path = str(tmp_path / 'many.png')
   charts.save_confusion_matrix(matrix, labels, path)
@@ -222,7 +224,7 @@ def test_grid_of_a_few_photos_and_an_unreadable_one(tmp_path):
 
 
 def test_show_goes_through_pyplot(tmp_path, monkeypatch):
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  import matplotlib.pyplot as plt
   photo = make_photo(str(tmp_path / 'a.jpg'), (230, 230, 60), 2)
   shown = []
   monkeypatch.setattr(plt, 'show', lambda: shown.append(plt.get_fignums()))
@@ -233,7 +235,7 @@ def test_show_goes_through_pyplot(tmp_path, monkeypatch):
 
 
 def test_saving_leaves_no_pyplot_figure(tmp_path):
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  import matplotlib.pyplot as plt
   photo = make_photo(str(tmp_path / 'a.jpg'), (230, 230, 60), 2)
   charts.save_prediction_figure([(photo, scores_for(2, 0))], ['a', 'b'],
                                 str(tmp_path / 'p.png'))
@@ -269,7 +271,7 @@ def glyphs_of(text):
   """[(characters, font file, whether it has them)] as the Agg backend draws
   `text`: each character goes to the first font in the fallback list that
   has it, and ligatures ('fi') are one glyph."""
-  from matplotlib import _text_helpers, font_manager  # pylint: disable=g-import-not-at-top
+  from matplotlib import _text_helpers, font_manager
   font = font_manager.get_font(
       font_manager.fontManager._find_fonts_by_props(text.get_fontproperties()))
   return [(item.char, item.ft_object.fname,
@@ -316,8 +318,8 @@ def test_korean_labels_are_drawn_with_a_font_that_has_them(tmp_path,
 def test_letters_no_font_has_are_named_in_one_line(tmp_path, monkeypatch,
                                                    capsys, labels, script, how):
   """Not one warning per glyph with its source line, as matplotlib gives."""
-  monkeypatch.setattr(charts, '_add_bundled_korean_font', lambda: None)
-  monkeypatch.setattr(charts, '_installed_families', lambda names: [])
+  monkeypatch.setattr(fonts, '_add_bundled_korean_font', lambda: None)
+  monkeypatch.setattr(fonts, '_installed_families', lambda names: [])
   with matplotlib.rc_context({'font.family': ['DejaVu Sans']}), \
       warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter('always')

@@ -6,16 +6,16 @@ import tarfile
 
 import pytest
 
-from conftest import (MODEL_ARCHIVE, make_photo_tree, retrain_args, run_script,
-                      serve_folder)
+from retraining import UserError, files, inception
+
 import standin
-from retraining import UserError, files, model
+from conftest import MODEL_ARCHIVE, make_photo_tree, retrain_args, run_script, serve_folder
 
 
 @pytest.fixture
 def retrain_module():
   """retrain.py imported in this process, for its download step alone."""
-  import retrain  # pylint: disable=g-import-not-at-top
+  import retrain
   return retrain
 
 
@@ -103,15 +103,15 @@ def test_default_archive_is_checked_by_digest(tmp_path, served_dir, server_url,
   is one clear error and is not kept; the right one is extracted."""
   url = '%s/%s' % (server_url, MODEL_ARCHIVE)
   served = served_dir / MODEL_ARCHIVE
-  monkeypatch.setattr(model, 'ARCHIVE_URL', url)
-  monkeypatch.setattr(model, 'ARCHIVE_SIZE', served.stat().st_size)
+  monkeypatch.setattr(inception, 'ARCHIVE_URL', url)
+  monkeypatch.setattr(inception, 'ARCHIVE_SIZE', served.stat().st_size)
   model_dir = tmp_path / 'inception'
   with pytest.raises(UserError, match='expected sha256.*not kept.*run again'):
     retrain_module.maybe_download_and_extract(str(model_dir), url)
   assert os.listdir(model_dir) == []
 
   (model_dir / MODEL_ARCHIVE).write_bytes(b'x' * served.stat().st_size)
-  monkeypatch.setattr(model, 'ARCHIVE_SHA256', files.sha256_of(served))
+  monkeypatch.setattr(inception, 'ARCHIVE_SHA256', files.sha256_of(served))
   graph_path = retrain_module.maybe_download_and_extract(str(model_dir), url)
   assert open(graph_path, 'rb').read() == tiny_graph_bytes(served)
   assert files.sha256_of(str(model_dir / MODEL_ARCHIVE)) == files.sha256_of(served)
@@ -131,12 +131,12 @@ def test_graph_placed_by_hand_is_used_with_one_warning_if_unknown(
   closed = closed_port_url()
   assert retrain_module.maybe_download_and_extract(str(model_dir), closed) == str(graph)
   graph_def = retrain_module.read_inception_graph(str(graph))
-  assert model.BATCH_INPUT_NODE in {n.name for n in graph_def.node}  # Used.
+  assert inception.BATCH_INPUT_NODE in {n.name for n in graph_def.node}  # Used.
   warnings = capsys.readouterr().err.splitlines()
   assert len(warnings) == 1 and str(graph) in warnings[0], warnings
   assert 'sha256' in warnings[0] and 'using it' in warnings[0]
-  monkeypatch.setattr(model, 'GRAPH_SIZE', graph.stat().st_size)
-  monkeypatch.setattr(model, 'GRAPH_SHA256', files.sha256_of(str(graph)))
+  monkeypatch.setattr(inception, 'GRAPH_SIZE', graph.stat().st_size)
+  monkeypatch.setattr(inception, 'GRAPH_SHA256', files.sha256_of(str(graph)))
   retrain_module.read_inception_graph(str(graph))
   assert capsys.readouterr().err == ''
 
@@ -160,8 +160,8 @@ def test_truncated_download_is_refetched_on_the_next_run(tmp_path, served_dir,
 
 def test_connection_cut_mid_download_is_detected(tmp_path):
   """Content-Length says more than arrives: the download is refused."""
-  import socket  # pylint: disable=g-import-not-at-top
-  import threading  # pylint: disable=g-import-not-at-top
+  import socket
+  import threading
   listener = socket.socket()
   listener.bind(('127.0.0.1', 0))
   listener.listen(1)
@@ -181,7 +181,7 @@ def test_connection_cut_mid_download_is_detected(tmp_path):
 
 
 def test_silent_server_times_out_with_one_line(tmp_path, monkeypatch):
-  import socket  # pylint: disable=g-import-not-at-top
+  import socket
   listener = socket.socket()
   listener.bind(('127.0.0.1', 0))
   listener.listen(1)
@@ -203,7 +203,7 @@ def test_wrong_size_or_digest_is_refused(tmp_path, served_dir, server_url):
 
 
 def test_archive_cannot_write_outside_its_folder(tmp_path):
-  import io  # pylint: disable=g-import-not-at-top
+  import io
   archive = tmp_path / 'evil.tgz'
   with tarfile.open(archive, 'w:gz') as tar:
     for name in ('flower_photos/roses/ok.jpg', 'flower_photos/../../escape.txt',

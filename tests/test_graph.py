@@ -8,23 +8,24 @@ import os
 import numpy as np
 import pytest
 
-from conftest import make_photo, shared_data
-from retraining import model, rewrite, runner, tuning
+from retraining import graph_runner, inception, rewrite, tuning
 from retraining.tensorflow_v1 import tf, tf1
+
+from conftest import make_photo, shared_data
 
 
 def original_bottlenecks(graph_def, paths):
   """The book's way: one photo's bytes per run of the unmodified graph."""
   with tf.Graph().as_default(), tf1.Session() as sess:
     tf1.import_graph_def(graph_def, name='')
-    return np.concatenate([sess.run(model.BOTTLENECK_TENSOR_NAME, {
-        model.JPEG_DATA_TENSOR_NAME: open(p, 'rb').read()}) for p in paths])
+    return np.concatenate([sess.run(inception.BOTTLENECK_TENSOR_NAME, {
+        inception.JPEG_DATA_TENSOR_NAME: open(p, 'rb').read()}) for p in paths])
 
 
 def fast_bottlenecks(graph_def, paths):
   """retrain.py's way: the runner's pipeline on the rewritten graph."""
-  with runner.photo_outputs(rewrite.fast_graph_def(graph_def), paths,
-                            model.BOTTLENECK_TENSOR_NAME) as outputs:
+  with graph_runner.photo_outputs(rewrite.fast_graph_def(graph_def), paths,
+                            inception.BOTTLENECK_TENSOR_NAME) as outputs:
     outcomes = list(outputs)
   assert [path for path, _, _ in outcomes] == list(paths)
   assert not [failure for _, _, failure in outcomes if failure]
@@ -79,7 +80,7 @@ def test_fed_and_constant_weights_give_the_same_bottlenecks(
   monkeypatch.setattr(rewrite, 'body_graph_def', lambda graph_def, output, feed:
                       feeds.append(feed) or body_graph_def(graph_def, output, feed))
   fed = fast_bottlenecks(tiny_graph_def, photo_paths)
-  monkeypatch.setattr(runner, 'FEED_WEIGHTS_UP_TO', len(photo_paths) - 1)
+  monkeypatch.setattr(graph_runner, 'FEED_WEIGHTS_UP_TO', len(photo_paths) - 1)
   np.testing.assert_array_equal(fed, fast_bottlenecks(tiny_graph_def, photo_paths))
   assert feeds == [True, False]
 
@@ -94,8 +95,8 @@ def test_parity_on_real_photos(tiny_graph_def):
 def test_fast_graph_still_takes_one_jpeg_at_decode_input(tiny_graph_def, photo_paths):
   with tf.Graph().as_default(), tf1.Session() as sess:
     tf1.import_graph_def(rewrite.fast_graph_def(tiny_graph_def), name='')
-    got = sess.run(model.BOTTLENECK_TENSOR_NAME, {
-        model.JPEG_DATA_TENSOR_NAME: open(photo_paths[0], 'rb').read()})
+    got = sess.run(inception.BOTTLENECK_TENSOR_NAME, {
+        inception.JPEG_DATA_TENSOR_NAME: open(photo_paths[0], 'rb').read()})
   assert_parity(original_bottlenecks(tiny_graph_def, photo_paths[:1]), got)
 
 
@@ -113,7 +114,7 @@ def test_wrong_fold_would_be_caught(tiny_graph_def, photo_paths):
 def test_body_fuses_convolutions_and_holds_only_the_body(tiny_graph_def):
   fast = rewrite.fast_graph_def(tiny_graph_def)
   convs = sum(n.op == 'Conv2D' for n in fast.node)
-  body, _ = rewrite.body_graph_def(fast, model.BOTTLENECK_TENSOR_NAME,
+  body, _ = rewrite.body_graph_def(fast, inception.BOTTLENECK_TENSOR_NAME,
                                    feed_weights=False)
   ops = [n.op for n in body.node]
   names = {n.name for n in body.node}
@@ -125,23 +126,23 @@ def test_body_fuses_convolutions_and_holds_only_the_body(tiny_graph_def):
 
 def test_body_holds_no_weight_and_is_fed_each_one_aligned(tiny_graph_def):
   fast = rewrite.fast_graph_def(tiny_graph_def)
-  body, weights = rewrite.body_graph_def(fast, model.BOTTLENECK_TENSOR_NAME,
+  body, weights = rewrite.body_graph_def(fast, inception.BOTTLENECK_TENSOR_NAME,
                                          feed_weights=True)
   float_enum = tf.float32.as_datatype_enum
   assert not [n.name for n in body.node
               if n.op == 'Const' and n.attr['dtype'].type == float_enum]
   placeholders = {n.name + ':0' for n in body.node if n.op == 'Placeholder'}
-  assert placeholders == set(weights) | {model.BATCH_INPUT_TENSOR_NAME}
+  assert placeholders == set(weights) | {inception.BATCH_INPUT_TENSOR_NAME}
   nodes = {n.name: n for n in fast.node}
   filter_name = next(n.input[1] for n in fast.node if n.op == 'Conv2D')
   np.testing.assert_array_equal(weights[filter_name + ':0'],
                                 rewrite.const_value(nodes[filter_name]))
   assert all(w.ctypes.data % 64 == 0 for w in weights.values())
-  body, weights = rewrite.body_graph_def(fast, model.BOTTLENECK_TENSOR_NAME,
+  body, weights = rewrite.body_graph_def(fast, inception.BOTTLENECK_TENSOR_NAME,
                                          feed_weights=False)
   assert not weights
   assert {n.name for n in body.node if n.op == 'Placeholder'} == {
-      model.BATCH_INPUT_NODE}
+      inception.BATCH_INPUT_NODE}
 
 
 def test_each_photo_runs_alone_and_comes_back_in_order(tiny_graph_def,
@@ -151,20 +152,20 @@ def test_each_photo_runs_alone_and_comes_back_in_order(tiny_graph_def,
   outputs cannot depend on the photos around it (test_robustness's kill
   tests check it end to end); a photo that cannot be read is named in its
   place and the others go on."""
-  session_on, run_sizes = runner.session_on, []
+  session_on, run_sizes = graph_runner.session_on, []
 
   def counted_session_on(graph_def):
     sess = session_on(graph_def)
     run = sess.run
     sess.run = lambda fetches, feeds: run_sizes.append(len(feeds.get(
-        model.BATCH_INPUT_TENSOR_NAME, ()))) or run(fetches, feeds)
+        inception.BATCH_INPUT_TENSOR_NAME, ()))) or run(fetches, feeds)
     return sess
-  monkeypatch.setattr(runner, 'session_on', counted_session_on)
+  monkeypatch.setattr(graph_runner, 'session_on', counted_session_on)
   broken = tmp_path / 'broken.jpg'
   broken.write_bytes(b'not a photo')
   paths = photo_paths[:3] + [str(broken)] + photo_paths[3:] + photo_paths[::-1]
-  with runner.photo_outputs(rewrite.fast_graph_def(tiny_graph_def), paths,
-                            model.BOTTLENECK_TENSOR_NAME) as outputs:
+  with graph_runner.photo_outputs(rewrite.fast_graph_def(tiny_graph_def), paths,
+                            inception.BOTTLENECK_TENSOR_NAME) as outputs:
     outcomes = list(outputs)
   assert [path for path, _, _ in outcomes] == paths
   assert [bool(failure) for _, _, failure in outcomes] == [

@@ -5,15 +5,20 @@ import os
 
 import pytest
 
-from conftest import make_photo
 from retraining import UserError
-from retraining.photos import (MAX_NUM_IMAGES_PER_CLASS, create_image_lists,
-                               label_for_folder, split_for_file)
+from retraining.photos import (
+  MAX_NUM_IMAGES_PER_CLASS,
+  create_image_lists,
+  label_for_folder,
+  split_for_file,
+)
+
+from conftest import make_photo
 
 
 def upstream_split(path, testing_percentage=10, validation_percentage=10):
   """The original script's rule, written out independently."""
-  import re  # pylint: disable=g-import-not-at-top
+  import re
   hash_name = re.sub(r'_nohash_.*$', '', path)
   value = int(hashlib.sha1(hash_name.encode()).hexdigest(), 16)
   percentage = (value % (MAX_NUM_IMAGES_PER_CLASS + 1)) * (

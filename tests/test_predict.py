@@ -7,8 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import (assert_clean_failure, make_bad_photo_kinds,
-                      make_good_photo_kinds, run_script)
+from conftest import assert_clean_failure, make_bad_photo_kinds, make_good_photo_kinds, run_script
 
 SCORE_LINE = re.compile(r'^(.+) \((\d+\.\d\d)%\)$')
 BOOK_HEADER = '=== 예측 결과 ==='
@@ -41,7 +40,7 @@ def test_one_photo_prints_every_label_highest_first(trained):
   assert values == sorted(values, reverse=True)
   assert abs(sum(values) - 100) < 0.1
   assert scores[0][0] == 'roses'
-  no_display = [l for l in lines if 'No display' in l]
+  no_display = [line for line in lines if 'No display' in line]
   assert len(no_display) == 1 and '--save_figure' in no_display[0]
 
 
@@ -73,8 +72,8 @@ def test_missing_photo_is_named_and_the_others_classified(trained, tmp_path):
                    '--show_image=False')
   assert 'Traceback' not in result.stderr
   assert result.returncode == 1
-  (line,) = [l for l in result.stderr.splitlines()
-            if l.startswith('predict.py: error:')]
+  (line,) = [line for line in result.stderr.splitlines()
+            if line.startswith('predict.py: error:')]
   assert 'no_such.jpg' in line
   assert len(scores_of(result.stdout.splitlines())) == 4
   assert 'cannot be shown' not in result.stdout
@@ -101,8 +100,8 @@ def test_labels_that_do_not_match_the_graph_are_an_error(trained, tmp_path):
 
 
 def png_stats(path):
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  from PIL import Image  # pylint: disable=g-import-not-at-top
+  import numpy as np
+  from PIL import Image
   pixels = np.asarray(Image.open(path).convert('L'), float)
   return pixels.shape, pixels.var()
 

@@ -7,8 +7,7 @@ import sys
 
 import numpy as np
 
-from conftest import (ROOT, assert_clean_failure, make_photo_tree, retrain_args,
-                      run_script)
+from conftest import ROOT, assert_clean_failure, make_photo_tree, retrain_args, run_script
 
 PLAIN_TF1_LOADER = '''
 import sys
@@ -63,7 +62,7 @@ def test_output_graph_takes_scaled_pixels_at_mul(trained):
   """The other way in, that Android apps and label_image use: [1, 299, 299,
   3] float32 (pixel - 128) / 128 at Mul:0, the photo resized by the graph's
   own ResizeBilinear, gives the scores of its JPEG bytes."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   work, _ = trained
   graph = tf.Graph()
   with graph.as_default():
@@ -81,7 +80,7 @@ def test_output_graph_takes_scaled_pixels_at_mul(trained):
 
 
 def test_output_graph_has_no_legacy_ops_and_keeps_tensor_names(trained):
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   work, _ = trained
   graph_def = tf.compat.v1.GraphDef.FromString(
       (work / 'flowers_graph.pb').read_bytes())
@@ -161,8 +160,8 @@ def test_split_does_not_move_when_image_dir_is_spelled_differently(tmp_path, mod
                         *flags, cwd=str(tmp_path))
     assert result.returncode == 0, result.stderr
     outputs.append(re.search(r'Training on .*', result.stdout).group(0))
-    steps.append([int(l.split()[3][:-1]) for l in result.stdout.splitlines()
-                  if 'Train accuracy' in l])
+    steps.append([int(line.split()[3][:-1]) for line in result.stdout.splitlines()
+                  if 'Train accuracy' in line])
   assert outputs[0] == outputs[1] == outputs[2]
   # Evaluated every 10 steps (every 2 with --eval_step_interval 2) and last.
   assert steps == [[0], [0, 6], [0, 2, 3]]
@@ -179,7 +178,7 @@ def test_korean_class_names_are_kept(tmp_path, model_dir):
   assert labels == 'tulip red\n장미\n해바라기\n'
   assert (tmp_path / 'bottlenecks' / '장미' / '장미_00.jpg.txt').exists()
   # Progress in a log (stderr is a pipe here): plain lines, no redraws.
-  progress = [l for l in result.stderr.splitlines() if l.startswith('Bottlenecks')]
+  progress = [line for line in result.stderr.splitlines() if line.startswith('Bottlenecks')]
   assert progress and '\r' not in result.stderr
   assert progress[-1].startswith('Bottlenecks: 100%') and '15/15' in progress[-1]
   assert not list(tmp_path.glob('*.png'))  # --nosave_charts
@@ -205,7 +204,7 @@ def test_missing_image_dir_is_an_error(tmp_path, model_dir):
 
 
 def test_charts_and_evaluation_report(trained):
-  from PIL import Image  # pylint: disable=g-import-not-at-top
+  from PIL import Image
   work, result = trained
   for name in ('flowers_graph_training.png', 'flowers_graph_confusion.png'):
     pixels = np.asarray(Image.open(work / name).convert('L'), float)
@@ -214,14 +213,14 @@ def test_charts_and_evaluation_report(trained):
                     result.stdout).group(1))
   total = re.search(r'^\s*total\s.*?(\d+)\s*$', result.stdout, re.M)
   assert total and int(total.group(1)) == n
-  rows = [re.match(r'^\s*(daisy|roses|sunflowers|tulips)\s+\S+\s+\S+\s+(\d+)\s*$', l)
-          for l in result.stdout.splitlines()]
+  rows = [re.match(r'^\s*(daisy|roses|sunflowers|tulips)\s+\S+\s+\S+\s+(\d+)\s*$', line)
+          for line in result.stdout.splitlines()]
   assert sum(int(m.group(2)) for m in rows if m) == n
 
 
 def test_progress_is_a_bar_on_a_terminal(tmp_path, model_dir):
   """(In a log, plain lines: see test_korean_class_names_are_kept.)"""
-  import pty  # pylint: disable=g-import-not-at-top
+  import pty
   photos = make_photo_tree(str(tmp_path / 'photos'), per_class=5)
   args = retrain_args(tmp_path, photos, model_dir, 1, '--nosave_charts')
   main, child = pty.openpty()
@@ -244,7 +243,7 @@ def test_progress_is_a_bar_on_a_terminal(tmp_path, model_dir):
 
 
 def test_tensorboard_events_hold_the_upstream_summaries(trained):
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   work, _ = trained
   tags = {}
   for run in ('train', 'validation'):

@@ -10,11 +10,18 @@ import time
 import numpy as np
 import pytest
 
-from conftest import (ROOT, assert_clean_failure, make_bad_photo_kinds,
-                      make_good_photo_kinds, make_photo_tree, retrain_args,
-                      run_script)
-import standin
 from retraining.cache import parse_bottleneck
+
+import standin
+from conftest import (
+  ROOT,
+  assert_clean_failure,
+  make_bad_photo_kinds,
+  make_good_photo_kinds,
+  make_photo_tree,
+  retrain_args,
+  run_script,
+)
 
 
 def test_mixed_photo_kinds_train_and_bad_ones_are_skipped(tmp_path, model_dir):
@@ -60,28 +67,29 @@ def test_predict_reads_every_good_kind_and_names_each_bad_one(trained, tmp_path)
   assert_clean_failure(result)
   assert result.returncode == 1
   assert result.stdout.count('roses (') == len(good)
-  errors = [l for l in result.stderr.splitlines()
-            if l.startswith('predict.py: error:')]
+  errors = [line for line in result.stderr.splitlines()
+            if line.startswith('predict.py: error:')]
   assert len(errors) == len(bad) + 1
   for kind, path in bad.items():
     assert sum(path in line for line in errors) == 1, kind
-  assert any(str(empty) in l and 'no photo' in l for l in errors)
+  assert any(str(empty) in line and 'no photo' in line for line in errors)
 
 
 def test_png_gives_the_same_bottleneck_as_the_jpeg_pixels_it_holds(tmp_path, model_dir):
   """Pillow-decoded photos enter the graph where DecodeJpeg's pixels do."""
-  from PIL import Image  # pylint: disable=g-import-not-at-top
-  from retraining import model, rewrite, runner  # pylint: disable=g-import-not-at-top
+  from PIL import Image
+
+  from retraining import graph_runner, inception, rewrite
   jpeg = make_good_photo_kinds(str(tmp_path))['jpeg']
   png = str(tmp_path / 'same_pixels.png')
   graph_def = rewrite.fast_graph_def(rewrite.read_graph_def(
       str(model_dir / standin.GRAPH_FILE_NAME)))
-  with runner.session_on(graph_def) as sess:
-    pixels = sess.run(model.DECODED_IMAGE_TENSOR_NAME,
-                      {model.JPEG_DATA_TENSOR_NAME: open(jpeg, 'rb').read()})
+  with graph_runner.session_on(graph_def) as sess:
+    pixels = sess.run(inception.DECODED_IMAGE_TENSOR_NAME,
+                      {inception.JPEG_DATA_TENSOR_NAME: open(jpeg, 'rb').read()})
     Image.fromarray(pixels).save(png)
-    assert np.array_equal(runner.resize_photo(sess, jpeg),
-                          runner.resize_photo(sess, png))
+    assert np.array_equal(graph_runner.resize_photo(sess, jpeg),
+                          graph_runner.resize_photo(sess, png))
 
 
 def test_too_few_photos_for_the_split_is_a_clear_message(tmp_path, model_dir):

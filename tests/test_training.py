@@ -4,17 +4,21 @@ arrays (retrain.py's flags are read only by its entry point)."""
 import numpy as np
 import pytest
 
-from retraining import final_layer, model, rewrite, training
+from retraining import final_layer, inception, rewrite, training
 from retraining.tensorflow_v1 import tf, tf1
 
 CLASSES = 3
+SETTINGS = training.Settings(
+    steps=30, learning_rate=0.5, train_batch_size=10, validation_batch_size=-1,
+    test_batch_size=-1, eval_step_interval=10, seed=0,
+    print_misclassified=False)
 
 
 def separable_split(per_class, seed):
   """Bottlenecks whose class shows in one coordinate, labels sorted."""
   rng = np.random.default_rng(seed)
   labels = np.repeat(np.arange(CLASSES), per_class)
-  bottlenecks = rng.normal(0, 0.1, (len(labels), model.BOTTLENECK_TENSOR_SIZE))
+  bottlenecks = rng.normal(0, 0.1, (len(labels), inception.BOTTLENECK_TENSOR_SIZE))
   bottlenecks[np.arange(len(labels)), labels] += 3
   return training.Split(bottlenecks.astype(np.float32), labels,
                         ['photo_%d.jpg' % i for i in range(len(labels))])
@@ -38,16 +42,15 @@ def trained_layer(tmp_path, capsys):
   with tf.Graph().as_default() as graph, final_layer.training_session() as sess:
     tf1.set_random_seed(0)
     training_set = final_layer.add_training_set(len(train_split.labels))
-    layer = final_layer.add_final_training_ops(CLASSES, 'final_result', 0.5,
-                                               training_set.batch)
+    layer = final_layer.add_final_training_ops(
+        CLASSES, 'final_result', SETTINGS.learning_rate, training_set.batch)
     writers = training.summary_writers(str(tmp_path / 'logs'), graph)
     sess.run(tf1.global_variables_initializer())
     final_layer.load_training_set(sess, training_set, train_split.bottlenecks,
                                   train_split.labels)
     history = training.train(
         sess, layer, training_set.rows, train_split, validation, CLASSES,
-        writers, steps=30, train_batch_size=10, validation_batch_size=-1,
-        eval_step_interval=10, seed=0)
+        writers, SETTINGS)
     yield sess, layer, history, capsys.readouterr().out
 
 
@@ -67,8 +70,9 @@ def test_evaluate_reports_accuracy_confusion_and_mistakes(trained_layer, capsys)
   testing = separable_split(5, 2)
   flipped = testing._replace(labels=testing.labels.copy())
   flipped.labels[0] = 1  # Photo 0 is class 0: now a "mistake".
-  evaluation = training.evaluate(sess, layer, flipped, ['a', 'b', 'c'], -1, 0,
-                                 print_misclassified=True)
+  evaluation = training.evaluate(
+      sess, layer, flipped, ['a', 'b', 'c'],
+      SETTINGS._replace(print_misclassified=True))
   assert evaluation.count == 15 and evaluation.accuracy == pytest.approx(14 / 15)
   assert evaluation.matrix[1, 0] == 1 and np.trace(evaluation.matrix) == 14
   out = capsys.readouterr().out
@@ -78,24 +82,24 @@ def test_evaluate_reports_accuracy_confusion_and_mistakes(trained_layer, capsys)
 
 def test_evaluate_without_a_test_set_warns(trained_layer, capsys):
   sess, layer, _, _ = trained_layer
-  empty = training.Split(np.zeros((0, model.BOTTLENECK_TENSOR_SIZE), np.float32),
+  empty = training.Split(np.zeros((0, inception.BOTTLENECK_TENSOR_SIZE), np.float32),
                          np.zeros(0, np.int64), [])
-  assert training.evaluate(sess, layer, empty, ['a', 'b', 'c'], -1, 0,
-                           False) is None
+  assert training.evaluate(sess, layer, empty, ['a', 'b', 'c'],
+                           SETTINGS) is None
   assert 'test set is empty' in capsys.readouterr().err
 
 
 def test_frozen_graph_reads_inception_and_leaves_the_training_set_out(
     trained_layer, tiny_graph_def):
   sess, _, _, _ = trained_layer
-  inception = rewrite.fast_graph_def(tiny_graph_def)
-  frozen = final_layer.frozen_graph(sess, inception, 'final_result')
+  inception_graph_def = rewrite.fast_graph_def(tiny_graph_def)
+  frozen = final_layer.frozen_graph(sess, inception_graph_def, 'final_result')
   nodes = {n.name: n for n in frozen.node}
   assert not [name for name in nodes if name.startswith('training_set')]
   assert 'softmax' not in nodes and 'final_result' in nodes
   layer_input = nodes[final_layer.BOTTLENECK_INPUT_NODE]
   assert layer_input.op == 'PlaceholderWithDefault'
-  assert list(layer_input.input) == [model.BOTTLENECK_RESHAPE_NODE]
+  assert list(layer_input.input) == [inception.BOTTLENECK_RESHAPE_NODE]
   assert not [n for n in frozen.node if n.op in ('VariableV2', 'Variable')]
   bottlenecks = separable_split(2, 3).bottlenecks
   with tf.Graph().as_default(), tf1.Session() as frozen_sess:

@@ -16,7 +16,7 @@ GRAPH_SHA256 = '009d6814d1bc560d4e7b236e170e9b2d5ca6f4b57bd8037f6db05776204415c6
 JPEG_DATA_TENSOR_NAME = 'DecodeJpeg/contents:0'
 DECODED_IMAGE_NODE = 'DecodeJpeg'
 DECODED_IMAGE_TENSOR_NAME = DECODED_IMAGE_NODE + ':0'
-# DecodeJpeg's uint8 pixels as float32: the .tflite's input (see lite.py).
+# DecodeJpeg's uint8 pixels as float32: the .tflite's input (see tflite_export.py).
 PHOTO_INPUT_NODE = 'Cast'
 RESIZED_IMAGE_NODE = 'ResizeBilinear'
 RESIZED_IMAGE_TENSOR_NAME = RESIZED_IMAGE_NODE + ':0'
@@ -28,6 +28,9 @@ BOTTLENECK_TENSOR_SIZE = 2048
 MODEL_INPUT_WIDTH = 299
 MODEL_INPUT_HEIGHT = 299
 MODEL_INPUT_DEPTH = 3
+# The retrained layer's scores, which predict.py reads (retrain.py's
+# --final_tensor_name, by default).
+FINAL_TENSOR_NAME = 'final_result:0'
 # retrain.py writes the model for LiteRT beside the frozen graph, with this
 # in place of the graph's extension (see files.beside).
 TFLITE_SUFFIX = '.tflite'

@@ -20,9 +20,15 @@ import concurrent.futures
 import contextlib
 
 from retraining import rewrite
-from retraining.model import (BATCH_INPUT_TENSOR_NAME, DECODED_IMAGE_TENSOR_NAME,
-                              JPEG_DATA_TENSOR_NAME, RESIZED_IMAGE_NODE,
-                              RESIZED_IMAGE_TENSOR_NAME)
+from retraining.inception import (
+  BATCH_INPUT_TENSOR_NAME,
+  BOTTLENECK_RESHAPE_NODE,
+  BOTTLENECK_TENSOR_SIZE,
+  DECODED_IMAGE_TENSOR_NAME,
+  JPEG_DATA_TENSOR_NAME,
+  RESIZED_IMAGE_NODE,
+  RESIZED_IMAGE_TENSOR_NAME,
+)
 from retraining.photos import decode_with_pillow, outcomes, read_photo
 from retraining.tensorflow_v1 import tf, tf1
 from retraining.tuning import cpu_cores, map_ahead
@@ -111,6 +117,23 @@ def body_session(graph_def, output_name, feed_weights=False):
       return sess.run(output_name, dict(weights, **{
           BATCH_INPUT_TENSOR_NAME: image[None]}))[0]
     yield run
+
+
+def output_size(graph_def, output_name):
+  """How many values `output_name` gives per photo, or None if its shape
+  does not say: from the part of the graph after the bottleneck alone,
+  which imports in milliseconds."""
+  def lifted(node):
+    if node.name == BOTTLENECK_RESHAPE_NODE:
+      return rewrite.float_placeholder(node.name, tf.TensorShape(
+          [None, BOTTLENECK_TENSOR_SIZE]).as_proto())
+    return node
+  layer = rewrite.subgraph(graph_def, [rewrite.node_name(output_name)],
+                           {BOTTLENECK_RESHAPE_NODE}, lifted)
+  graph = tf.Graph()
+  with graph.as_default():
+    tf1.import_graph_def(layer, name='')
+  return graph.get_tensor_by_name(output_name).shape[-1]
 
 
 def session_on(graph_def):

@@ -12,15 +12,15 @@ import pytest
 pytest.importorskip('ai_edge_litert')
 simplejpeg = pytest.importorskip('simplejpeg')
 
-# pylint: disable=g-import-not-at-top,wrong-import-position
+
 from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
-from conftest import (ROOT, make_bad_photo_kinds, make_good_photo_kinds,
-                      make_photo, shared_data)
-from retraining import UserError, lite, litert, model, rewrite, runner
+from retraining import UserError, graph_runner, inception, litert_runner, rewrite, tflite_export
 from retraining.photos import BadPhoto, read_photo
 from retraining.tensorflow_v1 import tf, tf1
+
+from conftest import ROOT, make_bad_photo_kinds, make_good_photo_kinds, make_photo, shared_data
 
 TOLERANCE = 1e-5  # absolute, on scores
 SIZES = [(1, 1), (17, 300), (299, 299), (640, 427)]  # (width, height)
@@ -62,11 +62,11 @@ def photo_paths(tmp_path_factory):
 
 def graph_scores(sess, path):
   """The frozen graph's scores, the photo fed as predict.py's TensorFlow
-  path feeds it (runner.resize_photo): a JPEG's bytes at
+  path feeds it (graph_runner.resize_photo): a JPEG's bytes at
   DecodeJpeg/contents, anything else (and a JPEG TensorFlow rejects) as
   Pillow's pixels at DecodeJpeg."""
-  return runner.resize_photo(sess, path, head=(
-      model.JPEG_DATA_TENSOR_NAME, model.DECODED_IMAGE_TENSOR_NAME,
+  return graph_runner.resize_photo(sess, path, head=(
+      inception.JPEG_DATA_TENSOR_NAME, inception.DECODED_IMAGE_TENSOR_NAME,
       'final_result:0'))
 
 
@@ -87,7 +87,7 @@ def test_model_takes_any_size_of_decoded_photo(model_path, trained):
   assert photo['name'] == 'Cast' and photo['dtype'] == np.float32
   assert list(photo['shape_signature']) == [-1, -1, 3]
   assert scores['name'] == 'final_result' and scores['dtype'] == np.float32
-  assert list(scores['shape']) == [1, len([l for l in labels if l])]
+  assert list(scores['shape']) == [1, len([line for line in labels if line])]
 
 
 def test_model_matches_frozen_graph_on_the_same_pixels(
@@ -110,10 +110,10 @@ def test_model_matches_frozen_graph_on_the_same_pixels(
 def test_litert_scores_match_frozen_graph_for_every_photo_kind(
     model_path, frozen_session, photo_paths):
   """Decoding without TensorFlow and the model together, photo by photo."""
-  interpreter = litert.load_model(model_path)
+  interpreter = litert_runner.load_model(model_path)
   for kind, path in sorted(photo_paths.items()):
     expected = graph_scores(frozen_session, path)
-    got = litert.classify(interpreter, litert.photo_pixels(path))
+    got = litert_runner.classify(interpreter, litert_runner.photo_pixels(path))
     assert got.shape == expected.shape, kind
     assert np.abs(got - expected).max() <= TOLERANCE, kind
 
@@ -121,7 +121,7 @@ def test_litert_scores_match_frozen_graph_for_every_photo_kind(
 def test_litert_rejects_the_photos_the_graph_path_rejects(tmp_path):
   for kind, path in make_bad_photo_kinds(str(tmp_path)).items():
     try:
-      litert.photo_pixels(path)
+      litert_runner.photo_pixels(path)
     except BadPhoto:
       continue
     pytest.fail('%s was decoded' % kind)
@@ -137,7 +137,7 @@ def test_tflite_model_needs_retrains_graph(cast):
       pixels = tf.cast(pixels, tf.float32, name='Cast')
     tf.identity(pixels, name='final_result')
   with pytest.raises(UserError, match='no Cast node reading DecodeJpeg'):
-    lite.tflite_model(graph.as_graph_def(), 'final_result')
+    tflite_export.tflite_model(graph.as_graph_def(), 'final_result')
 
 
 def test_a_failed_conversion_is_one_warning_and_writes_nothing(tmp_path, capsys):
@@ -210,7 +210,7 @@ def tf_pixels(data):
 
 def litert_pixels(data):
   try:
-    return litert.jpeg_pixels(data)
+    return litert_runner.jpeg_pixels(data)
   except ValueError:
     return None
 
@@ -245,11 +245,11 @@ def test_jpeg_pixels_are_tensorflows_on_original_photos():
   for path in paths:
     with open(path, 'rb') as f:
       data = f.read()
-    assert np.array_equal(litert.jpeg_pixels(data), tf_pixels(data)), path
+    assert np.array_equal(litert_runner.jpeg_pixels(data), tf_pixels(data)), path
 
 
 def test_litert_does_not_import_tensorflow():
-  code = ('import sys; import retraining.litert; '
+  code = ('import sys; import retraining.litert_runner; '
           'sys.exit("tensorflow" in sys.modules)')
   result = subprocess.run([sys.executable, '-c', code], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)

@@ -4,7 +4,7 @@ The model starts at the graph's `Cast`, the decoded photo as float32 pixels
 [height, width, 3] of any size, so the graph's own ExpandDims,
 ResizeBilinear, Sub and Mul are inside it and a photo goes in as it is
 decoded; it ends at the new layer's softmax ([1, classes]). The JPEG decoder
-stays out (LiteRT has no DecodeJpeg): retraining/litert.py decodes photos
+stays out (LiteRT has no DecodeJpeg): retraining/litert_runner.py decodes photos
 into the same pixels without TensorFlow.
 
 The graph's two PlaceholderWithDefault nodes (`input/ResizedImages` and
@@ -16,7 +16,7 @@ pass-through, so neither becomes an input.
 from absl import logging as absl_logging
 
 from retraining import UserError, native_stderr_silenced
-from retraining.model import DECODED_IMAGE_NODE, PHOTO_INPUT_NODE
+from retraining.inception import DECODED_IMAGE_NODE, PHOTO_INPUT_NODE
 from retraining.tensorflow_v1 import tf1
 
 PHOTO_INPUT_SHAPE = [-1, -1, 3]  # [height, width, RGB]; -1: any size.

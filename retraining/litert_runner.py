@@ -1,6 +1,6 @@
 """Classifying photos with the TensorFlow Lite model, without TensorFlow.
 
-retraining/lite.py converts the frozen graph into a model whose input is a
+retraining/tflite_export.py converts the frozen graph into a model whose input is a
 decoded photo (float32 pixels [height, width, 3], any size) and whose output
 is `final_result` ([1, classes]): the graph's own resize and scaling are
 inside it. What is left to do here is to decode a photo into the very pixels
@@ -8,13 +8,13 @@ the graph's DecodeJpeg would have made, and to run the model with LiteRT
 (`ai_edge_litert`).
 
 Photos are chosen between a JPEG decoder and Pillow exactly as
-retraining/runner.py's `resize_photo` chooses between feeding the graph JPEG
+retraining/graph_runner.py's `resize_photo` chooses between feeding the graph JPEG
 bytes and Pillow pixels (see `photo_pixels`). JPEGs are decoded with
 simplejpeg, which wraps libjpeg-turbo as TensorFlow's DecodeJpeg does, with
 the same settings (fast integer DCT, fancy upsampling), and with the same
 answers to CMYK and damaged files (see `jpeg_pixels`).
 
-`photo_outputs` runs many photos as retraining/runner.py's does, and yields
+`photo_outputs` runs many photos as retraining/graph_runner.py's does, and yields
 what it yields, so predict.py handles the two runtimes' results alike.
 
 Nothing here imports TensorFlow, even indirectly: only TensorFlow-free
@@ -53,7 +53,7 @@ DECODE_AHEAD = 2
 
 def load_model(path, num_threads=None):
   """An interpreter on the .tflite file at `path`, run by XNNPACK (LiteRT's
-  default CPU delegate) on `num_threads` threads, by default one a core."""
+  default CPU delegate) on `num_threads` threads, by default one per core."""
   with native_stderr_silenced():  # LiteRT's 'INFO: Created ... delegate'.
     interpreter = Interpreter(model_path=path,
                               num_threads=num_threads or cpu_cores())
@@ -107,7 +107,7 @@ def photo_pixels(path):
   """A photo's pixels as the frozen graph's `Cast` sees them: float32
   [height, width, 3] in 0..255.
 
-  As in runner.resize_photo: a JPEG that needs no rotation is decoded as
+  As in graph_runner.resize_photo: a JPEG that needs no rotation is decoded as
   DecodeJpeg would decode it; anything else, and a JPEG DecodeJpeg would
   reject, is decoded by Pillow (retraining.photos). Raises BadPhoto.
   """

@@ -1,0 +1,156 @@
+"""One door to the model retrain.py wrote: open it with a runtime, classify
+photos with it.
+
+Two runtimes run the same model. LiteRT runs the .tflite beside the frozen
+graph (retraining/litert_runner.py) without TensorFlow; TensorFlow runs the
+frozen graph itself (retraining/graph_runner.py). `open_model` picks one as
+asked ('auto': LiteRT where it can), says in one place why a runtime cannot
+run, and checks once, as the model is opened, that it gives one score per
+line of the labels file. TensorFlow is imported only where the graph is
+used, so this module loads where only LiteRT is installed.
+"""
+
+import functools
+import os
+
+from retraining import UserError, files, tuning, warn
+from retraining.inception import FINAL_TENSOR_NAME, TFLITE_SUFFIX
+
+RUNTIMES = ('auto', 'litert', 'tensorflow')
+LITERT_PACKAGES = 'ai-edge-litert simplejpeg'
+LITERT_PLATFORMS = ('Python 3.10 or later on Linux x86-64 or aarch64, macOS '
+                    'arm64 or Windows x64')
+REPLACE_IT = 'delete it and run retrain.py again'  # A newer one is kept.
+
+
+def read_labels(path):
+  """The labels file's lines, in score order; blank lines are left out."""
+  try:
+    with open(path, encoding='utf-8') as f:
+      return [line.rstrip('\r\n') for line in f if line.strip()]
+  except FileNotFoundError:
+    raise UserError('labels file %s not found: run retrain.py first, or pass '
+                    '--output_labels' % path)
+  except (OSError, UnicodeDecodeError) as e:
+    raise UserError('cannot read labels file %s (%s)' % (path, e))
+
+
+def open_model(runtime, graph_path, labels_path, label_count):
+  """The model for `runtime` (one of RUNTIMES), as classify(paths): a
+  context yielding (path, scores, None), or (path, None, reason) for a photo
+  that cannot be read, for each path in order.
+
+  With 'auto' the frozen graph is used quietly where LiteRT is not installed
+  or there is no .tflite, and with one warning where the .tflite may not be
+  the graph's model; 'litert' makes each of these an error. Raises UserError
+  where no runtime asked for can run, or where the model's number of scores
+  is not `label_count`.
+  """
+  interpreter = None
+  if runtime != 'tensorflow':
+    interpreter = litert_model(runtime, graph_path, labels_path, label_count)
+  if interpreter is not None:
+    from retraining import litert_runner
+    return functools.partial(litert_runner.photo_outputs, interpreter)
+  graph_def = graph_model(runtime, graph_path, labels_path, label_count)
+  from retraining import graph_runner
+  return lambda paths: graph_runner.photo_outputs(graph_def, paths,
+                                                  FINAL_TENSOR_NAME)
+
+
+def litert_model(runtime, graph_path, labels_path, label_count):
+  """LiteRT's interpreter on the .tflite beside the graph, or None where
+  'auto' falls back to the graph."""
+  model_path = files.beside(graph_path, TFLITE_SUFFIX)
+  problem = litert_unavailable(model_path)
+  interpreter = None
+  if not problem:
+    interpreter, problem = open_tflite(model_path, graph_path, labels_path,
+                                       label_count)
+    if problem and runtime == 'auto':
+      warn('%s, so the frozen graph is used instead (with TensorFlow): %s'
+           % problem)
+  if problem and runtime == 'litert':
+    raise UserError('--runtime=litert: %s: %s' % problem)
+  return interpreter
+
+
+def litert_unavailable(model_path):
+  """Why LiteRT cannot run here at all, as (what, how to fix it); or None."""
+  try:
+    from retraining import litert_runner  # noqa: F401
+  except ImportError as e:
+    return ('LiteRT is not installed (%s)' % e,
+            'pip install %s (they exist for %s)'
+            % (LITERT_PACKAGES, LITERT_PLATFORMS))
+  if not os.path.exists(model_path):
+    return ('%s not found' % model_path,
+            'run retrain.py again (without --noexport_tflite), which writes '
+            'it beside the graph')
+  return None
+
+
+def open_tflite(model_path, graph_path, labels_path, label_count):
+  """(the interpreter on `model_path`, None); or (None, (what, how to fix
+  it)) where it may not be the graph's model: older than the graph, not
+  loadable, or with another number of scores than the labels."""
+  from retraining import litert_runner
+  if files.is_newer(graph_path, model_path):
+    return None, ('%s is older than the graph %s' % (model_path, graph_path),
+                  'run retrain.py again to write it anew')
+  try:
+    interpreter = litert_runner.load_model(model_path)
+  except (ValueError, RuntimeError) as e:
+    return None, ('cannot load %s (%s)' % (model_path, e), REPLACE_IT)
+  mismatch = label_count_mismatch(
+      '%s (converted from graph %s)' % (model_path, graph_path),
+      litert_runner.class_count(interpreter), labels_path, label_count)
+  if mismatch:
+    return None, (mismatch, 'use the labels of the retrain.py run that wrote '
+                  'it, or ' + REPLACE_IT)
+  return interpreter, None
+
+
+def graph_model(runtime, graph_path, labels_path, label_count):
+  """The frozen graph, rewritten into the fast form retrain.py computes
+  with: the one path that imports TensorFlow."""
+  if not os.path.exists(graph_path):
+    raise UserError('graph %s not found: run retrain.py first, or pass '
+                    '--output_graph' % graph_path)
+  try:
+    from retraining import graph_runner, rewrite
+  except ImportError as e:
+    raise UserError(no_tensorflow_message(e, graph_path, runtime))
+  tuning.keep_freed_memory()
+  # Graphs written by the original retrain.py (legacy ops, one photo per
+  # run) are rewritten on the way in, like the Inception graph.
+  graph_def = rewrite.fast_graph_def(rewrite.read_graph_def(graph_path))
+  if rewrite.node_name(FINAL_TENSOR_NAME) not in {n.name for n in graph_def.node}:
+    raise UserError('graph %s has no %s tensor: is it a graph written by '
+                    'retrain.py?' % (graph_path, FINAL_TENSOR_NAME))
+  mismatch = label_count_mismatch(
+      'graph ' + graph_path,
+      graph_runner.output_size(graph_def, FINAL_TENSOR_NAME), labels_path,
+      label_count)
+  if mismatch:
+    raise UserError(mismatch + ': use the two files of the same retrain.py run')
+  return graph_def
+
+
+def no_tensorflow_message(import_error, graph_path, runtime):
+  if runtime == 'tensorflow':
+    return ('--runtime=tensorflow: TensorFlow is not installed (%s): pip '
+            'install tensorflow' % import_error)
+  return ('TensorFlow is not installed (%s) and LiteRT cannot run the model: '
+          'pip install tensorflow; or pip install %s and let retrain.py write '
+          '%s' % (import_error, LITERT_PACKAGES,
+                  files.beside(graph_path, TFLITE_SUFFIX)))
+
+
+def label_count_mismatch(model_name, score_count, labels_path, label_count):
+  """What is wrong where `model_name` gives `score_count` scores per photo
+  and the labels file has another number of lines; else None."""
+  if score_count != label_count:
+    return ('%s has %s outputs but labels file %s has %d lines'
+            % (model_name, score_count, labels_path, label_count))
+  return None
