@@ -25,6 +25,12 @@ COLORS = {'daisy': (230, 230, 60), 'roses': (200, 30, 40),
           'tulips': (200, 60, 200), 'sunflowers': (250, 170, 20)}
 
 
+def pytest_configure(config):
+  config.addinivalue_line(
+      'markers', 'slow: a long run (both kernel families, real data, the '
+      'window); `-m "not slow"` leaves these out for quick work')
+
+
 def run_script(script, *args, cwd=None, env=None, timeout=300):
   """Runs retrain.py or predict.py in a subprocess, headless, like a user."""
   full_env = dict(os.environ, MPLBACKEND='Agg', PYTHONUNBUFFERED='1')

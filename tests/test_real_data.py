@@ -2,9 +2,12 @@
 
 import re
 
+import pytest
+
 from conftest import copy_shared, retrain_args, run_script, shared_data
 
 
+@pytest.mark.slow
 def test_real_bottlenecks_train_to_the_expected_accuracy(tmp_path, model_dir):
   photos = shared_data('flower_photos')  # Only read.
   cache = copy_shared('inception_v3_bottlenecks', str(tmp_path))

@@ -1,5 +1,6 @@
 """retrain.py run as a user runs it, on generated photos and the stand-in."""
 
+import ast
 import os
 import re
 import subprocess
@@ -132,16 +133,20 @@ def test_second_run_reuses_cache_and_recomputes_broken_file(tmp_path, model_dir)
   # A run on a whole cache computes nothing: see test_robustness's warm run.
 
 
+def defined_flags(script):
+  """The names of the flags `script` defines (its flags.DEFINE_* calls),
+  read from its source, so that a new flag is checked without a list."""
+  tree = ast.parse(open(os.path.join(ROOT, script), encoding='utf-8').read())
+  return [node.args[0].value for node in ast.walk(tree)
+          if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+          and node.func.attr.startswith('DEFINE_')]
+
+
 def test_help_lists_every_flag():
+  names = defined_flags('retrain.py')
+  assert len(names) > 20 and 'flowers_url' in names
   result = run_script('retrain.py', '--help')
-  for flag in ('image_dir', 'output_graph', 'output_labels', 'summaries_dir',
-               'how_many_training_steps', 'learning_rate', 'testing_percentage',
-               'validation_percentage', 'eval_step_interval', 'train_batch_size',
-               'test_batch_size', 'validation_batch_size',
-               'print_misclassified_test_images', 'model_dir', 'bottleneck_dir',
-               'final_tensor_name', 'flip_left_right', 'random_crop',
-               'random_scale', 'random_brightness', 'model_url', 'random_seed',
-               'save_charts', 'export_tflite'):
+  for flag in names:
     assert re.search(r'--(\[no\])?%s\b' % flag, result.stdout), flag
 
 

@@ -155,6 +155,7 @@ def kill_when_cached(args, cache, count, env):
   return len(done)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('kernels', sorted(KERNELS))
 def test_cold_resumed_and_warm_runs_give_the_same_model(tmp_path, model_dir,
                                                        kernels):

@@ -20,6 +20,7 @@ def xvfb():
     yield display
 
 
+@pytest.mark.slow
 def test_window_shows_the_photo_and_the_bar_chart(trained, xvfb, tmp_path):
   work, _ = trained
   env = dict(os.environ, DISPLAY=xvfb, MPLBACKEND='TkAgg')
