@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from conftest import ROOT, assert_clean_failure, make_photo_tree, retrain_args, run_script
 
@@ -150,6 +151,7 @@ def test_help_lists_every_flag():
     assert re.search(r'--(\[no\])?%s\b' % flag, result.stdout), flag
 
 
+@pytest.mark.slow
 def test_split_does_not_move_when_image_dir_is_spelled_differently(tmp_path, model_dir):
   """Also: flags take both spellings (--flag=value, --flag value, --noflag)."""
   photos = make_photo_tree(str(tmp_path / 'photos'), per_class=15)

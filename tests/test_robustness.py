@@ -200,6 +200,7 @@ def as_from_a_shell():
   signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
 
 
+@pytest.mark.slow
 def test_ctrl_c_exits_with_one_line(model_dir, tmp_path):
   photos = make_photo_tree(str(tmp_path / 'photos'), per_class=PHOTOS_PER_CLASS)
   process = subprocess.Popen(
