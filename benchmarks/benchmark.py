@@ -352,7 +352,7 @@ def best_of_two(args):
 def run_worker(name, *args):
   run = run_process([sys.executable, __file__, '--worker', name] +
                     [str(a) for a in args])
-  return json.loads(run.lines[-1][1])
+  return json.loads(stdout(run).strip().splitlines()[-1])
 
 
 def work_as_worker(name, args):
