@@ -243,7 +243,8 @@ def list_photos(image_lists, image_dir):
   return photos
 
 
-def cache_bottlenecks(inception_graph_def, photos, bottleneck_dir):
+def cache_bottlenecks(inception_graph_def, photos, bottleneck_dir,
+                      feed_weights=None):
   """Returns the Bottlenecks of every photo, computing those not yet cached.
 
   Cached values are read once (see retraining/cache.py). Missing ones are
@@ -251,6 +252,7 @@ def cache_bottlenecks(inception_graph_def, photos, bottleneck_dir):
   thread writes each to its cache file, so a killed run resumes where it
   stopped; with a warm cache Inception is not even loaded into TensorFlow.
   A photo that cannot be decoded is not ok, and is named once in a warning.
+  feed_weights goes to graph_runner.photo_outputs (None: its default).
   """
   rel_paths = [p.cache_path for p in photos]
   cache.remove_stale_temp_files(bottleneck_dir)
@@ -267,7 +269,8 @@ def cache_bottlenecks(inception_graph_def, photos, bottleneck_dir):
                     desc='Bottlenecks', unit='photo') as bar, \
       concurrent.futures.ThreadPoolExecutor(1) as writer, \
       graph_runner.photo_outputs(inception_graph_def, list(todo),
-                           inception.BOTTLENECK_TENSOR_NAME) as outputs:
+                                 inception.BOTTLENECK_TENSOR_NAME,
+                                 feed_weights) as outputs:
     bar.set_postfix_str('%d cached' % ok.sum())
     for path, vector, failure in outputs:
       if failure:

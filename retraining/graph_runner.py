@@ -42,11 +42,15 @@ ORIGINAL_HEAD = (JPEG_DATA_TENSOR_NAME, DECODED_IMAGE_TENSOR_NAME,
 
 
 @contextlib.contextmanager
-def photo_outputs(graph_def, paths, output_name):
+def photo_outputs(graph_def, paths, output_name, feed_weights=None):
   """Loads the rewritten graph to compute `output_name` (a bottleneck, or
   the retrained layer's scores), and yields an iterator of (path, output,
   None), or (path, None, reason) for a photo that cannot be read, one per
   path, in order. With no photo, nothing is loaded.
+
+  feed_weights: whether the body is fed its weights on every run (see
+  body_session); None, the default, feeds them for up to FEED_WEIGHTS_UP_TO
+  photos. benchmarks/benchmark.py times both ways.
   """
   if not paths:
     yield iter(())
@@ -57,7 +61,8 @@ def photo_outputs(graph_def, paths, output_name):
     try:
       images = map_ahead(decoders, lambda path: resize_photo(decoder, path),
                          paths, DECODE_AHEAD)
-      feed_weights = len(paths) <= FEED_WEIGHTS_UP_TO
+      if feed_weights is None:
+        feed_weights = len(paths) <= FEED_WEIGHTS_UP_TO
       with body_session(graph_def, output_name, feed_weights) as run_body, \
           concurrent.futures.ThreadPoolExecutor(cores) as body_threads:
         outputs = map_ahead(body_threads, lambda image: run_body(image.result()),

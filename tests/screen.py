@@ -1,6 +1,6 @@
 """A virtual screen (Xvfb) for predict.py's window, and screenshots of it;
-used by test_window.py and benchmark.py. Debian: apt-get install xvfb
-imagemagick."""
+used by test_window.py and benchmarks/benchmark.py. Debian: apt-get install
+xvfb imagemagick."""
 
 import contextlib
 import os

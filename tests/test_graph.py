@@ -22,10 +22,11 @@ def original_bottlenecks(graph_def, paths):
         inception.JPEG_DATA_TENSOR_NAME: open(p, 'rb').read()}) for p in paths])
 
 
-def fast_bottlenecks(graph_def, paths):
+def fast_bottlenecks(graph_def, paths, feed_weights=None):
   """retrain.py's way: the runner's pipeline on the rewritten graph."""
   with graph_runner.photo_outputs(rewrite.fast_graph_def(graph_def), paths,
-                            inception.BOTTLENECK_TENSOR_NAME) as outputs:
+                                  inception.BOTTLENECK_TENSOR_NAME,
+                                  feed_weights) as outputs:
     outcomes = list(outputs)
   assert [path for path, _, _ in outcomes] == list(paths)
   assert not [failure for _, _, failure in outcomes if failure]
@@ -82,7 +83,9 @@ def test_fed_and_constant_weights_give_the_same_bottlenecks(
   fed = fast_bottlenecks(tiny_graph_def, photo_paths)
   monkeypatch.setattr(graph_runner, 'FEED_WEIGHTS_UP_TO', len(photo_paths) - 1)
   np.testing.assert_array_equal(fed, fast_bottlenecks(tiny_graph_def, photo_paths))
-  assert feeds == [True, False]
+  np.testing.assert_array_equal(fed, fast_bottlenecks(tiny_graph_def, photo_paths,
+                                                      feed_weights=True))
+  assert feeds == [True, False, True]
 
 
 def test_parity_on_real_photos(tiny_graph_def):
