@@ -141,7 +141,8 @@ def read_metadata(model):
 
 def parsed_metadata(metadata):
   """The metadata (bytes) as a schema.ModelMetadataT."""
-  return schema.ModelMetadataT.InitFromPackedBuf(metadata, 0)
+  return schema.ModelMetadataT.InitFromObj(
+      schema.ModelMetadata.GetRootAs(metadata, 0))
 
 
 def holds_metadata(path, metadata, packed_files):

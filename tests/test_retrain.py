@@ -141,7 +141,7 @@ def test_help_lists_every_flag():
                'print_misclassified_test_images', 'model_dir', 'bottleneck_dir',
                'final_tensor_name', 'flip_left_right', 'random_crop',
                'random_scale', 'random_brightness', 'model_url', 'random_seed',
-               'save_charts', 'export_tflite'):
+               'save_charts', 'export_tflite', 'tflite_float16'):
     assert re.search(r'--(\[no\])?%s\b' % flag, result.stdout), flag
 
 
