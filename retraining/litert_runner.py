@@ -68,7 +68,7 @@ def classify(interpreter, photo):
   """The scores ([classes], float32) of one photo scaled for the model
   ([299, 299, 3], see scaled_photo)."""
   interpreter.set_tensor(interpreter.get_input_details()[0]['index'],
-                         photo[None])
+                         np.asarray(photo, np.float32)[None])
   interpreter.invoke()
   return interpreter.get_tensor(interpreter.get_output_details()[0]['index'])[0]
 
@@ -122,21 +122,27 @@ def resize_bilinear(pixels, height, width):
 
   Its kernel (resize_bilinear_op.cc) maps output row y to the source row
   y * (h / height) in float32, blends the rows floor() and ceil() of it
-  (the last row at most) by its fraction, and the same for columns:
-  top = tl + (tr - tl) * x_lerp, bottom = bl + (br - bl) * x_lerp,
-  out = top + (bottom - top) * y_lerp, each step in float32.
+  (the last row at most) by its fraction, and the same for columns: the
+  top and bottom pairs of pixels across, then the two results down.
   """
-  top, bottom, y_lerp = source_positions(pixels.shape[0], height)
-  left, right, x_lerp = source_positions(pixels.shape[1], width)
-  x_lerp, y_lerp = x_lerp[None, :, None], y_lerp[:, None, None]
-  upper, lower = pixels[top], pixels[bottom]
-  top_left, top_right = (upper[:, left].astype(np.float32),
-                         upper[:, right].astype(np.float32))
-  bottom_left, bottom_right = (lower[:, left].astype(np.float32),
-                               lower[:, right].astype(np.float32))
-  top_row = top_left + (top_right - top_left) * x_lerp
-  bottom_row = bottom_left + (bottom_right - bottom_left) * x_lerp
-  return top_row + (bottom_row - top_row) * y_lerp
+  top, bottom, y_fraction = source_positions(pixels.shape[0], height)
+  left, right, x_fraction = source_positions(pixels.shape[1], width)
+  x_fraction, y_fraction = x_fraction[None, :, None], y_fraction[:, None, None]
+  upper, lower = pixels.take(top, axis=0), pixels.take(bottom, axis=0)
+  return lerp(lerp(upper.take(left, axis=1), upper.take(right, axis=1), x_fraction),
+              lerp(lower.take(left, axis=1), lower.take(right, axis=1), x_fraction),
+              y_fraction)
+
+
+def lerp(start, end, fraction):
+  """start + (end - start) * fraction, each step rounded to float32 as in
+  TensorFlow's kernel. A float32 `end` is overwritten with the result."""
+  start = start.astype(np.float32, copy=False)
+  end = end.astype(np.float32, copy=False)
+  end -= start
+  end *= fraction
+  end += start
+  return end
 
 
 def source_positions(in_size, out_size):
