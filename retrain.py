@@ -366,8 +366,8 @@ def save_tflite(graph_def, final_tensor_name, output_graph, output_labels,
     warn('could not convert the model for TensorFlow Lite (%s); %s is not '
          'written' % (reason, path))
     return
-  files.write_bytes(path, tflite_metadata.with_metadata(model_bytes, metadata,
-                                                        packed))
+  with files.atomic_write(path) as f:
+    tflite_metadata.write_with_metadata(f, model_bytes, metadata, packed)
   log('Saved %s' % path)
 
 

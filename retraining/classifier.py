@@ -47,7 +47,6 @@ def open_model(runtime, graph_path, labels_path, label_count):
   where no runtime asked for can run, or where the model's number of scores
   is not `label_count`.
   """
-  tuning.keep_freed_memory()  # For each photo's arrays, as for the graph's.
   interpreter = None
   if runtime != 'tensorflow':
     interpreter = litert_model(runtime, graph_path, labels_path, label_count)
@@ -129,6 +128,7 @@ def graph_model(runtime, graph_path, labels_path, label_count):
     from retraining import graph_runner, rewrite
   except ImportError as e:
     raise UserError(no_tensorflow_message(e, graph_path, runtime))
+  tuning.keep_freed_memory()
   # Graphs written by the original retrain.py (legacy ops, one photo per
   # run) are rewritten on the way in, like the Inception graph.
   graph_def = rewrite.fast_graph_def(rewrite.read_graph_def(graph_path))

@@ -95,15 +95,26 @@ def tensor_metadata(name, description, content_type, content_properties,
 
 
 def finished(table, identifier, size=1024):
+  """The flatbuffer of `table` (bytes)."""
+  return bytes(packed(table, identifier, size))
+
+
+def packed(table, identifier, size):
+  """The flatbuffer of `table`, as a view of the builder's memory."""
   builder = flatbuffers.Builder(size)
   builder.Finish(table.Pack(builder), identifier)
-  return bytes(builder.Output())
+  return memoryview(builder.Bytes)[builder.Head():]
 
 
-def with_metadata(model, metadata, packed_files):
-  """The .tflite `model` (bytes) with `metadata` (bytes) as its
-  TFLITE_METADATA, replacing any there, and `packed_files` ({name: bytes})
-  in a zip archive appended to it."""
+def write_with_metadata(f, model, metadata, packed_files):
+  """Writes to the binary file `f` the .tflite `model` (bytes) with
+  `metadata` (bytes) as its TFLITE_METADATA, replacing any there, then
+  `packed_files` ({name: bytes}) in a zip archive (its offsets count from
+  the model's start, as the populator's do).
+
+  The model is written straight from the builder's memory: the weights
+  are held twice at most (the model given and the one built).
+  """
   model_object = model_schema.ModelT.InitFromPackedBuf(model, 0)
   buffer = model_schema.BufferT()
   buffer.data = metadata
@@ -113,14 +124,12 @@ def with_metadata(model, metadata, packed_files):
   entry.name, entry.buffer = METADATA_NAME, len(model_object.buffers)
   model_object.buffers.append(buffer)
   model_object.metadata = entries + [entry]
-  data = io.BytesIO()
   # Weights are most of it: room for them all from the start.
-  data.write(finished(model_object, MODEL_IDENTIFIER,
-                      len(model) + len(metadata) + (1 << 20)))
-  with zipfile.ZipFile(data, 'a') as archive:  # Appended to the model.
+  f.write(packed(model_object, MODEL_IDENTIFIER,
+                 len(model) + len(metadata) + (1 << 20)))
+  with zipfile.ZipFile(f, 'w') as archive:  # From where the model ends.
     for name, content in packed_files.items():
       archive.writestr(name, content)
-  return data.getvalue()
 
 
 def read_metadata(model):
