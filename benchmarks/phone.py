@@ -11,7 +11,7 @@ and removed after), and prints each figure beside its goal and, where it
 has one, the ratio to the figure of the code before, measured in the same
 run. Every timed job runs in a fresh process, as a user runs it (the
 runner of tests/benchmark.py). The MediaPipe figures need `mediapipe`
-(requirements-test.txt) and are left out without it. It takes about six
+(requirements-test.txt) and are left out without it. It takes about seven
 minutes on 2 cores.
 """
 
@@ -261,11 +261,13 @@ def main():
   with tempfile.TemporaryDirectory() as scratch, \
       base_checkout(args.base, scratch) as code:
     run_benchmark(scratch, code)
-  print('Benchmark took %.0f s' % (time.time() - start))
+  print('Benchmark took %.0f s; load average %s (other work on the machine '
+        'makes the timings noisy)' % (time.time() - start, load_average()))
 
 
 def run_benchmark(scratch, code):
-  print('CPU: %s, %d cores' % (cpu_name(), os.cpu_count()))
+  print('CPU: %s, %d cores; load average %s' % (cpu_name(), os.cpu_count(),
+                                                load_average()))
   model_dir, multiply_adds = build_models(scratch)
   print('Full stand-in: %.3f G multiply-adds a photo' % (multiply_adds / 1e9))
   work = os.path.join(scratch, 'work')
@@ -366,6 +368,10 @@ def run_benchmark(scratch, code):
          '150 originals: top-1 agreement', gaps['top1'], '')
   report('  max |score gap|', gaps['max_gap'], '')
   report('  mean |score gap|', gaps['mean_gap'], '')
+
+
+def load_average():
+  return '%.1f %.1f %.1f' % os.getloadavg()
 
 
 def cpu_name():

@@ -1,6 +1,8 @@
 """The .tflite on phones: its metadata read back, and MediaPipe Tasks'
 ImageClassifier (the client Android, iOS and web apps use) running it."""
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -62,19 +64,36 @@ def frozen_session(trained):
   sess.close()
 
 
-def test_mediapipe_classifies_with_the_graphs_scores(trained, frozen_session,
-                                                     tmp_path):
+@pytest.fixture(scope='module', params=['float32', 'float16'])
+def phone_model(request, trained, tmp_path_factory):
+  """(path, weights) of the .tflite retrain.py wrote; and of the same with
+  --tflite_float16, written in-process as retrain.py writes it."""
+  work, _ = trained
+  if request.param == 'float32':
+    return str(work / 'flowers_graph.tflite'), request.param
+  import retrain  # Defines retrain.py's flags; nothing here parses them.
+  folder = tmp_path_factory.mktemp('float16')
+  for name in ('flowers_graph.pb', 'flowers_labels.txt'):
+    shutil.copy2(work / name, folder / name)
+  retrain.save_tflite(rewrite.read_graph_def(str(folder / 'flowers_graph.pb')),
+                      'final_result', str(folder / 'flowers_graph.pb'),
+                      str(folder / 'flowers_labels.txt'), 4, float16=True)
+  return str(folder / 'flowers_graph.tflite'), request.param
+
+
+def test_mediapipe_classifies_with_the_graphs_scores(
+    trained, frozen_session, phone_model, tmp_path):
   """Given the graph's own resized pixels (rounded to uint8, as an image
-  is), MediaPipe's scores are LiteRT's and the graph's on those pixels, and
-  its labels are the labels file's."""
+  is), MediaPipe's scores are LiteRT's on those pixels, and (float32
+  weights) the graph's; its labels are the labels file's."""
   mp = pytest.importorskip('mediapipe')
   from mediapipe.tasks.python import BaseOptions, vision
   work, _ = trained
+  model_path, weights = phone_model
   labels = (work / 'flowers_labels.txt').read_text().split()
-  interpreter = litert_runner.load_model(str(work / 'flowers_graph.tflite'))
+  interpreter = litert_runner.load_model(model_path)
   options = vision.ImageClassifierOptions(
-      base_options=BaseOptions(model_asset_path=str(work / 'flowers_graph.tflite')),
-      max_results=-1)
+      base_options=BaseOptions(model_asset_path=model_path), max_results=-1)
   photos = make_good_photo_kinds(str(tmp_path))
   with vision.ImageClassifier.create_from_options(options) as classifier:
     for kind, path in sorted(photos.items()):
@@ -89,7 +108,8 @@ def test_mediapipe_classifies_with_the_graphs_scores(trained, frozen_session,
         got[category.index] = category.score
       litert = litert_runner.classify(
           interpreter, litert_runner.scaled(pixels.astype(np.float32)))
-      graph = frozen_session.run('final_result:0', {
-          'ResizeBilinear:0': pixels[None].astype(np.float32)})[0]
       assert np.abs(got - litert).max() <= LITERT_TOLERANCE, kind
-      assert np.abs(got - graph).max() <= GRAPH_TOLERANCE, kind
+      if weights == 'float32':
+        graph = frozen_session.run('final_result:0', {
+            'ResizeBilinear:0': pixels[None].astype(np.float32)})[0]
+        assert np.abs(got - graph).max() <= GRAPH_TOLERANCE, kind
