@@ -22,7 +22,9 @@ training, validation and test sets by a hash of each file name; compute the
 as text; train a new softmax layer on the cached values; report its accuracy
 on the test set; export one frozen graph (Inception plus the new layer, input
 `DecodeJpeg/contents:0`, output `final_result:0`) and the labels, one per line
-in index order. predict.py uses both.
+in index order. predict.py uses both. Beside the graph goes the same model
+for TensorFlow Lite, labels inside, which phones run (README: On a phone) and
+predict.py runs without TensorFlow.
 """
 
 import collections
