@@ -22,7 +22,9 @@ training, validation and test sets by a hash of each file name; compute the
 as text; train a new softmax layer on the cached values; report its accuracy
 on the test set; export one frozen graph (Inception plus the new layer, input
 `DecodeJpeg/contents:0`, output `final_result:0`) and the labels, one per line
-in index order. predict.py uses both.
+in index order. predict.py uses both. Beside the graph goes the same model
+for TensorFlow Lite, labels inside, which phones run (README: On a phone) and
+predict.py runs without TensorFlow.
 """
 
 import collections
@@ -47,6 +49,7 @@ from retraining import (
   log,
   rewrite,
   tflite_export,
+  tflite_metadata,
   training,
   warn,
 )
@@ -105,8 +108,12 @@ flags.DEFINE_boolean('save_charts', True,
                      'set\'s confusion matrix) beside the output graph.')
 flags.DEFINE_boolean('export_tflite', True,
                      'Also write <output_graph stem>.tflite: the same model '
-                     'for TensorFlow Lite (LiteRT), for phones and for '
-                     'predict.py without TensorFlow.')
+                     'for TensorFlow Lite (LiteRT), with its labels and how '
+                     'to scale its input inside, for phones (MediaPipe\'s '
+                     'ImageClassifier) and for predict.py without TensorFlow.')
+flags.DEFINE_boolean('tflite_float16', False,
+                     'Store the .tflite\'s weights as float16: half the size, '
+                     'scores slightly off the graph\'s (predict.py\'s too).')
 flags.DEFINE_integer('random_seed', 0,
                      'Seed for the weights and the sampled batches: the same '
                      'photos, flags and seed give the same model.')
@@ -340,22 +347,32 @@ def save_graph_and_labels(graph_def, labels, output_graph, output_labels):
   log('Saved %s and %s' % (output_graph, output_labels))
 
 
-def save_tflite(graph_def, final_tensor_name, output_graph):
-  """Writes <output_graph stem>.tflite, unless the one there is newer than
-  the graph (converting takes seconds). If the converter fails, the run
+def save_tflite(graph_def, final_tensor_name, output_graph, output_labels,
+                label_count, float16):
+  """Writes <output_graph stem>.tflite with its metadata and the labels
+  file packed in, unless the one there is newer than the graph and holds
+  the same (converting takes seconds). If the converter fails, the run
   still succeeds: predict.py then uses the graph."""
   path = files.beside(output_graph, inception.TFLITE_SUFFIX)
-  if files.is_newer(path, output_graph):
+  labels_name = os.path.basename(output_labels)
+  metadata = tflite_export.classifier_metadata(
+      os.path.basename(files.beside(output_graph, '')), label_count,
+      labels_name, float16)
+  packed = {labels_name: files.read_bytes(output_labels)}
+  if (files.is_newer(path, output_graph) and
+      tflite_metadata.holds_metadata(path, metadata, packed)):
     log('%s is up to date' % path)
     return
   try:
-    model_bytes = tflite_export.tflite_model(graph_def, final_tensor_name)
+    model_bytes = tflite_export.tflite_model(graph_def, final_tensor_name,
+                                             float16)
   except Exception as e:
     reason = (str(e).strip().splitlines() or [type(e).__name__])[-1]
     warn('could not convert the model for TensorFlow Lite (%s); %s is not '
          'written' % (reason, path))
     return
-  files.write_bytes(path, model_bytes)
+  with files.atomic_write(path) as f:
+    tflite_metadata.write_with_metadata(f, model_bytes, metadata, packed)
   log('Saved %s' % path)
 
 
@@ -440,7 +457,8 @@ def retrain():
   save_graph_and_labels(output_graph_def, labels, FLAGS.output_graph,
                         FLAGS.output_labels)
   if FLAGS.export_tflite:
-    save_tflite(output_graph_def, FLAGS.final_tensor_name, FLAGS.output_graph)
+    save_tflite(output_graph_def, FLAGS.final_tensor_name, FLAGS.output_graph,
+                FLAGS.output_labels, len(labels), FLAGS.tflite_float16)
   if FLAGS.save_charts:
     save_charts(history, evaluation, labels, FLAGS.output_graph)
   report_skipped_photos(bottlenecks.skipped, FLAGS.output_graph)

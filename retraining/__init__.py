@@ -12,6 +12,9 @@ import datetime
 import os
 import sys
 
+# This project's version, written into the .tflite's metadata.
+__version__ = '1.0.0'
+
 
 def log(message):
   """A progress line on stdout, time-stamped as upstream's."""

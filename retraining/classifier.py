@@ -14,13 +14,14 @@ import functools
 import os
 
 from retraining import UserError, files, tuning, warn
-from retraining.inception import FINAL_TENSOR_NAME, TFLITE_SUFFIX
+from retraining.inception import FINAL_TENSOR_NAME, SCALED_IMAGE_SHAPE, TFLITE_SUFFIX
 
 RUNTIMES = ('auto', 'litert', 'tensorflow')
 LITERT_PACKAGES = 'ai-edge-litert simplejpeg'
 LITERT_PLATFORMS = ('Python 3.10 or later on Linux x86-64 or aarch64, macOS '
                     'arm64 or Windows x64')
 REPLACE_IT = 'delete it and run retrain.py again'  # A newer one is kept.
+WRITE_IT_ANEW = 'run retrain.py again to write it anew'
 
 
 def read_labels(path):
@@ -93,15 +94,21 @@ def litert_unavailable(model_path):
 def open_tflite(model_path, graph_path, labels_path, label_count):
   """(the interpreter on `model_path`, None); or (None, (what, how to fix
   it)) where it may not be the graph's model: older than the graph, not
-  loadable, or with another number of scores than the labels."""
+  loadable, written by an older retrain.py (whose model took the decoded
+  photo), or with another number of scores than the labels."""
   from retraining import litert_runner
   if files.is_newer(graph_path, model_path):
     return None, ('%s is older than the graph %s' % (model_path, graph_path),
-                  'run retrain.py again to write it anew')
+                  WRITE_IT_ANEW)
   try:
     interpreter = litert_runner.load_model(model_path)
   except (ValueError, RuntimeError) as e:
     return None, ('cannot load %s (%s)' % (model_path, e), REPLACE_IT)
+  if litert_runner.input_shape(interpreter) != SCALED_IMAGE_SHAPE:
+    return None, ('%s takes %s, not a photo scaled to %s: an older '
+                  'retrain.py wrote it' % (
+                      model_path, litert_runner.input_shape(interpreter),
+                      SCALED_IMAGE_SHAPE), WRITE_IT_ANEW)
   mismatch = label_count_mismatch(
       '%s (converted from graph %s)' % (model_path, graph_path),
       litert_runner.class_count(interpreter), labels_path, label_count)

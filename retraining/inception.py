@@ -16,23 +16,28 @@ GRAPH_SHA256 = '009d6814d1bc560d4e7b236e170e9b2d5ca6f4b57bd8037f6db05776204415c6
 JPEG_DATA_TENSOR_NAME = 'DecodeJpeg/contents:0'
 DECODED_IMAGE_NODE = 'DecodeJpeg'
 DECODED_IMAGE_TENSOR_NAME = DECODED_IMAGE_NODE + ':0'
-# DecodeJpeg's uint8 pixels as float32: the .tflite's input (see tflite_export.py).
-PHOTO_INPUT_NODE = 'Cast'
 RESIZED_IMAGE_NODE = 'ResizeBilinear'
 RESIZED_IMAGE_TENSOR_NAME = RESIZED_IMAGE_NODE + ':0'
-# Then (pixel - 128) / 128 at Mul:0, the body, and the 2,048-value bottleneck.
-SCALED_IMAGE_TENSOR_NAME = 'Mul:0'
+# Then (pixel - 128) / 128 at Mul:0 (the graph's Sub and Mul), the body, and
+# the 2,048-value bottleneck. Mul:0 is the .tflite's input (see
+# tflite_export.py).
+SCALED_IMAGE_NODE = 'Mul'
+SCALED_IMAGE_TENSOR_NAME = SCALED_IMAGE_NODE + ':0'
+PIXEL_MEAN = 128.0
+PIXEL_STD = 128.0
 BOTTLENECK_RESHAPE_NODE = 'pool_3/_reshape'
 BOTTLENECK_TENSOR_NAME = BOTTLENECK_RESHAPE_NODE + ':0'
 BOTTLENECK_TENSOR_SIZE = 2048
 MODEL_INPUT_WIDTH = 299
 MODEL_INPUT_HEIGHT = 299
 MODEL_INPUT_DEPTH = 3
+# The .tflite's input: one photo as Mul:0 gives it.
+SCALED_IMAGE_SHAPE = [1, MODEL_INPUT_HEIGHT, MODEL_INPUT_WIDTH, MODEL_INPUT_DEPTH]
 # The retrained layer's scores, which predict.py reads (retrain.py's
 # --final_tensor_name, by default).
 FINAL_TENSOR_NAME = 'final_result:0'
-# retrain.py writes the model for LiteRT beside the frozen graph, with this
-# in place of the graph's extension (see files.beside).
+# retrain.py writes the model for LiteRT and phones beside the frozen graph,
+# with this in place of the graph's extension (see files.beside).
 TFLITE_SUFFIX = '.tflite'
 # What the rewrite adds between the head and the body (see rewrite.py).
 BATCH_INPUT_NODE = 'input/ResizedImages'

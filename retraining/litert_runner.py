@@ -1,18 +1,20 @@
 """Classifying photos with the TensorFlow Lite model, without TensorFlow.
 
-retraining/tflite_export.py converts the frozen graph into a model whose input is a
-decoded photo (float32 pixels [height, width, 3], any size) and whose output
-is `final_result` ([1, classes]): the graph's own resize and scaling are
-inside it. What is left to do here is to decode a photo into the very pixels
-the graph's DecodeJpeg would have made, and to run the model with LiteRT
-(`ai_edge_litert`).
+retraining/tflite_export.py converts the frozen graph into a model whose input
+is the graph's `Mul`: a photo resized to 299 x 299 and scaled to
+(pixel - 128) / 128, float32 [1, 299, 299, 3]; its output is `final_result`
+([1, classes]). What is left to do here is what the graph does before `Mul`:
+decode a photo into the very pixels the graph's DecodeJpeg would have made,
+resize them as its ResizeBilinear does and scale them as its Sub and Mul do;
+then run the model with LiteRT (`ai_edge_litert`).
 
 Photos are chosen between a JPEG decoder and Pillow exactly as
 retraining/graph_runner.py's `resize_photo` chooses between feeding the graph JPEG
 bytes and Pillow pixels (see `photo_pixels`). JPEGs are decoded with
 simplejpeg, which wraps libjpeg-turbo as TensorFlow's DecodeJpeg does, with
 the same settings (fast integer DCT, fancy upsampling), and with the same
-answers to CMYK and damaged files (see `jpeg_pixels`).
+answers to CMYK and damaged files (see `jpeg_pixels`). The resizing repeats
+TensorFlow's kernel in numpy, operation for operation (see `resize_bilinear`).
 
 `photo_outputs` runs many photos as retraining/graph_runner.py's does, and yields
 what it yields, so predict.py handles the two runtimes' results alike.
@@ -31,8 +33,9 @@ from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
 from retraining import native_stderr_silenced
+from retraining.inception import MODEL_INPUT_HEIGHT, MODEL_INPUT_WIDTH, PIXEL_MEAN, PIXEL_STD
 from retraining.photos import decode_with_pillow, outcomes, read_photo
-from retraining.tuning import cpu_cores, map_ahead
+from retraining.tuning import cpu_cores, keep_freed_memory, map_ahead
 
 # simplejpeg's error message is TurboJPEG's: the libjpeg error that stopped
 # the decoding or, where none did, the first warning. libjpeg's warnings
@@ -61,21 +64,17 @@ def load_model(path, num_threads=None):
   return interpreter
 
 
-def classify(interpreter, pixels):
-  """The scores ([classes], float32) of one photo's pixels [h, w, 3].
-
-  The model's input takes any size: when this photo's size differs from the
-  last one's, the input is resized and the interpreter's tensors planned
-  again before it runs.
-  """
-  pixels = np.asarray(pixels, np.float32)
-  photo_input = interpreter.get_input_details()[0]
-  if tuple(photo_input['shape']) != pixels.shape:
-    interpreter.resize_tensor_input(photo_input['index'], pixels.shape)
-    interpreter.allocate_tensors()
-  interpreter.set_tensor(photo_input['index'], pixels)
+def classify(interpreter, photo):
+  """The scores ([classes], float32) of one photo scaled for the model
+  ([299, 299, 3], see scaled_photo)."""
+  interpreter.set_tensor(interpreter.get_input_details()[0]['index'],
+                         np.asarray(photo, np.float32)[None])
   interpreter.invoke()
   return interpreter.get_tensor(interpreter.get_output_details()[0]['index'])[0]
+
+
+def input_shape(interpreter):
+  return [int(size) for size in interpreter.get_input_details()[0]['shape']]
 
 
 def class_count(interpreter):
@@ -90,22 +89,79 @@ def photo_outputs(interpreter, paths):
   photo_outputs yields for the frozen graph.
 
   A thread decodes the next photos while the model runs (both let go of
-  Python's lock while they work).
+  Python's lock while they work). Freed memory is kept from here on: each
+  photo's resizing makes arrays of a megabyte, which glibc would otherwise
+  map afresh and fault in page by page each time (twice the resizing's
+  time); not before, as the model's weights load faster in fresh memory.
   """
+  keep_freed_memory()
   with concurrent.futures.ThreadPoolExecutor(1) as decoder:
     try:
-      decoded = map_ahead(decoder, photo_pixels, paths, DECODE_AHEAD)
-      yield ((path, None if failure else classify(interpreter, pixels), failure)
-             for path, pixels, failure in outcomes(paths, decoded))
+      photos = map_ahead(decoder, scaled_photo, paths, DECODE_AHEAD)
+      yield ((path, None if failure else classify(interpreter, photo), failure)
+             for path, photo, failure in outcomes(paths, photos))
     finally:
       decoder.shutdown(cancel_futures=True)
 
 
 # ---------------------------------------------------------------- photos
 
+def scaled_photo(path):
+  """A photo as the frozen graph's `Mul` gives it: decoded, resized to
+  [299, 299, 3] and scaled to (pixel - 128) / 128, float32. Raises BadPhoto."""
+  return scaled(resize_bilinear(photo_pixels(path), MODEL_INPUT_HEIGHT,
+                                MODEL_INPUT_WIDTH))
+
+
+def scaled(pixels):
+  """(pixels - 128) / 128, as the graph's Sub and Mul (by 1 / 128, which
+  gives the same float32 as dividing by 128) compute it."""
+  return (pixels - np.float32(PIXEL_MEAN)) / np.float32(PIXEL_STD)
+
+
+def resize_bilinear(pixels, height, width):
+  """The uint8 `pixels` [h, w, 3] resized to [height, width, 3], float32,
+  as TensorFlow's ResizeBilinear (align_corners=False,
+  half_pixel_centers=False) resizes them, value for value.
+
+  Its kernel (resize_bilinear_op.cc) maps output row y to the source row
+  y * (h / height) in float32, blends the rows floor() and ceil() of it
+  (the last row at most) by its fraction, and the same for columns: the
+  top and bottom pairs of pixels across, then the two results down.
+  """
+  top, bottom, y_fraction = source_positions(pixels.shape[0], height)
+  left, right, x_fraction = source_positions(pixels.shape[1], width)
+  x_fraction, y_fraction = x_fraction[None, :, None], y_fraction[:, None, None]
+  upper, lower = pixels.take(top, axis=0), pixels.take(bottom, axis=0)
+  return lerp(lerp(upper.take(left, axis=1), upper.take(right, axis=1), x_fraction),
+              lerp(lower.take(left, axis=1), lower.take(right, axis=1), x_fraction),
+              y_fraction)
+
+
+def lerp(start, end, fraction):
+  """start + (end - start) * fraction, each step rounded to float32 as in
+  TensorFlow's kernel. A float32 `end` is overwritten with the result."""
+  start = start.astype(np.float32, copy=False)
+  end = end.astype(np.float32, copy=False)
+  end -= start
+  end *= fraction
+  end += start
+  return end
+
+
+def source_positions(in_size, out_size):
+  """(lower, upper, fraction) of the source positions of `out_size`
+  outputs over `in_size` inputs, as TensorFlow's legacy scaler places them."""
+  scale = np.float32(in_size) / np.float32(out_size)
+  position = np.arange(out_size, dtype=np.float32) * scale
+  lower = np.floor(position)
+  upper = np.minimum(np.ceil(position), in_size - 1)
+  return lower.astype(np.intp), upper.astype(np.intp), position - lower
+
+
 def photo_pixels(path):
-  """A photo's pixels as the frozen graph's `Cast` sees them: float32
-  [height, width, 3] in 0..255.
+  """A photo's pixels as the frozen graph's DecodeJpeg gives them: uint8
+  [height, width, 3].
 
   As in graph_runner.resize_photo: a JPEG that needs no rotation is decoded as
   DecodeJpeg would decode it; anything else, and a JPEG DecodeJpeg would
@@ -117,7 +173,7 @@ def photo_pixels(path):
       data = jpeg_pixels(data)
     except ValueError:
       data = decode_with_pillow(path)
-  return data.astype(np.float32)
+  return data
 
 
 def jpeg_pixels(data):

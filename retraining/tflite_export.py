@@ -1,42 +1,57 @@
 """Converting retrain.py's frozen graph into a TensorFlow Lite model.
 
-The model starts at the graph's `Cast`, the decoded photo as float32 pixels
-[height, width, 3] of any size, so the graph's own ExpandDims,
-ResizeBilinear, Sub and Mul are inside it and a photo goes in as it is
-decoded; it ends at the new layer's softmax ([1, classes]). The JPEG decoder
-stays out (LiteRT has no DecodeJpeg): retraining/litert_runner.py decodes photos
-into the same pixels without TensorFlow.
+The model starts at the graph's `Mul`: a photo resized to 299 x 299 and
+scaled to (pixel - 128) / 128, float32 [1, 299, 299, 3], the input every
+phone toolkit expects of an image classifier (MediaPipe's ImageClassifier
+takes no other shape). It ends at the new layer's softmax ([1, classes]).
+The decoding and resizing stay out: MediaPipe decodes, resizes and scales
+photos by itself, as the model's metadata tells it (retraining/
+tflite_metadata.py), and predict.py's retraining/litert_runner.py decodes
+and resizes them as the graph's DecodeJpeg and ResizeBilinear do.
 
-The graph's two PlaceholderWithDefault nodes (`input/ResizedImages` and
-`input/BottleneckInputPlaceholder`, see retraining/rewrite.py) are fed by
-their defaults inside the model: the converter turns each into a plain
-pass-through, so neither becomes an input.
+The graph's two PlaceholderWithDefault nodes (`input/ResizedImages`, before
+`Mul`, and `input/BottleneckInputPlaceholder`, see retraining/rewrite.py)
+are outside the model or fed by their defaults inside it: the converter
+turns the second into a plain pass-through, so it does not become an input.
 """
 
 from absl import logging as absl_logging
 
-from retraining import UserError, native_stderr_silenced
-from retraining.inception import DECODED_IMAGE_NODE, PHOTO_INPUT_NODE
-from retraining.tensorflow_v1 import tf1
+from retraining import UserError, __version__, native_stderr_silenced, rewrite, tflite_metadata
+from retraining.inception import (
+  MODEL_INPUT_HEIGHT,
+  MODEL_INPUT_WIDTH,
+  PIXEL_MEAN,
+  PIXEL_STD,
+  RESIZED_IMAGE_NODE,
+  SCALED_IMAGE_NODE,
+  SCALED_IMAGE_SHAPE,
+)
+from retraining.tensorflow_v1 import tf, tf1
 
-PHOTO_INPUT_SHAPE = [-1, -1, 3]  # [height, width, RGB]; -1: any size.
+DESCRIPTION = ('Inception v3 (inception-2015-12-05) with a final layer '
+               'retrained by retrain.py to tell %d labels apart; %s weights.')
 
 
-def tflite_model(frozen_graph_def, final_tensor_name):
-  """The float32 .tflite model (bytes) of the frozen graph retrain.py
-  exported: input the pixels at `Cast` ([height, width, 3], any size),
-  output `final_tensor_name` ([1, classes]).
+def tflite_model(frozen_graph_def, final_tensor_name, float16=False):
+  """The .tflite model (bytes) of the frozen graph retrain.py exported:
+  input the scaled photo at `Mul` ([1, 299, 299, 3]), output
+  `final_tensor_name` ([1, classes]). With `float16`, its weights are
+  stored as float16 (half the size) and computed with as float32.
 
   The converter is given the two nodes by name and reads
   `frozen_graph_def` itself: importing the graph into TensorFlow first, to
   hand it tensors, would hold the model's weights once more and take a
   few tenths of a second for nothing.
   """
-  check_photo_input(frozen_graph_def)
+  check_scaled_image_input(frozen_graph_def)
   converter = tf1.lite.TFLiteConverter(
       frozen_graph_def, None, None,
-      input_arrays_with_shape=[(PHOTO_INPUT_NODE, PHOTO_INPUT_SHAPE)],
+      input_arrays_with_shape=[(SCALED_IMAGE_NODE, SCALED_IMAGE_SHAPE)],
       output_arrays=[final_tensor_name])
+  if float16:
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [tf.float16]
   # The converter's own record of how it ran (versions, options) costs a
   # second pass over the whole model; nothing reads it.
   converter.exclude_conversion_metadata = True
@@ -50,10 +65,22 @@ def tflite_model(frozen_graph_def, final_tensor_name):
     absl_logging.set_verbosity(verbosity)
 
 
-def check_photo_input(graph_def):
-  """Raises UserError unless the graph's `Cast` reads DecodeJpeg's pixels."""
-  cast = next((node for node in graph_def.node
-               if node.name == PHOTO_INPUT_NODE), None)
-  if cast is None or list(cast.input[:1]) != [DECODED_IMAGE_NODE]:
-    raise UserError('the graph has no %s node reading %s: was it written by '
-                    'retrain.py?' % (PHOTO_INPUT_NODE, DECODED_IMAGE_NODE))
+def check_scaled_image_input(graph_def):
+  """Raises UserError unless the graph's `Mul` scales ResizeBilinear's
+  photo."""
+  names = {node.name for node in graph_def.node}
+  if (SCALED_IMAGE_NODE not in names or RESIZED_IMAGE_NODE not in
+      rewrite.reachable_nodes(graph_def, [SCALED_IMAGE_NODE])):
+    raise UserError('the graph has no %s node scaling the %s photo: was it '
+                    'written by retrain.py?' % (SCALED_IMAGE_NODE,
+                                                RESIZED_IMAGE_NODE))
+
+
+def classifier_metadata(name, label_count, labels_name, float16=False):
+  """The metadata (bytes) the model is written with: an image classifier
+  named `name`, whose input is scaled as the graph's Sub and Mul scale it,
+  and whose `label_count` labels are in the packed file `labels_name`."""
+  return tflite_metadata.image_classifier_metadata(
+      name, DESCRIPTION % (label_count, 'float16' if float16 else 'float32'),
+      __version__, (MODEL_INPUT_WIDTH, MODEL_INPUT_HEIGHT), PIXEL_MEAN,
+      PIXEL_STD, labels_name, label_count)

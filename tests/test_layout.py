@@ -12,7 +12,7 @@ from conftest import ROOT
 # package must load without TensorFlow (litert_runner too, where LiteRT is
 # installed: see test_tflite.py).
 WITH_TENSORFLOW = {'tensorflow_v1', 'rewrite', 'graph_runner', 'final_layer',
-                   'training', 'distortions', 'tflite_export'}
+                   'training', 'distortions', 'tflite_export', 'tflite_metadata'}
 NEEDS_LITERT = {'litert_runner'}
 MODULES = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, 'retraining'))
                  if name.endswith('.py') and name != '__init__.py')

@@ -3,6 +3,7 @@ TensorFlow: same scores as the frozen graph for every kind of photo."""
 
 import glob
 import os
+import shutil
 import subprocess
 import sys
 
@@ -16,14 +17,24 @@ simplejpeg = pytest.importorskip('simplejpeg')
 from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
-from retraining import UserError, graph_runner, inception, litert_runner, rewrite, tflite_export
+from retraining import (
+  UserError,
+  classifier,
+  graph_runner,
+  inception,
+  litert_runner,
+  rewrite,
+  tflite_export,
+  tflite_metadata,
+)
 from retraining.photos import BadPhoto, read_photo
 from retraining.tensorflow_v1 import tf, tf1
 
 from conftest import ROOT, make_bad_photo_kinds, make_good_photo_kinds, make_photo, shared_data
 
 TOLERANCE = 1e-5  # absolute, on scores
-SIZES = [(1, 1), (17, 300), (299, 299), (640, 427)]  # (width, height)
+# (width, height): tiny, thin, the model's own, larger, and very wide.
+SIZES = [(1, 1), (17, 300), (299, 299), (640, 427), (1000, 3)]
 
 
 @pytest.fixture(scope='module')
@@ -71,40 +82,54 @@ def graph_scores(sess, path):
 
 
 def graph_pixels(sess, path):
-  """The uint8 pixels the frozen graph's Cast reads for this photo."""
+  """The uint8 pixels the frozen graph's DecodeJpeg gives for this photo."""
   kind, data = read_photo(path)
   if kind == 'jpeg':
     return sess.run('DecodeJpeg:0', {'DecodeJpeg/contents:0': data})
   return data
 
 
-def test_model_takes_any_size_of_decoded_photo(model_path, trained):
+def test_model_takes_the_scaled_photo(model_path, trained):
+  """One photo resized and scaled, as the graph's Mul gives it: the input
+  phone toolkits expect of an image classifier."""
   work, _ = trained
   labels = (work / 'flowers_labels.txt').read_text().split('\n')
   interpreter = Interpreter(model_path=model_path)
   [photo], [scores] = (interpreter.get_input_details(),
                        interpreter.get_output_details())
-  assert photo['name'] == 'Cast' and photo['dtype'] == np.float32
-  assert list(photo['shape_signature']) == [-1, -1, 3]
+  assert photo['name'] == 'Mul' and photo['dtype'] == np.float32
+  assert list(photo['shape_signature']) == [1, 299, 299, 3]
   assert scores['name'] == 'final_result' and scores['dtype'] == np.float32
   assert list(scores['shape']) == [1, len([line for line in labels if line])]
 
 
 def test_model_matches_frozen_graph_on_the_same_pixels(
     model_path, frozen_session, photo_paths):
-  """The conversion alone, in a bare interpreter, each photo's size in turn."""
+  """The conversion alone, in a bare interpreter, fed the graph's Mul:0."""
   interpreter = Interpreter(model_path=model_path)
+  interpreter.allocate_tensors()
   photo = interpreter.get_input_details()[0]['index']
   scores = interpreter.get_output_details()[0]['index']
   for kind, path in sorted(photo_paths.items()):
-    pixels = graph_pixels(frozen_session, path).astype(np.float32)
-    interpreter.resize_tensor_input(photo, pixels.shape)
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(photo, pixels)
+    scaled, expected = frozen_session.run(
+        ['Mul:0', 'final_result:0'],
+        {'DecodeJpeg:0': graph_pixels(frozen_session, path)})
+    interpreter.set_tensor(photo, scaled)
     interpreter.invoke()
-    expected = frozen_session.run('final_result:0', {'DecodeJpeg:0': pixels})[0]
     got = interpreter.get_tensor(scores)[0]
-    assert np.abs(got - expected).max() <= TOLERANCE, kind
+    assert np.abs(got - expected[0]).max() <= TOLERANCE, kind
+
+
+def test_photos_are_resized_and_scaled_as_the_graph_does(frozen_session,
+                                                          photo_paths):
+  """Value for value: ResizeBilinear's pixels and Mul's."""
+  for kind, path in sorted(photo_paths.items()):
+    resized, scaled = frozen_session.run(
+        ['ResizeBilinear:0', 'Mul:0'],
+        {'DecodeJpeg:0': graph_pixels(frozen_session, path)})
+    got = litert_runner.resize_bilinear(litert_runner.photo_pixels(path), 299, 299)
+    assert got.dtype == np.float32 and np.array_equal(got, resized[0]), kind
+    assert np.array_equal(litert_runner.scaled(got), scaled[0]), kind
 
 
 def test_litert_scores_match_frozen_graph_for_every_photo_kind(
@@ -113,7 +138,7 @@ def test_litert_scores_match_frozen_graph_for_every_photo_kind(
   interpreter = litert_runner.load_model(model_path)
   for kind, path in sorted(photo_paths.items()):
     expected = graph_scores(frozen_session, path)
-    got = litert_runner.classify(interpreter, litert_runner.photo_pixels(path))
+    got = litert_runner.classify(interpreter, litert_runner.scaled_photo(path))
     assert got.shape == expected.shape, kind
     assert np.abs(got - expected).max() <= TOLERANCE, kind
 
@@ -127,16 +152,16 @@ def test_litert_rejects_the_photos_the_graph_path_rejects(tmp_path):
     pytest.fail('%s was decoded' % kind)
 
 
-@pytest.mark.parametrize('cast', [False, True])
-def test_tflite_model_needs_retrains_graph(cast):
-  """No Cast, or a Cast that does not read DecodeJpeg's pixels."""
+@pytest.mark.parametrize('resized', [False, True])
+def test_tflite_model_needs_retrains_graph(resized):
+  """No Mul, or a Mul that does not scale ResizeBilinear's photo."""
   graph = tf.Graph()
   with graph.as_default():
-    pixels = tf1.placeholder(tf.uint8, [None, None, 3], name='pixels')
-    if cast:
-      pixels = tf.cast(pixels, tf.float32, name='Cast')
+    pixels = tf1.placeholder(tf.float32, [1, 299, 299, 3], name='pixels')
+    if resized:
+      pixels = tf.identity(pixels, name='Mul')
     tf.identity(pixels, name='final_result')
-  with pytest.raises(UserError, match='no Cast node reading DecodeJpeg'):
+  with pytest.raises(UserError, match='no Mul node scaling the ResizeBilinear'):
     tflite_export.tflite_model(graph.as_graph_def(), 'final_result')
 
 
@@ -148,12 +173,61 @@ def test_a_failed_conversion_is_one_warning_and_writes_nothing(tmp_path, capsys)
     tf.identity(tf1.placeholder(tf.float32, [None, 2]), name='final_result')
   output_graph = tmp_path / 'flowers_graph.pb'
   output_graph.write_bytes(b'')
-  retrain.save_tflite(graph.as_graph_def(), 'final_result', str(output_graph))
+  (tmp_path / 'flowers_labels.txt').write_text('a\nb\n')
+  retrain.save_tflite(graph.as_graph_def(), 'final_result', str(output_graph),
+                      str(tmp_path / 'flowers_labels.txt'), 2, False)
   assert capsys.readouterr().err == (
       'WARNING: could not convert the model for TensorFlow Lite (the graph has '
-      'no Cast node reading DecodeJpeg: was it written by retrain.py?); %s is '
-      'not written\n' % (tmp_path / 'flowers_graph.tflite'))
-  assert os.listdir(tmp_path) == ['flowers_graph.pb']
+      'no Mul node scaling the ResizeBilinear photo: was it written by '
+      'retrain.py?); %s is not written\n' % (tmp_path / 'flowers_graph.tflite'))
+  assert sorted(os.listdir(tmp_path)) == ['flowers_graph.pb', 'flowers_labels.txt']
+
+
+def test_tflite_is_written_again_when_its_weights_or_labels_change(
+    trained, tmp_path, capsys):
+  """Kept while it is newer than the graph and holds the same metadata and
+  labels: --tflite_float16 or other labels write it anew."""
+  import retrain
+  work, _ = trained
+  for name in ('flowers_graph.pb', 'flowers_labels.txt'):
+    shutil.copy2(work / name, tmp_path / name)
+  graph_def = rewrite.read_graph_def(str(tmp_path / 'flowers_graph.pb'))
+  model = tmp_path / 'flowers_graph.tflite'
+  labels = tmp_path / 'flowers_labels.txt'
+
+  def save(float16):
+    retrain.save_tflite(graph_def, 'final_result', str(tmp_path / 'flowers_graph.pb'),
+                        str(labels), 4, float16)
+    return capsys.readouterr().out
+  assert 'Saved' in save(False) and 'up to date' in save(False)
+  full_size = model.stat().st_size
+  assert 'Saved' in save(True) and 'up to date' in save(True)
+  assert model.stat().st_size < 0.6 * full_size
+  labels.write_text(labels.read_text().upper())
+  assert 'Saved' in save(True)
+  assert tflite_metadata.read_metadata(model.read_bytes())[1] == {
+      'flowers_labels.txt': labels.read_bytes()}
+
+
+def test_a_tflite_of_the_older_retrain_is_not_used(tmp_path):
+  """Its input was the decoded photo: predict.py says to write it anew."""
+  graph = tf.Graph()
+  with graph.as_default():
+    pixels = tf1.placeholder(tf.float32, [None, None, 3], name='Cast')
+    tf.nn.softmax(tf.reduce_mean(pixels, [0, 1])[None, :2], name='final_result')
+  model = tmp_path / 'flowers_graph.tflite'
+  model.write_bytes(tf1.lite.TFLiteConverter(
+      graph.as_graph_def(), None, None,
+      input_arrays_with_shape=[('Cast', [-1, -1, 3])],
+      output_arrays=['final_result']).convert())
+  graph_path = tmp_path / 'flowers_graph.pb'
+  graph_path.write_bytes(b'')
+  os.utime(graph_path, (0, 0))  # The .tflite is newer.
+  interpreter, (problem, fix) = classifier.open_tflite(
+      str(model), str(graph_path), 'labels.txt', 2)
+  assert interpreter is None
+  assert 'takes [1, 1, 3], not a photo scaled to [1, 299, 299, 3]' in problem
+  assert 'older retrain.py' in problem and 'run retrain.py again' in fix
 
 
 # ---------------------------------------------------------------- decoding
@@ -238,14 +312,18 @@ def test_damaged_jpegs_cover_both_answers(generated_jpegs):
       simplejpeg.decode_jpeg(generated_jpegs[name], strict=True)
 
 
-def test_jpeg_pixels_are_tensorflows_on_original_photos():
+def test_jpeg_pixels_and_their_resizing_are_tensorflows_on_original_photos():
   paths = sorted(glob.glob(os.path.join(
       shared_data('flower_photos_original_sample'), '*', '*.jpg')))
   assert len(paths) == 150
   for path in paths:
     with open(path, 'rb') as f:
       data = f.read()
-    assert np.array_equal(litert_runner.jpeg_pixels(data), tf_pixels(data)), path
+    pixels = tf_pixels(data)
+    assert np.array_equal(litert_runner.jpeg_pixels(data), pixels), path
+    resized = tf.raw_ops.ResizeBilinear(images=pixels[None], size=[299, 299])
+    assert np.array_equal(litert_runner.resize_bilinear(pixels, 299, 299),
+                          resized[0]), path
 
 
 def test_litert_does_not_import_tensorflow():

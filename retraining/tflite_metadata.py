@@ -1,0 +1,164 @@
+"""TensorFlow Lite metadata: what MediaPipe Tasks' ImageClassifier (on
+Android, iOS, the web and in Python) reads from a model to use it as it is:
+how to scale an image for its input, and the labels of its scores.
+
+The metadata is a flatbuffer of the schema in tflite_metadata_schema.py
+(generated from the official metadata_schema.fbs), kept in the model as the
+buffer of a metadata entry named TFLITE_METADATA; the files it names (here
+the labels file) are packed in a zip archive appended to the model. That is
+what tflite-support's MetadataPopulator writes. No maintained package writes
+it beside TensorFlow 2.21 and numpy 2: tflite-support is unmaintained (its
+last release pins protobuf < 4), mediapipe 0.10.21's writer pins numpy < 2,
+and mediapipe 1.2's does not import. So it is written here with the
+`flatbuffers` package, the model's own flatbuffer edited with TensorFlow's
+generated schema.
+"""
+
+import io
+import zipfile
+
+import flatbuffers
+from tensorflow.lite.python import schema_py_generated as model_schema
+
+from retraining import tflite_metadata_schema as schema
+
+METADATA_NAME = 'TFLITE_METADATA'
+MODEL_IDENTIFIER = b'TFL3'
+METADATA_IDENTIFIER = b'M001'
+# The oldest metadata parser that reads every field written here: all are
+# in the schema's first version (the populator works it out the same way).
+MIN_PARSER_VERSION = '1.0.0'
+PIXEL_RANGE = (0.0, 255.0)
+SCORE_RANGE = (0.0, 1.0)
+
+
+def image_classifier_metadata(name, description, version, input_size, mean,
+                              std, labels_name, label_count):
+  """The metadata (bytes) of an image classifier: one RGB image in,
+  `input_size` (width, height), whose pixels the model expects scaled to
+  (pixel - mean) / std; one score per label out, its labels in the
+  associated file `labels_name`. As tflite-support's ImageClassifierWriter
+  writes it."""
+  metadata = schema.ModelMetadataT()
+  metadata.name, metadata.description, metadata.version = (
+      name, description, version)
+  metadata.minParserVersion = MIN_PARSER_VERSION
+  subgraph = schema.SubGraphMetadataT()
+  subgraph.inputTensorMetadata = [image_tensor(input_size, mean, std)]
+  subgraph.outputTensorMetadata = [scores_tensor(labels_name, label_count)]
+  metadata.subgraphMetadata = [subgraph]
+  return finished(metadata, METADATA_IDENTIFIER)
+
+
+def image_tensor(input_size, mean, std):
+  image = schema.ImagePropertiesT()
+  image.colorSpace = schema.ColorSpaceType.RGB
+  image.defaultSize = schema.ImageSizeT()
+  image.defaultSize.width, image.defaultSize.height = input_size
+  normalization = schema.NormalizationOptionsT()
+  normalization.mean, normalization.std = [mean], [std]
+  scaling = schema.ProcessUnitT()
+  scaling.optionsType = schema.ProcessUnitOptions.NormalizationOptions
+  scaling.options = normalization
+  tensor = tensor_metadata(
+      'image', 'Input image to be classified: RGB, %d x %d, each value '
+      '(pixel - %g) / %g.' % (*input_size, mean, std),
+      schema.ContentProperties.ImageProperties, image,
+      [(value - mean) / std for value in PIXEL_RANGE])
+  tensor.processUnits = [scaling]
+  return tensor
+
+
+def scores_tensor(labels_name, label_count):
+  labels = schema.AssociatedFileT()
+  labels.name = labels_name
+  labels.description = 'Labels for categories that the model can recognize.'
+  labels.type = schema.AssociatedFileType.TENSOR_AXIS_LABELS
+  tensor = tensor_metadata(
+      'probability', 'Probabilities of the %d labels respectively.'
+      % label_count, schema.ContentProperties.FeatureProperties,
+      schema.FeaturePropertiesT(), SCORE_RANGE)
+  tensor.associatedFiles = [labels]
+  return tensor
+
+
+def tensor_metadata(name, description, content_type, content_properties,
+                    value_range):
+  tensor = schema.TensorMetadataT()
+  tensor.name, tensor.description = name, description
+  tensor.content = schema.ContentT()
+  tensor.content.contentPropertiesType = content_type
+  tensor.content.contentProperties = content_properties
+  tensor.stats = schema.StatsT()
+  tensor.stats.min, tensor.stats.max = [value_range[0]], [value_range[1]]
+  return tensor
+
+
+def finished(table, identifier, size=1024):
+  """The flatbuffer of `table` (bytes)."""
+  return bytes(packed(table, identifier, size))
+
+
+def packed(table, identifier, size):
+  """The flatbuffer of `table`, as a view of the builder's memory."""
+  builder = flatbuffers.Builder(size)
+  builder.Finish(table.Pack(builder), identifier)
+  return memoryview(builder.Bytes)[builder.Head():]
+
+
+def write_with_metadata(f, model, metadata, packed_files):
+  """Writes to the binary file `f` the .tflite `model` (bytes) with
+  `metadata` (bytes) as its TFLITE_METADATA, replacing any there, then
+  `packed_files` ({name: bytes}) in a zip archive (its offsets count from
+  the model's start, as the populator's do).
+
+  The model is written straight from the builder's memory: the weights
+  are held twice at most (the model given and the one built).
+  """
+  model_object = model_schema.ModelT.InitFromPackedBuf(model, 0)
+  buffer = model_schema.BufferT()
+  buffer.data = metadata
+  entries = [entry for entry in model_object.metadata or []
+             if entry.name.decode() != METADATA_NAME]
+  entry = model_schema.MetadataT()
+  entry.name, entry.buffer = METADATA_NAME, len(model_object.buffers)
+  model_object.buffers.append(buffer)
+  model_object.metadata = entries + [entry]
+  # Weights are most of it: room for them all from the start.
+  f.write(packed(model_object, MODEL_IDENTIFIER,
+                 len(model) + len(metadata) + (1 << 20)))
+  with zipfile.ZipFile(f, 'w') as archive:  # From where the model ends.
+    for name, content in packed_files.items():
+      archive.writestr(name, content)
+
+
+def read_metadata(model):
+  """(the TFLITE_METADATA's bytes, or None; {name: bytes} of the files
+  packed in) of the .tflite `model` (bytes)."""
+  model_object = model_schema.Model.GetRootAs(model, 0)
+  metadata = None
+  for i in range(model_object.MetadataLength()):
+    entry = model_object.Metadata(i)
+    if entry.Name().decode() == METADATA_NAME:
+      metadata = model_object.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
+  try:
+    with zipfile.ZipFile(io.BytesIO(model)) as archive:
+      return metadata, {name: archive.read(name) for name in archive.namelist()}
+  except zipfile.BadZipFile:
+    return metadata, {}
+
+
+def parsed_metadata(metadata):
+  """The metadata (bytes) as a schema.ModelMetadataT."""
+  return schema.ModelMetadataT.InitFromObj(
+      schema.ModelMetadata.GetRootAs(metadata, 0))
+
+
+def holds_metadata(path, metadata, packed_files):
+  """Whether the .tflite at `path` has exactly this metadata and these
+  packed files ({name: bytes}); False where it cannot be read as one."""
+  try:
+    with open(path, 'rb') as f:
+      return read_metadata(f.read()) == (metadata, packed_files)
+  except Exception:  # Not a .tflite: flatbuffers raises many types.
+    return False
