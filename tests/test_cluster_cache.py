@@ -10,9 +10,11 @@ what other tests' captured output holds.
 import importlib.util
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 
 import pytest
@@ -202,3 +204,22 @@ def test_two_jobs_on_one_cache_at_once_lose_nothing(tmp_path, model_dir):
                if (bottlenecks / folder).is_dir()
                for name in os.listdir(bottlenecks / folder) if name.startswith('.')]
   assert not temporary
+
+
+def test_setup_py_packs_what_the_workers_import(tmp_path):
+  """As Beam's --setup_file builds it (an sdist), from a copy of the files."""
+  shutil.copy(os.path.join(ROOT, 'setup.py'), tmp_path)
+  shutil.copytree(os.path.join(ROOT, 'retraining'), tmp_path / 'retraining',
+                  ignore=shutil.ignore_patterns('__pycache__'))
+  built = subprocess.run([sys.executable, 'setup.py', '-q', 'sdist', '--dist-dir',
+                          'dist'], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
+  assert built.returncode == 0, built.stderr
+  (archive,) = (tmp_path / 'dist').iterdir()
+  with tarfile.open(archive) as tar:
+    names = {name.split('/', 1)[-1] for name in tar.getnames()}
+    requires = tar.extractfile(next(
+        m for m in tar.getmembers() if m.name.endswith('requires.txt'))).read()
+  assert {'retraining/beam_cache.py', 'retraining/graph_runner.py',
+          'retraining/cache.py'} <= names
+  assert b'tensorflow' in requires
