@@ -25,6 +25,7 @@ import filecmp
 import glob
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -54,8 +55,21 @@ def environment():
   return dict(os.environ, MPLBACKEND='Agg', PYTHONUNBUFFERED='1')
 
 
+def process_cpu_s(pid):
+  """CPU seconds a running process has used, all its threads."""
+  with open('/proc/%d/stat' % pid) as f:
+    fields = f.read().rsplit(')', 1)[1].split()
+  return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def children_cpu_s():
+  usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+  return usage.ru_utime + usage.ru_stime
+
+
 def time_retrain(model_dir, work):
-  """Seconds from starting retrain.py to its `Training on` line."""
+  """(seconds, CPU seconds) from starting retrain.py to its `Training on`
+  line."""
   command = [sys.executable, os.path.join(ROOT, 'retrain.py'),
              '--image_dir', ORIGINALS, '--bottleneck_dir', os.path.join(work, 'cache'),
              '--model_dir', model_dir, '--output_graph', os.path.join(work, 'g.pb'),
@@ -63,28 +77,30 @@ def time_retrain(model_dir, work):
              '--summaries_dir', os.path.join(work, 'logs'),
              '--how_many_training_steps', '1', '--noexport_tflite', '--nosave_charts']
   start = time.perf_counter()
-  seconds = None
+  seconds = cpu_s = None
   with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                         text=True, env=environment()) as process:
     for line in process.stdout:
       if seconds is None and 'Training on' in line:
         seconds = time.perf_counter() - start
+        cpu_s = process_cpu_s(process.pid)
   if process.returncode or seconds is None:
     sys.exit('retrain.py failed (exit code %d)' % process.returncode)
-  return seconds
+  return seconds, cpu_s
 
 
 def time_beam(model_dir, work):
-  """Seconds cache_bottlenecks.py takes, the whole process."""
+  """(seconds, CPU seconds) cache_bottlenecks.py takes, the whole process
+  with its worker processes."""
   command = [sys.executable, os.path.join(ROOT, 'cache_bottlenecks.py'),
              '--image_dir', ORIGINALS, '--bottleneck_dir', os.path.join(work, 'cache'),
              '--model_dir', model_dir]
-  start = time.perf_counter()
+  start, start_cpu_s = time.perf_counter(), children_cpu_s()
   result = subprocess.run(command, capture_output=True, text=True, env=environment())
   seconds = time.perf_counter() - start
   if result.returncode:
     sys.exit('cache_bottlenecks.py failed:\n%s' % result.stderr[-3000:])
-  return seconds
+  return seconds, children_cpu_s() - start_cpu_s
 
 
 def cache_files(work):
@@ -148,19 +164,24 @@ def main():
     for i in range(args.runs):
       for way, timed in (('retrain', time_retrain), ('beam', time_beam)):
         work = os.path.join(scratch, '%s_%d' % (way, i))
-        runs[way].append((timed(model_dir, work), work))
-        print('  %s run %d: %.1f s' % (way, i + 1, runs[way][-1][0]), flush=True)
-    (retrain_s, retrain_work), (beam_s, beam_work) = (
+        seconds, cpu_s = timed(model_dir, work)
+        runs[way].append((seconds, cpu_s, work))
+        print('  %s run %d: %.1f s, %.1f CPU s (load average %.1f)'
+              % (way, i + 1, seconds, cpu_s, os.getloadavg()[0]), flush=True)
+    (retrain_s, retrain_cpu_s, retrain_work), (beam_s, beam_cpu_s, beam_work) = (
         min(runs[way]) for way in ('retrain', 'beam'))
     photos = len(cache_files(retrain_work))
     report('retrain.py caching, cold, to its "Training on" line', photos / retrain_s,
            'photo/s')
     report('cache_bottlenecks.py, local runner, cold, whole process', photos / beam_s,
            'photo/s', '>= %.1f x retrain.py' % RATIO_GOAL, retrain_s / beam_s)
+    report('  CPU time per photo, retrain.py', retrain_cpu_s / photos, 's')
+    report('  CPU time per photo, cache_bottlenecks.py (all processes)',
+           beam_cpu_s / photos, 's', '', beam_cpu_s / retrain_cpu_s)
     same, count = identical(retrain_work, beam_work)
     report('cache files cmp-identical to retrain.py\'s', same, 'of %d' % count,
            'all')
-    steady = {way: max(steady_rate(work) for _, work in runs[way]) for way in runs}
+    steady = {way: max(steady_rate(work) for _, _, work in runs[way]) for way in runs}
     report('retrain.py, steady (after the first %d photos)' % STEADY_AFTER,
            steady['retrain'], 'photo/s')
     report('cache_bottlenecks.py, steady, all workers', steady['beam'], 'photo/s', '',

@@ -33,6 +33,7 @@ import concurrent.futures
 import contextlib
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -50,7 +51,7 @@ from apache_beam.options.pipeline_options import (
   StandardOptions,
 )
 
-from retraining import cache, files, inception, warn
+from retraining import UserError, cache, files, inception, warn
 from retraining.photos import BadPhoto, is_photo_name, photo_from_bytes
 from retraining.tuning import cpu_cores
 
@@ -70,6 +71,9 @@ SKIPPED = 'skipped'  # the tag of the photos that cannot be read
 # cache.write_bottleneck) and is computed again; retrain.py finds any other
 # damage when it reads the file, and computes that one again.
 MIN_CACHE_FILE_BYTES = 2 * inception.BOTTLENECK_TENSOR_SIZE - 1
+# How Beam reports a UserError raised on a worker: its traceback's last line.
+WORKER_USER_ERROR = re.compile(
+    r'^retraining\.UserError: (.*?)(?: \[while running .*\])?$', re.MULTILINE)
 
 
 # ------------------------------------------------------------ the driver
@@ -158,13 +162,23 @@ def run(options, image_dir, bottleneck_dir, graph_path, threads):
     logging.getLogger(FORWARDED_LOGS).setLevel(logging.ERROR)
   pipeline = beam.Pipeline(options=options)
   cache_photos(pipeline, image_dir, bottleneck_dir, graph_path, threads)
-  result = pipeline.run()
-  result.wait_until_finish()
+  try:
+    result = pipeline.run()
+    result.wait_until_finish()
+  except Exception as e:
+    raise worker_user_error(e) or e
   counts = collections.Counter(photos=0, cached=0, computed=0, skipped=0)
   for counter in result.metrics().query(
       MetricsFilter().with_namespace(COUNTERS))['counters']:
     counts[counter.key.metric.name] += counter.result
   return counts
+
+
+def worker_user_error(error):
+  """The UserError a worker raised (an unreadable graph, say), out of the
+  error Beam reports for it, or None."""
+  match = WORKER_USER_ERROR.search(str(error))
+  return UserError(match.group(1)) if match else None
 
 
 def is_local(path):

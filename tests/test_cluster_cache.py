@@ -97,6 +97,22 @@ def test_a_missing_photo_folder_is_one_clear_error(tmp_path, model_dir):
 
 @needs_beam
 @pytest.mark.slow
+def test_a_graph_the_workers_cannot_read_ends_with_one_clear_line(tmp_path):
+  """The workers print Beam's own report of it; the job's last line says
+  what to do, and the exit code is 1."""
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=2)
+  broken = tmp_path / 'inception' / 'classify_image_graph_def.pb'
+  broken.parent.mkdir()
+  broken.write_bytes(b'not a graph')
+  result = run_script(SCRIPT, *cache_args(photos, tmp_path / 'b', broken.parent))
+  assert result.returncode == 1
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith('cache_bottlenecks.py: error: %s is not a TensorFlow '
+                         'graph' % broken), last
+
+
+@needs_beam
+@pytest.mark.slow
 @pytest.mark.parametrize('onednn', ['0', '1'])
 def test_the_cache_is_retrains_byte_for_byte_and_retrain_creates_none(
     tmp_path, model_dir, onednn):
