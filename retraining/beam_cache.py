@@ -83,6 +83,11 @@ def pipeline_options(args):
   worker process per core (Beam's default DirectRunner would first try to
   download its Prism runner)."""
   options = PipelineOptions(args)
+  unknown = set(options.get_all_options(retain_unknown_options=True)) - set(
+      options.get_all_options())
+  if unknown:
+    raise UserError('unknown flag %s: neither this script\'s (see --help) nor '
+                    'Apache Beam\'s' % ', '.join('--' + name for name in sorted(unknown)))
   given = options.get_all_options(drop_default=True)
   if options.view_as(StandardOptions).runner is None:
     options.view_as(StandardOptions).runner = LOCAL_RUNNER

@@ -87,11 +87,16 @@ def test_without_beam_it_says_what_to_install(tmp_path):
 
 
 @needs_beam
-def test_a_missing_photo_folder_is_one_clear_error(tmp_path, model_dir):
-  result = run_script(SCRIPT, *cache_args(tmp_path / 'nowhere', tmp_path / 'b',
-                                          model_dir))
+@pytest.mark.parametrize('mistake', ['missing folder', 'misspelt flag'])
+def test_a_missing_photo_folder_or_unknown_flag_is_one_clear_error(
+    tmp_path, model_dir, mistake):
+  args = cache_args(tmp_path / 'nowhere', tmp_path / 'b', model_dir)
+  if mistake == 'misspelt flag':
+    args[0] = args[0].replace('--image_dir', '--image_dri')
+  result = run_script(SCRIPT, *args)
   assert_clean_failure(result)
-  assert str(tmp_path / 'nowhere') in result.stderr
+  assert ('--image_dri' if mistake == 'misspelt flag' else
+          str(tmp_path / 'nowhere')) in result.stderr.splitlines()[-1]
   assert not (tmp_path / 'b').exists()
 
 
