@@ -17,9 +17,8 @@ that is stopped, run again, computes only what is missing.
 
 import argparse
 import os
-import sys
 
-from retraining import UserError, inception, log, warn
+from retraining import UserError, errors_as_one_line, inception, log, warn
 
 WORKSPACE = './workspace'
 DESCRIPTION = __doc__.split('\n\n')[0]
@@ -97,13 +96,8 @@ def cache_bottlenecks(args, beam_args):
 
 def main(argv=None):
   args, beam_args = parse_flags(argv)
-  try:
+  with errors_as_one_line('cache_bottlenecks.py'):
     cache_bottlenecks(args, beam_args)
-  except UserError as e:
-    sys.exit('cache_bottlenecks.py: error: %s' % e)
-  except KeyboardInterrupt:
-    sys.exit('cache_bottlenecks.py: interrupted; the cache keeps what was '
-             'finished, run again to resume')
 
 
 if __name__ == '__main__':

@@ -40,6 +40,7 @@ from retraining import (
   cache,
   charts,
   distortions,
+  errors_as_one_line,
   files,
   final_layer,
   graph_runner,
@@ -400,13 +401,8 @@ def main(argv):
   if len(argv) > 1:
     sys.exit('retrain.py: error: unexpected argument %r (flags look like '
              '--image_dir=PATH; see --help)' % argv[1])
-  try:
+  with errors_as_one_line('retrain.py'):
     retrain()
-  except UserError as e:
-    sys.exit('retrain.py: error: %s' % e)
-  except KeyboardInterrupt:
-    sys.exit('retrain.py: interrupted; the cache keeps what was finished, run '
-             'again to resume')
 
 
 if __name__ == '__main__':
