@@ -103,12 +103,20 @@ def runs_here(options):
   return options.view_as(StandardOptions).runner in LOCAL_RUNNERS
 
 
+def local_processes(options):
+  """How many worker processes the local runner starts (0 if it runs the
+  job in this process, or the job does not run here)."""
+  direct = options.view_as(DirectOptions)
+  if not runs_here(options) or direct.direct_running_mode != 'multi_processing':
+    return 0
+  return direct.direct_num_workers or cpu_cores()  # Beam's 0: one per core.
+
+
 def runner_name(options):
   """The runner, and its worker processes where it runs here."""
   runner = options.view_as(StandardOptions).runner
-  direct = options.view_as(DirectOptions)
-  if runs_here(options) and direct.direct_running_mode == 'multi_processing':
-    return '%s, %d worker processes' % (runner, direct.direct_num_workers)
+  if local_processes(options):
+    return '%s, %d worker processes' % (runner, local_processes(options))
   return runner
 
 
@@ -117,16 +125,16 @@ def threads_per_worker(options):
 
   Here, this machine's cores shared among the local runner's worker
   processes, so that they do not take turns on the same cores. Elsewhere
-  one: Dataflow starts one worker process per vCPU (Flink and Spark one per
-  --sdk_worker_parallelism, which cache_bottlenecks.py's
-  --threads_per_worker should then divide the cores by).
+  one, since Dataflow starts one worker process per vCPU; Flink and Spark
+  start --sdk_worker_parallelism processes per machine, and
+  cache_bottlenecks.py's --threads_per_worker should then be the
+  machine's cores divided by that.
   """
   if not runs_here(options):
     return 1
-  direct = options.view_as(DirectOptions)
-  if direct.direct_running_mode != 'multi_processing':
-    return cpu_cores()  # One process.
-  return max(1, cpu_cores() // max(1, direct.direct_num_workers))
+  if not local_processes(options):
+    return cpu_cores()  # The job runs in this process.
+  return max(1, cpu_cores() // local_processes(options))
 
 
 def ship_package(options):
@@ -245,11 +253,13 @@ def photo_entry(metadata):
 
 
 def cache_entry(metadata):
+  """(key, None) of a cache file the listing found, if it is not broken."""
   if metadata.size_in_bytes >= MIN_CACHE_FILE_BYTES:
     yield photo_key(metadata.path, cache.CACHE_SUFFIX), None
 
 
 def photos_to_compute(joined):
+  """The photo of a key, unless its cache file is there; counts both."""
   _, found = joined
   for path in found['photo']:
     count('photos')
