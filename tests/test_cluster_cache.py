@@ -20,6 +20,7 @@ import time
 import pytest
 
 from retraining import cache
+from retraining.tuning import cpu_cores
 
 from conftest import (
   ROOT,
@@ -135,6 +136,9 @@ def test_the_cache_is_retrains_byte_for_byte_and_retrain_creates_none(
   assert by_beam.returncode == 0, by_beam.stderr
   count = photo_count(photos)
   assert summary(by_beam) == (count, 0, count, 0)
+  threads = max(1, cpu_cores() // 2)  # The cores, shared by the 2.
+  assert '(FnApiRunner, 2 worker processes, %d threads per worker process)' % (
+      threads) in by_beam.stdout
 
   expected = cache_files(tmp_path / 'r' / 'bottlenecks')
   assert len(expected) == count
@@ -152,6 +156,7 @@ def test_the_cache_is_retrains_byte_for_byte_and_retrain_creates_none(
 
 @needs_beam
 @pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, 'mkfifo'), reason='needs named pipes (POSIX)')
 def test_a_killed_job_resumes_with_only_what_is_missing(tmp_path, model_dir):
   """A photo that is a named pipe blocks its worker's read for ever, so the
   job is surely still running when it is killed (the driver and its worker
