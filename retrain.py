@@ -42,6 +42,7 @@ from retraining import (
   cache,
   charts,
   distortions,
+  errors_as_one_line,
   files,
   final_layer,
   graph_runner,
@@ -160,28 +161,6 @@ Bottlenecks = collections.namedtuple('Bottlenecks', 'values ok skipped')
 
 # ---------------------------------------------------------------- downloads
 
-def maybe_download_and_extract(model_dir, url):
-  """Makes sure classify_image_graph_def.pb is in model_dir; returns its path.
-
-  Nothing is fetched (no network access at all) when the .pb is there, and
-  a complete archive already in model_dir is extracted without downloading.
-  From the default URL, the archive must be the known one.
-  """
-  graph_path = os.path.join(model_dir, inception.GRAPH_FILE_NAME)
-  if os.path.exists(graph_path):
-    return graph_path
-  archive = os.path.join(model_dir, os.path.basename(url) or 'inception.tgz')
-  known = url == inception.ARCHIVE_URL
-  fetch_archive(url, archive, size=inception.ARCHIVE_SIZE if known else None,
-                sha256=inception.ARCHIVE_SHA256 if known else None,
-                offline_hint='download %s on another machine and put it (or '
-                'the %s inside it) in %s' % (inception.ARCHIVE_URL,
-                                             inception.GRAPH_FILE_NAME, model_dir))
-  extract_or_discard(archive, files.extract_member, inception.GRAPH_FILE_NAME,
-                     graph_path)
-  return graph_path
-
-
 def maybe_download_flowers(image_dir, url):
   """Fetches the flower photos when the default --image_dir is missing."""
   if os.path.exists(image_dir) or (
@@ -189,36 +168,11 @@ def maybe_download_flowers(image_dir, url):
     return
   parent = os.path.dirname(os.path.abspath(image_dir))
   archive = os.path.join(parent, os.path.basename(url) or 'flower_photos.tgz')
-  fetch_archive(url, archive,
-                sha256=FLOWERS_SHA256 if url == FLOWERS_URL else None,
-                offline_hint='put your photos in %s, one sub-folder per class'
-                % image_dir)
-  extract_or_discard(archive, files.extract_folder, FLOWERS_FOLDER, parent)
-
-
-def fetch_archive(url, archive, size=None, sha256=None, offline_hint=''):
-  """Downloads `url` to `archive` unless a complete copy is already there."""
-  if os.path.exists(archive):
-    try:
-      files.check_archive(archive, size=size, sha256=sha256)
-      return
-    except UserError as e:
-      warn('%s; downloading it again' % e)
-      os.remove(archive)
-  try:
-    files.download(url, archive, size=size, sha256=sha256)
-  except UserError as e:
-    raise UserError('%s. Without internet, %s' % (e, offline_hint))
-
-
-def extract_or_discard(archive, extract, *args):
-  """Runs extract(archive, *args); a damaged archive is deleted so that the
-  next run downloads it again."""
-  try:
-    extract(archive, *args)
-  except UserError:
-    os.remove(archive)
-    raise
+  files.fetch_archive(url, archive,
+                      sha256=FLOWERS_SHA256 if url == FLOWERS_URL else None,
+                      offline_hint='put your photos in %s, one sub-folder per '
+                      'class' % image_dir)
+  files.extract_or_discard(archive, files.extract_folder, FLOWERS_FOLDER, parent)
 
 
 # ---------------------------------------------------------------- the graph
@@ -402,7 +356,7 @@ def retrain():
   keep_freed_memory()
 
   # Set up the pre-trained graph and the photos.
-  graph_path = maybe_download_and_extract(FLAGS.model_dir, FLAGS.model_url)
+  graph_path = files.maybe_download_and_extract(FLAGS.model_dir, FLAGS.model_url)
   maybe_download_flowers(FLAGS.image_dir, FLAGS.flowers_url)
   image_lists = create_image_lists(FLAGS.image_dir, FLAGS.testing_percentage,
                                    FLAGS.validation_percentage)
@@ -468,13 +422,8 @@ def main(argv):
   if len(argv) > 1:
     sys.exit('retrain.py: error: unexpected argument %r (flags look like '
              '--image_dir=PATH; see --help)' % argv[1])
-  try:
+  with errors_as_one_line('retrain.py'):
     retrain()
-  except UserError as e:
-    sys.exit('retrain.py: error: %s' % e)
-  except KeyboardInterrupt:
-    sys.exit('retrain.py: interrupted; the cache keeps what was finished, run '
-             'again to resume')
 
 
 if __name__ == '__main__':

@@ -45,3 +45,17 @@ def native_stderr_silenced():
 
 class UserError(Exception):
   """A problem the user can fix: printed as one line, without a traceback."""
+
+
+@contextlib.contextmanager
+def errors_as_one_line(script):
+  """Ends the process with one line on stderr, without a traceback, on a
+  UserError or Ctrl-C in the block: for the scripts that fill the cache,
+  which keeps what was finished."""
+  try:
+    yield
+  except UserError as e:
+    sys.exit('%s: error: %s' % (script, e))
+  except KeyboardInterrupt:
+    sys.exit('%s: interrupted; the cache keeps what was finished, run again '
+             'to resume' % script)

@@ -17,11 +17,12 @@ from retraining import files
 from retraining.inception import BOTTLENECK_TENSOR_SIZE
 
 INDEX_FILE_NAME = '.bottleneck_index.npz'
+CACHE_SUFFIX = '.txt'  # after the photo's own file name
 
 
 def cache_file_name(folder, file_name):
   """The cache file of photo `folder/file_name`, relative to the cache folder."""
-  return os.path.join(folder, file_name + '.txt')
+  return os.path.join(folder, file_name + CACHE_SUFFIX)
 
 
 def format_bottleneck(values):

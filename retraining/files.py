@@ -1,5 +1,6 @@
 """Writing files so that a kill at any moment leaves the old or the new file,
-and downloading archives the same way."""
+and downloading archives the same way: the Inception graph for retrain.py and
+cache_bottlenecks.py (`maybe_download_and_extract`)."""
 
 import contextlib
 import hashlib
@@ -11,7 +12,7 @@ import tempfile
 import urllib.error
 import urllib.request
 
-from retraining import UserError
+from retraining import UserError, inception, warn
 from retraining.progress import progress_bar
 
 DOWNLOAD_TIMEOUT_S = 30
@@ -214,3 +215,50 @@ def extract_folder(archive_path, top_folder, dest_dir):
     os.replace(os.path.join(staging, top_folder), final_path)
   finally:
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def maybe_download_and_extract(model_dir, url):
+  """Makes sure classify_image_graph_def.pb is in model_dir; returns its path.
+
+  Nothing is fetched (no network access at all) when the .pb is there, and
+  a complete archive already in model_dir is extracted without downloading.
+  From the default URL, the archive must be the known one.
+  """
+  graph_path = os.path.join(model_dir, inception.GRAPH_FILE_NAME)
+  if os.path.exists(graph_path):
+    return graph_path
+  archive = os.path.join(model_dir, os.path.basename(url) or 'inception.tgz')
+  known = url == inception.ARCHIVE_URL
+  fetch_archive(url, archive, size=inception.ARCHIVE_SIZE if known else None,
+                sha256=inception.ARCHIVE_SHA256 if known else None,
+                offline_hint='download %s on another machine and put it (or '
+                'the %s inside it) in %s' % (inception.ARCHIVE_URL,
+                                             inception.GRAPH_FILE_NAME, model_dir))
+  extract_or_discard(archive, extract_member, inception.GRAPH_FILE_NAME,
+                     graph_path)
+  return graph_path
+
+
+def fetch_archive(url, archive, size=None, sha256=None, offline_hint=''):
+  """Downloads `url` to `archive` unless a complete copy is already there."""
+  if os.path.exists(archive):
+    try:
+      check_archive(archive, size=size, sha256=sha256)
+      return
+    except UserError as e:
+      warn('%s; downloading it again' % e)
+      os.remove(archive)
+  try:
+    download(url, archive, size=size, sha256=sha256)
+  except UserError as e:
+    raise UserError('%s. Without internet, %s' % (e, offline_hint))
+
+
+def extract_or_discard(archive, extract, *args):
+  """Runs extract(archive, *args); a damaged archive is deleted so that the
+  next run downloads it again."""
+  try:
+    extract(archive, *args)
+  except UserError:
+    os.remove(archive)
+    raise

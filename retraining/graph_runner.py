@@ -18,6 +18,7 @@ body never waits for the caller and memory stays flat for any photo count.
 
 import concurrent.futures
 import contextlib
+import io
 
 from retraining import rewrite
 from retraining.inception import (
@@ -79,28 +80,34 @@ def resize_photo(sess, path, head=ORIGINAL_HEAD):
   other photos (and JPEGs TensorFlow rejects) go in as Pillow-decoded pixels
   at DecodeJpeg:0, the same point in the graph. Raises BadPhoto.
   """
+  return resize_read_photo(sess, read_photo(path), head)
+
+
+def resize_read_photo(sess, photo, head=ORIGINAL_HEAD):
+  """resize_photo for a photo already read: read_photo's (kind, data)."""
   jpeg_input, decoded, output = head
-  kind, data = read_photo(path)
+  kind, data = photo
   if kind == 'jpeg':
     try:
       return sess.run(output, {jpeg_input: data})[0]
     except tf.errors.InvalidArgumentError:
-      data = decode_with_pillow(path)
+      data = decode_with_pillow(io.BytesIO(data))
   return sess.run(output, {decoded: data})[0]
 
 
-def decoding_session(graph_def):
+def decoding_session(graph_def, threads=None):
   """A session holding only the graph's decoding head, up to ResizeBilinear:
   it imports in milliseconds, and photos decode there while the body is
-  still being imported."""
-  return session_on(rewrite.subgraph(graph_def, [RESIZED_IMAGE_NODE]))
+  still being imported. `threads`: see session_config."""
+  return session_on(rewrite.subgraph(graph_def, [RESIZED_IMAGE_NODE]), threads)
 
 
 @contextlib.contextmanager
-def body_session(graph_def, output_name, feed_weights=False):
+def body_session(graph_def, output_name, feed_weights=False, threads=None):
   """Yields run(image [299, 299, 3]) -> the image's `output_name`, computed
   from the batch input on (see rewrite.body_graph_def). It may be called
-  from several threads at once: each run's ops use one thread.
+  from several threads at once: each run's ops use one thread, and at most
+  `threads` ops run at once (see session_config).
 
   Each photo runs alone, as a batch of one. That is what makes a photo's
   outputs depend on the photo alone: in a batch, the matrix kernels sum a
@@ -116,7 +123,7 @@ def body_session(graph_def, output_name, feed_weights=False):
   with and reorders a fed one on every run, that is for every photo.
   """
   body, weights = rewrite.body_graph_def(graph_def, output_name, feed_weights)
-  with contextlib.closing(session_on(body)) as sess:
+  with contextlib.closing(session_on(body, threads)) as sess:
 
     def run(image):
       return sess.run(output_name, dict(weights, **{
@@ -141,18 +148,21 @@ def output_size(graph_def, output_name):
   return graph.get_tensor_by_name(output_name).shape[-1]
 
 
-def session_on(graph_def):
+def session_on(graph_def, threads=None):
   """A session on a new graph holding `graph_def`, which it may change
-  (importing fills in default attributes in place)."""
+  (importing fills in default attributes in place); `threads`: see
+  session_config."""
   graph = tf.Graph()
   with graph.as_default():
     tf1.import_graph_def(graph_def, name='')
-  return tf1.Session(graph=graph, config=session_config())
+  return tf1.Session(graph=graph, config=session_config(threads))
 
 
-def session_config():
+def session_config(threads=None):
   """A session without Grappler's graph rewrites, running each op on one
-  thread and as many ops at once as there are cores.
+  thread and as many ops at once as `threads`: by default as there are
+  cores, or this process's share of them where other processes use the
+  rest (a Beam worker process, see beam_cache.py).
 
   Grappler's rewrites cost about a second on the 95 MB graph's first run
   and gain little once batch norm is folded by hand. With one thread an op
@@ -162,6 +172,6 @@ def session_config():
   way (the training session has threads of its own).
   """
   config = tf1.ConfigProto(intra_op_parallelism_threads=1,
-                           inter_op_parallelism_threads=cpu_cores())
+                           inter_op_parallelism_threads=threads or cpu_cores())
   config.graph_options.rewrite_options.disable_meta_optimizer = True
   return config

@@ -135,11 +135,17 @@ def read_photo(path):
       data = f.read()
   except OSError as e:
     raise BadPhoto('cannot read it (%s)' % e.strerror)
+  return photo_from_bytes(data)
+
+
+def photo_from_bytes(data):
+  """read_photo for a photo file's bytes, read from wherever it lives (a
+  bucket, for cache_bottlenecks.py's workers)."""
   if not data:
     raise BadPhoto('the file is empty')
   if data.startswith(JPEG_MAGIC) and not needs_rotation(data):
     return 'jpeg', data
-  return 'pixels', decode_with_pillow(path)
+  return 'pixels', decode_with_pillow(io.BytesIO(data))
 
 
 def needs_rotation(jpeg_data):
@@ -151,7 +157,8 @@ def needs_rotation(jpeg_data):
 
 
 def decode_with_pillow(path):
-  """Decodes any format Pillow knows to RGB, upright, as a uint8 array."""
+  """Decodes any format Pillow knows to RGB, upright, as a uint8 array;
+  `path` may also be a file object."""
   try:
     with warnings.catch_warnings():
       warnings.simplefilter('error', Image.DecompressionBombWarning)

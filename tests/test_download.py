@@ -46,30 +46,28 @@ def test_model_is_downloaded_once_then_used_offline(tmp_path, server_url):
   assert (model_dir / standin.GRAPH_FILE_NAME).stat().st_mtime_ns == mtime
 
 
-def test_archive_already_present_is_extracted_without_network(
-    tmp_path, served_dir, retrain_module):
+def test_archive_already_present_is_extracted_without_network(tmp_path, served_dir):
   model_dir = tmp_path / 'inception'
   model_dir.mkdir()
   (model_dir / MODEL_ARCHIVE).write_bytes((served_dir / MODEL_ARCHIVE).read_bytes())
-  graph_path = retrain_module.maybe_download_and_extract(str(model_dir),
-                                                         closed_port_url())
+  graph_path = files.maybe_download_and_extract(str(model_dir), closed_port_url())
   assert open(graph_path, 'rb').read() == tiny_graph_bytes(served_dir / MODEL_ARCHIVE)
 
 
-def test_offline_without_model_says_what_to_place_where(tmp_path, retrain_module):
+def test_offline_without_model_says_what_to_place_where(tmp_path):
   model_dir = tmp_path / 'inception'
   with pytest.raises(UserError) as error:
-    retrain_module.maybe_download_and_extract(str(model_dir), closed_port_url())
+    files.maybe_download_and_extract(str(model_dir), closed_port_url())
   message = str(error.value)
   assert '\n' not in message
   assert standin.GRAPH_FILE_NAME in message and str(model_dir) in message
   assert 'Without internet' in message
 
 
-def test_http_error_is_one_clear_line(tmp_path, server_url, retrain_module):
+def test_http_error_is_one_clear_line(tmp_path, server_url):
   with pytest.raises(UserError, match='HTTP 404') as error:
-    retrain_module.maybe_download_and_extract(str(tmp_path / 'inception'),
-                                              '%s/missing.tgz' % server_url)
+    files.maybe_download_and_extract(str(tmp_path / 'inception'),
+                                     '%s/missing.tgz' % server_url)
   assert '\n' not in str(error.value)
 
 
@@ -98,7 +96,7 @@ def test_default_image_dir_downloads_the_flowers(tmp_path, served_dir,
 
 
 def test_default_archive_is_checked_by_digest(tmp_path, served_dir, server_url,
-                                              retrain_module, monkeypatch):
+                                              monkeypatch):
   """From the default URL, an archive of the right size but another digest
   is one clear error and is not kept; the right one is extracted."""
   url = '%s/%s' % (server_url, MODEL_ARCHIVE)
@@ -107,12 +105,12 @@ def test_default_archive_is_checked_by_digest(tmp_path, served_dir, server_url,
   monkeypatch.setattr(inception, 'ARCHIVE_SIZE', served.stat().st_size)
   model_dir = tmp_path / 'inception'
   with pytest.raises(UserError, match='expected sha256.*not kept.*run again'):
-    retrain_module.maybe_download_and_extract(str(model_dir), url)
+    files.maybe_download_and_extract(str(model_dir), url)
   assert os.listdir(model_dir) == []
 
   (model_dir / MODEL_ARCHIVE).write_bytes(b'x' * served.stat().st_size)
   monkeypatch.setattr(inception, 'ARCHIVE_SHA256', files.sha256_of(served))
-  graph_path = retrain_module.maybe_download_and_extract(str(model_dir), url)
+  graph_path = files.maybe_download_and_extract(str(model_dir), url)
   assert open(graph_path, 'rb').read() == tiny_graph_bytes(served)
   assert files.sha256_of(str(model_dir / MODEL_ARCHIVE)) == files.sha256_of(served)
 
@@ -129,7 +127,7 @@ def test_graph_placed_by_hand_is_used_with_one_warning_if_unknown(
   graph = model_dir / standin.GRAPH_FILE_NAME
   graph.write_bytes(tiny_graph_bytes(served_dir / MODEL_ARCHIVE))
   closed = closed_port_url()
-  assert retrain_module.maybe_download_and_extract(str(model_dir), closed) == str(graph)
+  assert files.maybe_download_and_extract(str(model_dir), closed) == str(graph)
   graph_def = retrain_module.read_inception_graph(str(graph))
   assert inception.BATCH_INPUT_NODE in {n.name for n in graph_def.node}  # Used.
   warnings = capsys.readouterr().err.splitlines()
@@ -142,7 +140,7 @@ def test_graph_placed_by_hand_is_used_with_one_warning_if_unknown(
 
 
 def test_truncated_download_is_refetched_on_the_next_run(tmp_path, served_dir,
-                                                        server_url, retrain_module):
+                                                        server_url):
   """The server stops halfway; nothing is kept, and the next run succeeds."""
   whole = (served_dir / MODEL_ARCHIVE).read_bytes()
   broken = tmp_path / 'served_broken'
@@ -150,10 +148,9 @@ def test_truncated_download_is_refetched_on_the_next_run(tmp_path, served_dir,
   (broken / MODEL_ARCHIVE).write_bytes(whole[:len(whole) // 2])
   model_dir = tmp_path / 'inception'
   with serve_folder(broken) as url, pytest.raises(UserError):
-    retrain_module.maybe_download_and_extract(str(model_dir),
-                                              '%s/%s' % (url, MODEL_ARCHIVE))
+    files.maybe_download_and_extract(str(model_dir), '%s/%s' % (url, MODEL_ARCHIVE))
   assert os.listdir(model_dir) == []
-  graph_path = retrain_module.maybe_download_and_extract(
+  graph_path = files.maybe_download_and_extract(
       str(model_dir), '%s/%s' % (server_url, MODEL_ARCHIVE))
   assert open(graph_path, 'rb').read() == tiny_graph_bytes(served_dir / MODEL_ARCHIVE)
 

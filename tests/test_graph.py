@@ -157,8 +157,8 @@ def test_each_photo_runs_alone_and_comes_back_in_order(tiny_graph_def,
   place and the others go on."""
   session_on, run_sizes = graph_runner.session_on, []
 
-  def counted_session_on(graph_def):
-    sess = session_on(graph_def)
+  def counted_session_on(graph_def, *args):
+    sess = session_on(graph_def, *args)
     run = sess.run
     sess.run = lambda fetches, feeds: run_sizes.append(len(feeds.get(
         inception.BATCH_INPUT_TENSOR_NAME, ()))) or run(fetches, feeds)
