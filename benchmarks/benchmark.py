@@ -13,13 +13,15 @@ It measures through the scripts (their stdout lines, exit status, files, and
 the wall time and peak RSS of whole processes) and the package's public
 functions, and patches nothing:
 - The compute limit is the photo rate that the faster float32 matmul,
-  TensorFlow's or numpy's, would give: TensorFlow's alone is the slower one
-  where oneDNN is off, and its "limit" then fell below what caching reaches.
+  TensorFlow's or numpy's, would give. TensorFlow's alone can be the slower:
+  on an AVX2 CPU with oneDNN off it ran at 59 GFLOP/s, a "limit" of 5.2
+  photos/s, below the 10 photos/s caching reached there.
 - The steady caching rate is (N2 - N1) / (t2 - t1) between two cold caching
   runs, of every photo (N2) and of every other one (N1), each the faster of
   two: what both runs pay once (reading the graph, the first runs) drops out.
   Both counts must be above graph_runner.FEED_WEIGHTS_UP_TO, so that both
-  runs hold the weights as constants.
+  runs hold the weights as constants. A difference of two runs needs a
+  quiet machine: a run slowed or sped up by other work moves it.
 - The runs with the weights fed pass feed_weights=True to
   retrain.cache_bottlenecks (and on to graph_runner.photo_outputs).
 - The training phase is the time from retrain.py printing 'Training on' to
@@ -346,7 +348,8 @@ def arrival(run, text):
 
 def best_of_two(args):
   """(wall, peak RSS) of the faster of two runs: the first warms the disk cache."""
-  return min(run_process(args)[1:] for _ in range(2))
+  return min((run.wall_s, run.rss_mb) for run in (run_process(args),
+                                                  run_process(args)))
 
 
 def run_worker(name, *args):
@@ -359,7 +362,7 @@ def work_as_worker(name, args):
   print(json.dumps(WORKERS[name](*args)))
 
 
-# ------------------------------------------------------------ files
+# ------------------------------------------------------------ models and outputs
 
 def build_models(folder):
   """The full stand-in (legacy ops) as retrain.py's model folder; returns
