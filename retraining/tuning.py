@@ -1,10 +1,17 @@
-"""How this process uses the machine: its cores, freed memory, and work kept
+"""How this process uses the machine: its cores, its memory, and work kept
 in flight."""
 
 import collections
 import ctypes
 import itertools
 import os
+
+import numpy as np
+
+# TensorFlow reads an array fed to a session in place when its data starts
+# on a boundary of this many bytes (EIGEN_MAX_ALIGN_BYTES, at most 64), and
+# copies it at every run otherwise.
+TENSORFLOW_ALIGNMENT = 64
 
 
 def cpu_cores():
@@ -31,6 +38,26 @@ def keep_freed_memory():
   m_trim_threshold, m_mmap_max = -1, -4
   mallopt(m_mmap_max, 0)
   mallopt(m_trim_threshold, 2 ** 31 - 1)
+
+
+def aligned_empty(shape, dtype):
+  """An uninitialised C-ordered array whose data starts on a
+  TENSORFLOW_ALIGNMENT boundary (numpy's own arrays start on a 16-byte one)."""
+  dtype = np.dtype(dtype)
+  size = int(np.prod(shape)) * dtype.itemsize
+  buffer = np.empty(size + TENSORFLOW_ALIGNMENT, np.uint8)
+  start = -buffer.ctypes.data % TENSORFLOW_ALIGNMENT
+  return buffer[start:start + size].view(dtype).reshape(shape)
+
+
+def aligned(array):
+  """`array` itself if TensorFlow can read it in place when it is fed,
+  otherwise a copy it can: feed an array on every step only through this."""
+  if array.flags.c_contiguous and array.ctypes.data % TENSORFLOW_ALIGNMENT == 0:
+    return array
+  copy = aligned_empty(array.shape, array.dtype)
+  copy[...] = array
+  return copy
 
 
 def map_ahead(pool, function, items, ahead):
