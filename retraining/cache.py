@@ -15,7 +15,7 @@ import numpy as np
 
 from retraining import files
 from retraining.inception import BOTTLENECK_TENSOR_SIZE
-from retraining.tuning import aligned_empty
+from retraining.tuning import aligned_zeros
 
 INDEX_FILE_NAME = '.bottleneck_index.npz'
 CHUNK_ROWS = 1024  # rows of values read or moved at a time (8 MB)
@@ -95,12 +95,11 @@ def load_bottlenecks(bottleneck_dir, relative_paths):
   parsed count): a row is found when its text file exists and parses (or the
   index holds it unchanged); `broken` lists files that exist but do not parse
   (to be recomputed); the count says how many were parsed from text rather
-  than taken from the index. Rows not found are left as they were
-  allocated. The values are the only copy made of them: aligned for
-  TensorFlow to read in place (see tuning.aligned), filled from the index a
-  chunk at a time.
+  than taken from the index. The values are the only copy made of them:
+  aligned for TensorFlow to read in place (see tuning.aligned_zeros), and
+  filled from the index a chunk at a time.
   """
-  values = aligned_empty((len(relative_paths), BOTTLENECK_TENSOR_SIZE), np.float32)
+  values = aligned_zeros((len(relative_paths), BOTTLENECK_TENSOR_SIZE), np.float32)
   stamps = file_stamps(bottleneck_dir, relative_paths)
   found = read_indexed_values(bottleneck_dir, relative_paths, stamps, values)
   broken = []
@@ -127,13 +126,26 @@ def read_indexed_values(bottleneck_dir, relative_paths, stamps, values):
                                           relative_paths, stamps)
       with index.zip.open('values.npy') as f:
         for start, chunk in read_rows(f, len(photo_of_row)):
-          photos = photo_of_row[start:start + len(chunk)]
-          known = photos >= 0
-          values[photos[known]] = chunk[known]
+          copy_rows(chunk, photo_of_row[start:start + len(chunk)], values)
   except Exception:
     return found
   found[photo_of_row[photo_of_row >= 0]] = True
   return found
+
+
+def copy_rows(chunk, photos, values):
+  """values[photos] = chunk, skipping the rows whose photo is -1.
+
+  Rows of consecutive photos, the usual case (the index of the last run on
+  the same photos), are copied as one slice: into memory not yet touched,
+  that is several times faster than numpy's indexed copy.
+  """
+  first = photos[0]
+  if first >= 0 and np.array_equal(photos, np.arange(first, first + len(photos))):
+    values[first:first + len(photos)] = chunk
+  else:
+    known = photos >= 0
+    values[photos[known]] = chunk[known]
 
 
 def photos_of_index_rows(index_paths, index_stamps, relative_paths, stamps):
@@ -162,7 +174,8 @@ def read_rows(f, count):
   row_bytes = BOTTLENECK_TENSOR_SIZE * dtype.itemsize
   for start in range(0, count, CHUNK_ROWS):
     rows = min(CHUNK_ROWS, count - start)
-    yield start, np.frombuffer(f.read(rows * row_bytes), dtype).reshape(rows, -1)
+    data = f.read(rows * row_bytes)  # Short if the file is: reshape fails.
+    yield start, np.frombuffer(data, dtype).reshape(rows, BOTTLENECK_TENSOR_SIZE)
 
 
 def save_index(bottleneck_dir, relative_paths, values):

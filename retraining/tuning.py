@@ -4,6 +4,7 @@ in flight."""
 import collections
 import ctypes
 import itertools
+import mmap
 import os
 
 import numpy as np
@@ -40,14 +41,20 @@ def keep_freed_memory():
   mallopt(m_trim_threshold, 2 ** 31 - 1)
 
 
-def aligned_empty(shape, dtype):
-  """An uninitialised C-ordered array whose data starts on a
-  TENSORFLOW_ALIGNMENT boundary (numpy's own arrays start on a 16-byte one)."""
+def aligned_zeros(shape, dtype):
+  """A C-ordered array of zeros in anonymous memory of its own.
+
+  Its data starts on a page, so TensorFlow reads it in place when it is fed
+  (numpy's own arrays start on a 16-byte boundary), and it is in small
+  pages: numpy asks for huge pages for large arrays, and where the kernel
+  must first compact memory to find them, the first writes into 800 MB
+  took 2.3-3.7 s, against 1.1-1.3 s here. Its memory goes back to the
+  system when it is freed.
+  """
   dtype = np.dtype(dtype)
-  size = int(np.prod(shape)) * dtype.itemsize
-  buffer = np.empty(size + TENSORFLOW_ALIGNMENT, np.uint8)
-  start = -buffer.ctypes.data % TENSORFLOW_ALIGNMENT
-  return buffer[start:start + size].view(dtype).reshape(shape)
+  count = int(np.prod(shape))
+  memory = mmap.mmap(-1, max(count * dtype.itemsize, 1))
+  return np.frombuffer(memory, dtype, count=count).reshape(shape)
 
 
 def aligned(array):
@@ -55,7 +62,7 @@ def aligned(array):
   otherwise a copy it can: feed an array on every step only through this."""
   if array.flags.c_contiguous and array.ctypes.data % TENSORFLOW_ALIGNMENT == 0:
     return array
-  copy = aligned_empty(array.shape, array.dtype)
+  copy = aligned_zeros(array.shape, array.dtype)
   copy[...] = array
   return copy
 
