@@ -11,9 +11,12 @@ serves as the model. For each size it prints, beside its goal:
 
 - the first run (text files only, no binary index, the files just read
   once so that they are in the page cache): whole process, and the reading
-  of the cache (from "Found ... photos" to "Training on ...") per photo;
-- the warm run (with the binary index that run left): whole process, and
-  its ratio to the 3,670 flowers' in this run;
+  of the cache (from "Found ... photos" to "Training on ...") per photo,
+  with its ratio to the 3,670 flowers' in this run; and its CPU time beyond
+  the warm run's per photo (the text files' reading less the index's),
+  which the machine's other loads change far less than wall time;
+- the warm run (with the binary index that run left): whole process and
+  CPU time, each with its ratio to the 3,670 flowers';
 - peak RSS of the retrain.py process (tests/benchmark.py's launcher), and
   for the synthetic caches the KB it adds per photo beyond 3,670.
 
@@ -21,7 +24,7 @@ Each run is made --rounds times, taking turns with the other caches; the
 fastest counts (the machine may be shared).
 
 It needs ../shared/data, writes its caches in a temporary folder (about
-19 KB of text per photo) and takes about four minutes on 2 cores with the
+19 KB of text per photo) and takes about five minutes on 2 cores with the
 default sizes.
 """
 
@@ -210,8 +213,7 @@ def report_size(count, first, warm, warm_rss, base):
          warm['wall_s'] / base_wall, '<= %g x 3,670\'s' % GOALS['warm_ratio'])
   base_cpu = warm['cpu_s'] if base is None else base['warm_cpu_s']
   report('  its CPU time', warm['cpu_s'], 's', warm['cpu_s'] / base_cpu)
-  report('  start -> Found (importing TensorFlow, listing the photos)',
-         warm['Found'], 's')
+  report('  start -> Found (TensorFlow\'s import, the listing)', warm['Found'], 's')
   report('  reading the cache', warm['Training on'] - warm['Found'], 's')
   report('  training (Training on -> Final test accuracy)',
          warm['Final test accuracy'] - warm['Training on'], 's')
