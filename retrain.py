@@ -154,8 +154,8 @@ flags.register_multi_flags_validator(
 
 Photo = collections.namedtuple(
     'Photo', 'label_index category image_path cache_path')
-# Every photo's bottleneck [n, 2048]; which are usable [n]; the paths of the
-# photos that could not be read.
+# The bottlenecks of the usable photos, in order [usable, 2048]; which photos
+# are usable [n]; the paths of the photos that could not be read.
 Bottlenecks = collections.namedtuple('Bottlenecks', 'values ok skipped')
 
 
@@ -192,10 +192,12 @@ def read_inception_graph(graph_path):
 # ---------------------------------------------------------------- photos
 
 def list_photos(image_lists, image_dir):
-  """Flattens the image lists into one list of Photo, in label order."""
+  """Flattens the image lists into one list of Photo: the training set, then
+  the testing and the validation sets, each in label order, so that each
+  set's bottlenecks are consecutive rows (see split_sets)."""
   photos = []
-  for label_index, lists in enumerate(image_lists.values()):
-    for category in CATEGORIES:
+  for category in CATEGORIES:
+    for label_index, lists in enumerate(image_lists.values()):
       for file_name in lists[category]:
         photos.append(Photo(
             label_index, category,
@@ -212,8 +214,9 @@ def cache_bottlenecks(inception_graph_def, photos, bottleneck_dir,
   computed through the rewritten graph (see retraining/graph_runner.py) while a
   thread writes each to its cache file, so a killed run resumes where it
   stopped; with a warm cache Inception is not even loaded into TensorFlow.
-  A photo that cannot be decoded is not ok, and is named once in a warning.
-  feed_weights goes to graph_runner.photo_outputs (None: its default).
+  A photo that cannot be decoded is not ok, and is named once in a warning;
+  its row is then dropped, in place (see cache.keep_rows). feed_weights
+  goes to graph_runner.photo_outputs (None: its default).
   """
   rel_paths = [p.cache_path for p in photos]
   cache.remove_stale_temp_files(bottleneck_dir)
@@ -250,22 +253,30 @@ def cache_bottlenecks(inception_graph_def, photos, bottleneck_dir,
     if write.exception():
       raise UserError('cannot write the bottleneck cache in %s (%s)'
                       % (bottleneck_dir, write.exception()))
+  values = cache.keep_rows(values, ok)
   if todo or parsed_count:  # Otherwise the index is already up to date.
     cache.save_index(bottleneck_dir,
-                     [r for r, good in zip(rel_paths, ok) if good], values[ok])
+                     [r for r, good in zip(rel_paths, ok) if good], values)
   return Bottlenecks(values, ok, skipped)
 
 
 def split_sets(photos, bottlenecks):
-  """{category: Split} of the usable photos, sorted by label."""
-  splits = {}
+  """{category: Split} of the usable photos, sorted by label.
+
+  The photos come set by set (see list_photos), so each set's bottlenecks
+  are consecutive rows: a view, not a copy.
+  """
+  usable = [p for p, ok in zip(photos, bottlenecks.ok) if ok]
+  splits, start = {}, 0
   for category in CATEGORIES:
-    rows = [i for i, p in enumerate(photos)
-            if bottlenecks.ok[i] and p.category == category]
+    end = start + sum(p.category == category for p in usable)
+    members = usable[start:end]
+    assert all(p.category == category for p in members), 'not set by set'
     splits[category] = Split(
-        bottlenecks.values[rows],
-        np.array([photos[i].label_index for i in rows], np.int64),
-        [photos[i].image_path for i in rows])
+        bottlenecks.values[start:end],
+        np.array([p.label_index for p in members], np.int64),
+        [p.image_path for p in members])
+    start = end
   return splits
 
 
@@ -390,17 +401,14 @@ def retrain():
       tf.Graph().as_default() as graph, \
       final_layer.training_session() as sess:
     tf1.set_random_seed(FLAGS.random_seed)
-    training_set = final_layer.add_training_set(len(splits['training'].labels))
+    training_set = final_layer.add_training_set()
     layer = final_layer.add_final_training_ops(
         len(labels), FLAGS.final_tensor_name, settings.learning_rate,
         training_set.batch)
     writers = training.summary_writers(FLAGS.summaries_dir, graph)
     sess.run(tf1.global_variables_initializer())
-    final_layer.load_training_set(sess, training_set,
-                                  splits['training'].bottlenecks,
-                                  splits['training'].labels)
     history = training.train(
-        sess, layer, training_set.rows, splits['training'],
+        sess, layer, training_set, splits['training'],
         splits['validation'], len(labels), writers, settings, distorted)
 
     # Measure it on the test set, and export it with Inception.

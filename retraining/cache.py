@@ -15,9 +15,11 @@ import numpy as np
 
 from retraining import files
 from retraining.inception import BOTTLENECK_TENSOR_SIZE
+from retraining.tuning import aligned_zeros
 
 INDEX_FILE_NAME = '.bottleneck_index.npz'
 CACHE_SUFFIX = '.txt'  # after the photo's own file name
+CHUNK_ROWS = 1024  # rows of values read or moved at a time (8 MB)
 
 
 def cache_file_name(folder, file_name):
@@ -68,14 +70,23 @@ def remove_stale_temp_files(bottleneck_dir):
         files.remove_stale_temp_files(entry.path)
 
 
-def read_index(bottleneck_dir):
-  path = os.path.join(bottleneck_dir, INDEX_FILE_NAME)
+def file_stamps(bottleneck_dir, relative_paths):
+  """The stamp of each cache file, int64 [n, 2]; -1 where there is no file."""
+  stamps = np.full((len(relative_paths), 2), -1, np.int64)
+  for i, rel in enumerate(relative_paths):
+    stamp = file_stamp(os.path.join(bottleneck_dir, rel))
+    if stamp is not None:
+      stamps[i] = stamp
+  return stamps
+
+
+def read_bottleneck(path):
+  """The values of one cache file, or None if it cannot be read or parsed."""
   try:
-    with np.load(path) as index:
-      rows = {str(p): i for i, p in enumerate(index['paths'])}
-      return rows, index['stamps'], index['values']
-  except Exception:  # Missing, old or damaged: it is only a shortcut.
-    return {}, None, None
+    with open(path) as f:
+      return parse_bottleneck(f.read())
+  except (OSError, UnicodeDecodeError):
+    return None
 
 
 def load_bottlenecks(bottleneck_dir, relative_paths):
@@ -85,42 +96,99 @@ def load_bottlenecks(bottleneck_dir, relative_paths):
   parsed count): a row is found when its text file exists and parses (or the
   index holds it unchanged); `broken` lists files that exist but do not parse
   (to be recomputed); the count says how many were parsed from text rather
-  than taken from the index.
+  than taken from the index. The values are the only copy made of them:
+  aligned for TensorFlow to read in place (see tuning.aligned_zeros), and
+  filled from the index a chunk at a time.
   """
-  rows, stamps, indexed = read_index(bottleneck_dir)
-  values = np.zeros((len(relative_paths), BOTTLENECK_TENSOR_SIZE), np.float32)
-  found = np.zeros(len(relative_paths), bool)
+  values = aligned_zeros((len(relative_paths), BOTTLENECK_TENSOR_SIZE), np.float32)
+  stamps = file_stamps(bottleneck_dir, relative_paths)
+  found = read_indexed_values(bottleneck_dir, relative_paths, stamps, values)
   broken = []
   parsed_count = 0
-  for i, rel in enumerate(relative_paths):
-    path = os.path.join(bottleneck_dir, rel)
-    stamp = file_stamp(path)
-    if stamp is None:
-      continue
-    row = rows.get(rel)
-    if row is not None and tuple(stamps[row]) == stamp:
-      values[i] = indexed[row]
-      found[i] = True
-      continue
-    try:
-      with open(path) as f:
-        parsed = parse_bottleneck(f.read())
-    except (OSError, UnicodeDecodeError):
-      parsed = None
+  for i in np.flatnonzero(~found & (stamps[:, 0] >= 0)):
+    path = os.path.join(bottleneck_dir, relative_paths[i])
+    parsed = read_bottleneck(path)
     if parsed is None:
       broken.append(path)
     else:
-      values[i] = parsed
-      found[i] = True
+      values[i], found[i] = parsed, True
       parsed_count += 1
   return values, found, broken, parsed_count
 
 
+def read_indexed_values(bottleneck_dir, relative_paths, stamps, values):
+  """Copies into `values` the rows the index holds of unchanged cache files
+  (the same stamp); returns which rows it filled. A missing, old or damaged
+  index fills none: it is only a shortcut."""
+  found = np.zeros(len(relative_paths), bool)
+  try:
+    with np.load(os.path.join(bottleneck_dir, INDEX_FILE_NAME)) as index:
+      photo_of_row = photos_of_index_rows(index['paths'], index['stamps'],
+                                          relative_paths, stamps)
+      with index.zip.open('values.npy') as f:
+        for start, chunk in read_rows(f, len(photo_of_row)):
+          photos = photo_of_row[start:start + len(chunk)]
+          known = photos >= 0
+          values[photos[known]] = chunk[known]
+  except Exception:
+    return found
+  found[photo_of_row[photo_of_row >= 0]] = True
+  return found
+
+
+def photos_of_index_rows(index_paths, index_stamps, relative_paths, stamps):
+  """For each row of the index, the photo whose unchanged cache file it
+  holds, or -1. The index may come from another run, on other photos."""
+  photo_of_row = np.full(len(index_paths), -1)
+  if not len(index_paths):
+    return photo_of_row
+  row_of_path = {path: row for row, path in enumerate(index_paths.tolist())}
+  rows = np.array([row_of_path.get(rel, -1) for rel in relative_paths], np.int64)
+  same = (rows >= 0) & (index_stamps[rows] == stamps).all(axis=1)
+  photo_of_row[rows[same]] = np.flatnonzero(same)
+  return photo_of_row
+
+
+def read_rows(f, count):
+  """Yields (first row, rows) of the float32 [count, 2048] array of the .npy
+  file `f`, CHUNK_ROWS rows at a time."""
+  version = np.lib.format.read_magic(f)
+  read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                 (2, 0): np.lib.format.read_array_header_2_0}[version]
+  shape, fortran_order, dtype = read_header(f)
+  if (shape != (count, BOTTLENECK_TENSOR_SIZE) or fortran_order
+      or dtype != np.float32):
+    raise ValueError('the index holds %s %s values' % (shape, dtype))
+  row_bytes = BOTTLENECK_TENSOR_SIZE * dtype.itemsize
+  for start in range(0, count, CHUNK_ROWS):
+    rows = min(CHUNK_ROWS, count - start)
+    data = f.read(rows * row_bytes)  # Short if the file is: reshape fails.
+    yield start, np.frombuffer(data, dtype).reshape(rows, BOTTLENECK_TENSOR_SIZE)
+
+
 def save_index(bottleneck_dir, relative_paths, values):
-  """Records the values of the given cache files with their current stamps."""
-  stamps = [file_stamp(os.path.join(bottleneck_dir, rel)) for rel in relative_paths]
-  keep = [i for i, s in enumerate(stamps) if s is not None]
+  """Records the values of the given cache files with their current stamps.
+  numpy writes `values` a chunk at a time; they are copied only if some
+  files were removed since they were read."""
+  stamps = file_stamps(bottleneck_dir, relative_paths)
+  kept = stamps[:, 0] >= 0
+  if not kept.all():
+    relative_paths = [rel for rel, keep in zip(relative_paths, kept) if keep]
+    stamps, values = stamps[kept], values[kept]
   with files.atomic_write(os.path.join(bottleneck_dir, INDEX_FILE_NAME)) as f:
-    np.savez(f, paths=np.array([relative_paths[i] for i in keep], dtype=str),
-             stamps=np.array([stamps[i] for i in keep], np.int64).reshape(-1, 2),
-             values=values[keep])
+    np.savez(f, paths=np.array(relative_paths, dtype=str), stamps=stamps,
+             values=values)
+
+
+def keep_rows(values, keep):
+  """Moves the rows of `values` that `keep` marks to its front, in order, in
+  place and a chunk at a time; returns that front part (a view)."""
+  rows = np.flatnonzero(keep)
+  if len(rows) == len(values):
+    return values
+  for start in range(0, len(rows), CHUNK_ROWS):
+    chunk = rows[start:start + CHUNK_ROWS]
+    # Rows only move towards the front, and each chunk is read whole before
+    # it is written, so no row is overwritten before it has moved.
+    values[start:start + len(chunk)] = values[chunk]
+  return values[:len(rows)]

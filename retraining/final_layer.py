@@ -1,11 +1,11 @@
-"""The new softmax layer: built on the training set held in the graph, and
-frozen onto Inception for the export.
+"""The new softmax layer: trained on batches the graph picks from the fed
+training set, and frozen onto Inception for the export.
 
 This module owns the contract between training and the exported graph. The
 layer reads BOTTLENECK_INPUT_NODE, which during training defaults to a batch
-of the training set that the graph holds (TRAINING_SET_VARIABLES), picked by
-row number; `frozen_graph` keeps what `final_result` needs, with that input
-fed by Inception's bottleneck instead, and leaves the training set out.
+of the training set (see add_training_set), picked by row number;
+`frozen_graph` keeps what `final_result` needs, with that input fed by
+Inception's bottleneck instead, and leaves the training set out.
 """
 
 import collections
@@ -16,42 +16,31 @@ from retraining.tensorflow_v1 import tf, tf1
 
 BOTTLENECK_INPUT_NODE = 'input/BottleneckInputPlaceholder'
 GROUND_TRUTH_INPUT_NODE = 'input/GroundTruthInput'
-TRAINING_SET_VARIABLES = ('training_set/stored_bottlenecks',
-                          'training_set/stored_labels')
 
-TrainingSet = collections.namedtuple(
-    'TrainingSet', 'rows batch bottlenecks labels load_op')
+TrainingSet = collections.namedtuple('TrainingSet', 'bottlenecks labels rows batch')
 FinalLayer = collections.namedtuple(
     'FinalLayer', 'bottleneck_input ground_truth_input cross_entropy '
     'train_step evaluation_step prediction train_summaries '
     'validation_summaries')
 
 
-def add_training_set(count):
-  """The training bottlenecks and labels, held in the graph (see
-  load_training_set).
+def add_training_set():
+  """Placeholders for the whole training set's bottlenecks and labels, and
+  `batch`, the (bottlenecks, labels) of the rows numbered in `rows`.
 
-  They are loaded once, so that a training step is fed only the row numbers
-  of its batch (`rows`) rather than 100 x 2,048 floats; `batch` is that
-  batch's (bottlenecks, labels).
+  A training step is fed the whole set and the row numbers of its batch.
+  TensorFlow reads an aligned array in place when it is fed (see
+  tuning.aligned), so this copies nothing but the batch, and the training
+  set is held once, in numpy, whatever its size; a variable holding it
+  would be a second copy.
   """
   with tf1.name_scope('training_set'):
     bottlenecks = tf1.placeholder(
-        tf.float32, [count, BOTTLENECK_TENSOR_SIZE], name='bottlenecks')
-    labels = tf1.placeholder(tf.int64, [count], name='labels')
-    stored = [tf1.Variable(value, trainable=False, collections=[],
-                           name=name.split('/')[-1])
-              for value, name in zip((bottlenecks, labels),
-                                     TRAINING_SET_VARIABLES)]
+        tf.float32, [None, BOTTLENECK_TENSOR_SIZE], name='bottlenecks')
+    labels = tf1.placeholder(tf.int64, [None], name='labels')
     rows = tf1.placeholder(tf.int64, [None], name='rows')
-    batch = tuple(tf.gather(values, rows) for values in stored)
-    load_op = tf.group([values.initializer for values in stored])
-  return TrainingSet(rows, batch, bottlenecks, labels, load_op)
-
-
-def load_training_set(sess, training_set, bottlenecks, labels):
-  sess.run(training_set.load_op, {training_set.bottlenecks: bottlenecks,
-                                  training_set.labels: labels})
+    batch = tuple(tf.gather(values, rows) for values in (bottlenecks, labels))
+  return TrainingSet(bottlenecks, labels, rows, batch)
 
 
 def add_final_training_ops(class_count, final_tensor_name, learning_rate,
@@ -61,7 +50,9 @@ def add_final_training_ops(class_count, final_tensor_name, learning_rate,
   The layer reads the bottlenecks at BOTTLENECK_INPUT_NODE and the labels at
   GROUND_TRUTH_INPUT_NODE, which default to `default_batch` (the training
   batch picked by row number, see add_training_set); evaluation and
-  distortions feed them instead.
+  distortions feed them instead. TensorFlow seeds the weights from the
+  graph's seed and the number of random ops made before in the graph
+  (none), not from the ops of the training set.
   """
   with tf1.name_scope('input'):
     bottleneck_input = tf1.placeholder_with_default(
@@ -132,7 +123,6 @@ def frozen_graph(sess, inception_graph_def, final_tensor_name):
   """One GraphDef: Inception up to its bottleneck, then the trained layer
   with its variables as constants, reading that bottleneck."""
   layer_graph_def = tf1.graph_util.convert_variables_to_constants(
-      sess, sess.graph.as_graph_def(), [final_tensor_name],
-      variable_names_blacklist=list(TRAINING_SET_VARIABLES))
+      sess, sess.graph.as_graph_def(), [final_tensor_name])
   return rewrite.attach_final_layer(inception_graph_def, layer_graph_def,
                                     BOTTLENECK_INPUT_NODE, final_tensor_name)

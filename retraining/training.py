@@ -11,6 +11,7 @@ import numpy as np
 
 from retraining import log, report, warn
 from retraining.tensorflow_v1 import tf1
+from retraining.tuning import aligned
 
 # One of the training, validation and testing sets: bottlenecks [n, 2048],
 # label indices [n] sorted, and the photos' paths.
@@ -38,6 +39,12 @@ def batch_sampler(rng, labels, class_count):
   return sample
 
 
+def pick(values, rows, batch_size):
+  """values[rows], or `values` itself, not a copy, for a batch size of -1
+  (every row, in order)."""
+  return values if batch_size < 0 else values[rows]
+
+
 def summary_writers(summaries_dir, graph):
   """TensorBoard writers for train/ and validation/, cleared of old runs.
 
@@ -56,15 +63,15 @@ def summary_writers(summaries_dir, graph):
   return writers
 
 
-def train(sess, layer, training_rows, training, validation, class_count,
+def train(sess, layer, training_set, training, validation, class_count,
           writers, settings, distorted=None):
   """Runs settings.steps training steps, logging as upstream; returns the history
   {'step', 'train_accuracy', 'cross_entropy', 'validation_accuracy': list}.
 
-  A step is fed the row numbers of its batch in the training set the graph
-  holds (`training_rows`, see final_layer.add_training_set); with
-  distortions (`distorted` maps photo paths to the bottlenecks of freshly
-  distorted copies) it is fed those bottlenecks instead.
+  A step is fed the training set, read in place, and the row numbers of its
+  batch (see final_layer.add_training_set); with distortions (`distorted`
+  maps photo paths to the bottlenecks of freshly distorted copies) it is fed
+  those bottlenecks instead.
   """
   train_writer, validation_writer = writers
   rng = np.random.default_rng(settings.seed)
@@ -75,8 +82,10 @@ def train(sess, layer, training_rows, training, validation, class_count,
     batch_of = lambda rows: (distorted([training.paths[r] for r in rows]),
                              training.labels[rows])
   else:
-    step_inputs = [training_rows]
-    batch_of = lambda rows: (rows,)
+    step_inputs = [training_set.bottlenecks, training_set.labels,
+                   training_set.rows]
+    whole_set = aligned(training.bottlenecks), aligned(training.labels)
+    batch_of = lambda rows: whole_set + (rows,)
   # Callables skip sess.run's parsing of feeds and fetches at every call.
   train_step = sess.make_callable(layer.train_step, step_inputs)
   measure_train = sess.make_callable(
@@ -102,7 +111,8 @@ def train(sess, layer, training_rows, training, validation, class_count,
       if len(validation.labels):
         rows = sample_validation(settings.validation_batch_size)
         validation_summary, validation_accuracy = measure_validation(
-            validation.bottlenecks[rows], validation.labels[rows])
+            pick(validation.bottlenecks, rows, settings.validation_batch_size),
+            validation.labels[rows])
         validation_writer.add_summary(validation_summary, i)
         log('Step %d: Validation accuracy = %.1f%% (N=%d)'
             % (i, validation_accuracy * 100, len(rows)))
@@ -123,7 +133,8 @@ def evaluate(sess, layer, testing, labels, settings):
                        len(labels))(settings.test_batch_size)
   test_accuracy, predictions = sess.run(
       [layer.evaluation_step, layer.prediction],
-      {layer.bottleneck_input: testing.bottlenecks[rows],
+      {layer.bottleneck_input: pick(testing.bottlenecks, rows,
+                                    settings.test_batch_size),
        layer.ground_truth_input: testing.labels[rows]})
   log('Final test accuracy = %.1f%% (N=%d)' % (test_accuracy * 100, len(rows)))
   matrix = report.confusion_matrix(testing.labels[rows], predictions, len(labels))

@@ -2,11 +2,12 @@
 
 import os
 import time
+import zipfile
 
 import numpy as np
 import pytest
 
-from retraining import cache
+from retraining import cache, tuning
 
 
 def values(seed=0):
@@ -67,3 +68,67 @@ def test_a_file_emptied_by_a_crash_is_broken_even_with_the_index(tmp_path):
   (tmp_path / rel).write_text('')
   _, found, broken, _ = cache.load_bottlenecks(str(tmp_path), [rel])
   assert not found.any() and broken == [str(tmp_path / rel)]
+
+
+def write_cache(folder, rels, seed=0):
+  for i, rel in enumerate(rels):
+    cache.write_bottleneck(str(folder / rel), values(seed + i))
+
+
+def test_an_index_from_another_run_fills_only_unchanged_rows(tmp_path, monkeypatch):
+  """A cache made elsewhere: its index holds other photos, in another order,
+  one of them changed since; photos were added since it was written. Its
+  values are read a chunk at a time (2 rows here)."""
+  monkeypatch.setattr(cache, 'CHUNK_ROWS', 2)
+  indexed = ['b/%d.jpg.txt' % i for i in range(5)]
+  write_cache(tmp_path, indexed)
+  cache.save_index(str(tmp_path), indexed, np.stack([values(i) for i in range(5)]))
+  time.sleep(0.01)
+  cache.write_bottleneck(str(tmp_path / indexed[3]), values(30))  # Changed.
+  write_cache(tmp_path, ['a/new.jpg.txt'], seed=40)  # Added.
+  rels = ['a/new.jpg.txt', indexed[4], indexed[3], indexed[0], indexed[2]]
+  got, found, broken, parsed = cache.load_bottlenecks(str(tmp_path), rels)
+  assert found.all() and not broken and parsed == 2  # new.jpg and 3.jpg
+  for row, seed in enumerate([40, 4, 30, 0, 2]):
+    assert np.array_equal(got[row], values(seed)), row
+
+
+def test_an_index_whose_values_stop_short_is_ignored(tmp_path, monkeypatch):
+  """An index whose values end after 2 of its 5 rows: those 2 are filled
+  before the damage shows, and every row is then read from its text file."""
+  monkeypatch.setattr(cache, 'CHUNK_ROWS', 2)
+  rels = ['a/%d.jpg.txt' % i for i in range(5)]
+  write_cache(tmp_path, rels)
+  with zipfile.ZipFile(tmp_path / cache.INDEX_FILE_NAME, 'w') as index:
+    for name, array in (('paths', np.array(rels)),
+                        ('stamps', cache.file_stamps(str(tmp_path), rels))):
+      with index.open(name + '.npy', 'w') as f:
+        np.lib.format.write_array(f, array)
+    with index.open('values.npy', 'w') as f:
+      np.lib.format.write_array_header_1_0(f, {
+          'descr': '<f4', 'fortran_order': False, 'shape': (5, 2048)})
+      f.write(np.stack([values(9)] * 2).tobytes())
+  got, found, _, parsed = cache.load_bottlenecks(str(tmp_path), rels)
+  assert found.all() and parsed == 5
+  assert all(np.array_equal(got[i], values(i)) for i in range(5))
+
+
+def test_values_are_aligned_for_tensorflow_to_read_in_place(tmp_path):
+  rels = ['a/%d.jpg.txt' % i for i in range(3)]
+  write_cache(tmp_path, rels)
+  got, _, _, _ = cache.load_bottlenecks(str(tmp_path), rels)
+  assert got.ctypes.data % tuning.TENSORFLOW_ALIGNMENT == 0
+  assert tuning.aligned(got) is got
+  shifted = np.arange(2049, dtype=np.float32)[1:]  # 4 bytes past a boundary.
+  copy = tuning.aligned(shifted)
+  assert copy.ctypes.data % tuning.TENSORFLOW_ALIGNMENT == 0
+  assert np.array_equal(copy, shifted)
+
+
+def test_keep_rows_moves_rows_to_the_front_in_place(monkeypatch):
+  monkeypatch.setattr(cache, 'CHUNK_ROWS', 2)
+  rows = np.arange(9, dtype=np.float32)[:, None] * np.ones(3, np.float32)
+  keep = np.array([0, 1, 1, 0, 0, 1, 1, 1, 0], bool)
+  kept = cache.keep_rows(rows, keep)
+  assert list(kept[:, 0]) == [1, 2, 5, 6, 7] and np.shares_memory(kept, rows)
+  assert cache.keep_rows(rows, np.ones(9, bool)) is rows

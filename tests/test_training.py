@@ -41,15 +41,13 @@ def trained_layer(tmp_path, capsys):
   train_split, validation = separable_split(20, 0), separable_split(4, 1)
   with tf.Graph().as_default() as graph, final_layer.training_session() as sess:
     tf1.set_random_seed(0)
-    training_set = final_layer.add_training_set(len(train_split.labels))
+    training_set = final_layer.add_training_set()
     layer = final_layer.add_final_training_ops(
         CLASSES, 'final_result', SETTINGS.learning_rate, training_set.batch)
     writers = training.summary_writers(str(tmp_path / 'logs'), graph)
     sess.run(tf1.global_variables_initializer())
-    final_layer.load_training_set(sess, training_set, train_split.bottlenecks,
-                                  train_split.labels)
     history = training.train(
-        sess, layer, training_set.rows, train_split, validation, CLASSES,
+        sess, layer, training_set, train_split, validation, CLASSES,
         writers, SETTINGS)
     yield sess, layer, history, capsys.readouterr().out
 
