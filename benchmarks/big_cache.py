@@ -17,7 +17,7 @@ serves as the model. For each size it prints, beside its goal:
   which the machine's other loads change far less than wall time;
 - the warm run (with the binary index that run left): whole process and
   CPU time, each with its ratio to the 3,670 flowers';
-- peak RSS of the retrain.py process (tests/benchmark.py's launcher), and
+- peak RSS of the retrain.py process (benchmarks/benchmark.py's launcher), and
   for the synthetic caches the KB it adds per photo beyond 3,670.
 
 Each run is made --rounds times, taking turns with the other caches; the
@@ -43,9 +43,8 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.join(ROOT, 'tests')
 sys.path.insert(0, ROOT)
-sys.path.insert(0, TESTS)
 
-from benchmark import REAL_BOTTLENECKS, REAL_PHOTOS, TIMESTAMP, run_process
+from benchmark import REAL_BOTTLENECKS, REAL_PHOTOS, arrival, run_process, stdout
 
 from retraining import cache
 from retraining.tuning import cpu_cores
@@ -125,31 +124,27 @@ def link_smaller_cache(scratch, source_count, count):
 def timed_retrain(image_dir, cache_dir, model_dir, work, steps):
   """One retrain.py process: its wall time, CPU time (user and system, which
   the machine's other loads change less), peak RSS, and the seconds from its
-  start to each of PHASES (from its time-stamped log lines)."""
-  start, cpu_before = time.time(), os.times()
-  stdout, wall, rss_mb = run_process([
+  start to each of PHASES (when its line arrived)."""
+  cpu_before = os.times()
+  run = run_process([
       sys.executable, os.path.join(ROOT, 'retrain.py'), '--image_dir', image_dir,
       '--bottleneck_dir', cache_dir, '--model_dir', model_dir,
       '--output_graph', os.path.join(work, 'graph.pb'),
       '--output_labels', os.path.join(work, 'labels.txt'),
       '--summaries_dir', os.path.join(work, 'logs'), '--noexport_tflite',
       '--how_many_training_steps', str(steps)])
-  if 'Creating' in stdout:
+  text = stdout(run)
+  if 'Creating' in text:
     sys.exit('retrain.py computed bottlenecks: the cache in %s is not whole'
              % cache_dir)
   cpu_after = os.times()  # Children's times count the launcher's child too.
-  run = {'wall_s': wall, 'rss_mb': rss_mb,
-         'cpu_s': (cpu_after.children_user - cpu_before.children_user +
-                   cpu_after.children_system - cpu_before.children_system)}
-  for line in stdout.splitlines():
-    match = re.match(TIMESTAMP + '(%s)' % '|'.join(PHASES), line)
-    if match:
-      run[match.group(2)] = time.mktime(time.strptime(
-          match.group(1).split('.')[0], '%Y-%m-%d %H:%M:%S')) + float(
-              '0.' + match.group(1).split('.')[1]) - start
-  run['accuracy'] = re.search(r'Final test accuracy = [\d.]+% \(N=\d+\)',
-                              stdout).group(0)
-  return run
+  figures = {'wall_s': run.wall_s, 'rss_mb': run.rss_mb,
+             'cpu_s': (cpu_after.children_user - cpu_before.children_user +
+                       cpu_after.children_system - cpu_before.children_system)}
+  figures.update((phase, arrival(run, phase)) for phase in PHASES)
+  figures['accuracy'] = re.search(r'Final test accuracy = [\d.]+% \(N=\d+\)',
+                                  text).group(0)
+  return figures
 
 
 def read_through(folder):
