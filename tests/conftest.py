@@ -27,8 +27,9 @@ COLORS = {'daisy': (230, 230, 60), 'roses': (200, 30, 40),
 
 def pytest_configure(config):
   config.addinivalue_line(
-      'markers', 'slow: a long run (both kernel families, real data, the '
-      'window); `-m "not slow"` leaves these out for quick work')
+      'markers', 'slow: a run of about seven seconds or more (both kernel '
+      'families, real data, the window, several retrain.py runs in a row); '
+      '`-m "not slow"` leaves these out for quick work')
 
 
 def run_script(script, *args, cwd=None, env=None, timeout=300):

@@ -27,6 +27,7 @@ def closed_port_url():
   return 'http://127.0.0.1:%d/%s' % (port, MODEL_ARCHIVE)
 
 
+@pytest.mark.slow
 def test_model_is_downloaded_once_then_used_offline(tmp_path, server_url):
   photos = make_photo_tree(str(tmp_path / 'photos'), per_class=5)
   model_dir = tmp_path / 'inception'

@@ -102,6 +102,7 @@ def test_output_graph_has_no_legacy_ops_and_keeps_tensor_names(trained):
   assert list(layer_input.input) == ['pool_3/_reshape']
 
 
+@pytest.mark.slow
 def test_second_run_reuses_cache_and_recomputes_broken_file(tmp_path, model_dir):
   photos = make_photo_tree(str(tmp_path / 'photos'), per_class=6)
   args = retrain_args(tmp_path, photos, model_dir, 3,
@@ -264,6 +265,7 @@ def test_tensorboard_events_hold_the_upstream_summaries(trained):
   assert any(t.startswith('accuracy') for t in tags['train'])
 
 
+@pytest.mark.slow
 def test_distortions_train_through_the_batched_body(tmp_path, model_dir):
   photos = make_photo_tree(str(tmp_path / 'photos'), per_class=5)
   result = run_script('retrain.py', *retrain_args(

@@ -24,6 +24,7 @@ from conftest import (
 )
 
 
+@pytest.mark.slow
 def test_mixed_photo_kinds_train_and_bad_ones_are_skipped(tmp_path, model_dir):
   """Also: a class of fewer than 20 photos trains, with warnings."""
   photos = make_photo_tree(str(tmp_path / 'photos'), per_class=12)
