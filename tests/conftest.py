@@ -73,9 +73,11 @@ def tiny_graph_def():
 
 
 @pytest.fixture(scope='session')
-def served_dir(tmp_path_factory):
+def served_dir(tmp_path_factory, tiny_graph_def):
   """A folder served over loopback HTTP holding the stand-in model archive."""
-  return tmp_path_factory.mktemp('served')
+  folder = tmp_path_factory.mktemp('served')
+  standin.write_model_archive(tiny_graph_def, str(folder / MODEL_ARCHIVE))
+  return folder
 
 
 @contextlib.contextmanager
@@ -97,8 +99,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope='session')
-def server_url(served_dir, tiny_graph_def):
-  standin.write_model_archive(tiny_graph_def, str(served_dir / MODEL_ARCHIVE))
+def server_url(served_dir):
   with serve_folder(served_dir) as url:
     yield url
 
