@@ -464,8 +464,10 @@ def caching(name, folder, model_dir, limit, scratch):
   weights fed. Each figure is the better of two runs."""
   from retraining.graph_runner import FEED_WEIGHTS_UP_TO
   runs = caching_runs(model_dir, folder, scratch)
+  faster = {way: min(pair, key=lambda run: run[0]['cold_s'])
+            for way, pair in runs.items()}
   (ours, our_dir), (fed, _), (book, book_dir) = (
-      min(runs[way], key=lambda run: run[0]['cold_s']) for way in CACHING_WAYS)
+      faster['ours'], faster['fed'], faster['book'])
   steady, fed_steady = (max(steady_rate(cache_dir) for _, cache_dir in runs[way])
                         for way in ('ours', 'fed'))
   n = ours['photos']
