@@ -23,6 +23,7 @@ for a million photos uses.
 import argparse
 import filecmp
 import glob
+import importlib.util
 import os
 import platform
 import resource
@@ -148,9 +149,7 @@ def main():
   args = parser.parse_args()
   if not os.path.isdir(ORIGINALS):
     sys.exit('this benchmark needs %s' % ORIGINALS)
-  try:
-    import apache_beam  # noqa: F401
-  except ImportError:
+  if importlib.util.find_spec('apache_beam') is None:
     sys.exit('this benchmark needs Apache Beam: pip install -r requirements-beam.txt')
   sys.path.insert(0, ROOT)
   from retraining.tuning import cpu_cores

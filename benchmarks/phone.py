@@ -34,15 +34,15 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
 sys.path.insert(0, ROOT)
 
-from benchmark import (  # noqa: E402  The runner shared with benchmark.py.
+from benchmark import (  # The runner shared with benchmark.py.
   ORIGINALS,
   REAL_BOTTLENECKS,
   REAL_PHOTOS,
   build_models,
   csv_scores,
 )
-from benchmark import run_process as measured_run  # noqa: E402
-from benchmark import stdout as stdout_of  # noqa: E402
+from benchmark import run_process as measured_run
+from benchmark import stdout as stdout_of
 
 BASE_COMMIT = 'e66c5d2'  # The code before the phone model.
 STEPS = 4000  # retrain.py's default
