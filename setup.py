@@ -8,7 +8,7 @@ import setuptools
 
 setuptools.setup(
   name='retraining',
-  version='1.0',
+  version='1.0.0',  # retraining.__version__
   packages=['retraining'],
   install_requires=['tensorflow>=2.16', 'numpy', 'pillow', 'tqdm'],
 )
