@@ -85,7 +85,7 @@ def class_count(interpreter):
 @contextlib.contextmanager
 def photo_outputs(interpreter, paths):
   """Yields an iterator of (path, scores, None), or (path, None, reason) for
-  a photo that cannot be read, one per path, in order: what runner's
+  a photo that cannot be read, one per path, in order: what graph_runner's
   photo_outputs yields for the frozen graph.
 
   A thread decodes the next photos while the model runs (both let go of
@@ -172,7 +172,7 @@ def photo_pixels(path):
     try:
       data = jpeg_pixels(data)
     except ValueError:
-      data = decode_with_pillow(path)
+      data = decode_with_pillow(io.BytesIO(data))
   return data
 
 

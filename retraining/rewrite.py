@@ -31,6 +31,7 @@ from retraining.inception import (
   RESIZED_IMAGE_TENSOR_NAME,
 )
 from retraining.tensorflow_v1 import tf, tf1
+from retraining.tuning import aligned
 
 
 def read_graph_def(path):
@@ -166,7 +167,7 @@ def body_graph_def(graph_def, output_name, feed_weights):
       return float_placeholder(node.name, node.attr['shape'].shape)
     if (feed_weights and node.op == 'Const'
         and node.attr['dtype'].type == tf.float32.as_datatype_enum):
-      weights[node.name + ':0'] = aligned_value(node)
+      weights[node.name + ':0'] = aligned(const_value(node))
       return float_placeholder(node.name, node.attr['value'].tensor.tensor_shape)
     return node
   body = subgraph(graph_def, [node_name(output_name)], {BATCH_INPUT_NODE}, lifted)
@@ -299,17 +300,6 @@ def float_placeholder(name, shape):
   node.attr['dtype'].type = tf.float32.as_datatype_enum
   node.attr['shape'].shape.CopyFrom(shape)
   return node
-
-
-def aligned_value(node):
-  """A Const node's value in 64-byte aligned memory: TensorFlow feeds such
-  an array in place, and copies any other on every run."""
-  value = const_value(node)
-  memory = np.empty(value.nbytes + 64, np.uint8)
-  start = -memory.ctypes.data % 64
-  aligned = memory[start:start + value.nbytes].view(value.dtype).reshape(value.shape)
-  aligned[...] = value
-  return aligned
 
 
 def copy_graph_def(graph_def):
