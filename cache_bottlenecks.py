@@ -18,9 +18,8 @@ that is stopped, run again, computes only what is missing.
 import argparse
 import os
 
-from retraining import UserError, errors_as_one_line, inception, log, warn
+from retraining import UserError, defaults, errors_as_one_line, inception, log, warn
 
-WORKSPACE = './workspace'
 DESCRIPTION = __doc__.split('\n\n')[0]
 EPILOG = ('Every other flag is Apache Beam\'s own (--runner, --project, '
           '--region, --temp_location, --num_workers, ...): see docs/cluster.md.')
@@ -30,13 +29,13 @@ def parse_flags(argv):
   """(this script's flags, Beam's flags)."""
   parser = argparse.ArgumentParser(description=DESCRIPTION, epilog=EPILOG,
                                    allow_abbrev=False)
-  parser.add_argument('--image_dir', default=os.path.join(WORKSPACE, 'flower_photos'),
+  parser.add_argument('--image_dir', default=defaults.IMAGE_DIR,
                       help='Folder of labelled photos, one sub-folder per class '
                       '(a folder or a bucket: gs://..., s3://...).')
-  parser.add_argument('--bottleneck_dir', default=os.path.join(WORKSPACE, 'bottlenecks'),
+  parser.add_argument('--bottleneck_dir', default=defaults.BOTTLENECK_DIR,
                       help='Folder of cached bottleneck values (text files), '
                       'retrain.py\'s --bottleneck_dir (a folder or a bucket).')
-  parser.add_argument('--model_dir', default=os.path.join(WORKSPACE, 'inception'),
+  parser.add_argument('--model_dir', default=defaults.MODEL_DIR,
                       help='Folder of classify_image_graph_def.pb; it is '
                       'downloaded there if missing.')
   parser.add_argument('--model_url', default=inception.ARCHIVE_URL,
@@ -51,7 +50,7 @@ def parse_flags(argv):
 def import_beam_cache():
   """retraining.beam_cache, or a clear error where Beam is not installed."""
   try:
-    from retraining import beam_cache
+    from retraining.beam import pipeline as beam_cache
   except ModuleNotFoundError as e:
     if e.name != 'apache_beam' and not (e.name or '').startswith('apache_beam.'):
       raise
@@ -78,7 +77,7 @@ def report(counts, image_dir, skipped_list):
          % (counts['skipped'], skipped_list))
 
 
-def cache_bottlenecks(args, beam_args):
+def run_job(args, beam_args):
   beam_cache = import_beam_cache()
   options = beam_cache.pipeline_options(beam_args)
   image_dir = beam_cache.absolute(args.image_dir)
@@ -97,7 +96,7 @@ def cache_bottlenecks(args, beam_args):
 def main(argv=None):
   args, beam_args = parse_flags(argv)
   with errors_as_one_line('cache_bottlenecks.py'):
-    cache_bottlenecks(args, beam_args)
+    run_job(args, beam_args)
 
 
 if __name__ == '__main__':

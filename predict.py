@@ -10,7 +10,7 @@ may be given at once: the graph is loaded once for all of them.
 The photos run through the TensorFlow Lite model retrain.py writes beside
 the graph (<output_graph stem>.tflite) with LiteRT where it can, or through
 the frozen graph with TensorFlow: the same scores either way.
-retraining/classifier.py chooses; TensorFlow is imported only on the second
+retraining/runtimes.py chooses; TensorFlow is imported only on the second
 path, so predict.py runs where only LiteRT is installed.
 """
 
@@ -23,17 +23,19 @@ import time
 import numpy as np
 from absl import app, flags
 
-from retraining import UserError, charts, classifier, files
+from retraining import UserError, defaults, error, errors_as_one_line, files, runtimes
+from retraining.figures import charts
 from retraining.photos import is_photo_name
 
+SCRIPT = 'predict.py'
 RESULT_HEADER = '=== 예측 결과 ==='  # The book's, above each photo's scores.
 CSV_FIRST_COLUMNS = ('path', 'top_label', 'top_score')
 CSV_LAST_COLUMN = 'error'  # after one column per label
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('output_graph', './workspace/flowers_graph.pb',
+flags.DEFINE_string('output_graph', defaults.OUTPUT_GRAPH,
                     'The graph retrain.py wrote.')
-flags.DEFINE_string('output_labels', './workspace/flowers_labels.txt',
+flags.DEFINE_string('output_labels', defaults.OUTPUT_LABELS,
                     'The labels retrain.py wrote, one per line.')
 flags.DEFINE_boolean('show_image', True,
                      'Show the photo and its top scores in a window (several '
@@ -44,7 +46,7 @@ flags.DEFINE_integer('top_k', None,
 flags.DEFINE_string('save_figure', None,
                     'Save the window\'s figure to this PNG file (works '
                     'without a display).')
-flags.DEFINE_enum('runtime', 'auto', classifier.RUNTIMES,
+flags.DEFINE_enum('runtime', 'auto', runtimes.RUNTIMES,
                   'What runs the model: litert, the .tflite retrain.py wrote '
                   'beside the graph, without TensorFlow; tensorflow, the '
                   'frozen graph; auto, litert where it can, else tensorflow.')
@@ -52,10 +54,6 @@ flags.DEFINE_string('output_csv', None,
                     'Also write the scores to this CSV file: one row per '
                     'photo, in the order given (path, top label and score, '
                     'one column per label, error).')
-
-
-def error(message):
-  print('predict.py: error: %s' % message, file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------- photos
@@ -87,7 +85,7 @@ def classify_photos(model, photos, labels):
     start = time.time()
     for path, scores, failure in outputs:
       if failure:
-        error('%s: %s' % (path, failure))
+        error(SCRIPT, '%s: %s' % (path, failure))
       else:
         print_scores(path, scores, labels, with_path=len(photos) > 1)
       outcomes.append((path, scores, failure))
@@ -164,15 +162,15 @@ def show_or_save_figure(results, labels, show_image, save_figure, top_k):
 
 def predict(inputs):
   """Classifies the photos; returns the exit status: 1 if any failed."""
-  labels = classifier.read_labels(FLAGS.output_labels)
+  labels = runtimes.read_labels(FLAGS.output_labels)
   found = find_photos(inputs)
   for path, reason in found:
     if reason:
-      error('%s: %s' % (path, reason))
+      error(SCRIPT, '%s: %s' % (path, reason))
   photos = [path for path, reason in found if not reason]
   outcomes = []
   if photos:
-    model = classifier.open_model(FLAGS.runtime, FLAGS.output_graph,
+    model = runtimes.open_model(FLAGS.runtime, FLAGS.output_graph,
                                   FLAGS.output_labels, len(labels))
     outcomes = classify_photos(model, photos, labels)
   rows = in_given_order(found, outcomes)
@@ -190,13 +188,8 @@ def main(argv):
     sys.exit('usage: python predict.py IMAGE [IMAGE or FOLDER ...] '
              '[--output_graph PATH] [--output_labels PATH] [--noshow_image] '
              '[--runtime=auto|litert|tensorflow] [--output_csv PATH]')
-  try:
+  with errors_as_one_line(SCRIPT, interrupted='interrupted'):
     sys.exit(predict(argv[1:]))
-  except UserError as e:
-    error(e)
-    sys.exit(1)
-  except KeyboardInterrupt:
-    sys.exit('predict.py: interrupted')
 
 
 if __name__ == '__main__':

@@ -17,14 +17,14 @@ functions, and patches nothing:
   on an AVX2 CPU with oneDNN off it ran at 59 GFLOP/s, a "limit" of 5.2
   photos/s, below the 10 photos/s caching reached there.
 - The steady caching rate (after the first 32 photos) comes from the times
-  retrain.cache_bottlenecks wrote the photos' cache files (their mtimes). On
+  caching.cached_bottlenecks wrote the photos' cache files (their mtimes). On
   the same runs it agreed within 0.05% with the times each photo's output
   came back, which this benchmark took by wrapping graph_runner.photo_outputs
   before. The difference of two whole cold runs, (N2 - N1) / (t2 - t1) on
   150 and 75 photos, was tried and dropped: other work on a shared machine
   moved it up to threefold, where a rate within one run stayed put.
 - The runs with the weights fed pass feed_weights=True to
-  retrain.cache_bottlenecks (and on to graph_runner.photo_outputs).
+  caching.cached_bottlenecks (and on to graph_runner.photo_outputs).
 - The training phase is the time from retrain.py printing 'Training on' to
   its printing 'Final test accuracy', by this script's clock as each line
   arrives.
@@ -89,7 +89,7 @@ LABELS = 'flowers_labels.txt'
 
 def worker_matmul_tensorflow():
   """TensorFlow's best float32 matmul rate here, in GFLOP/s."""
-  from retraining.tensorflow_v1 import tf, tf1
+  from retraining.graph.tensorflow_v1 import tf, tf1
   a, b = random_matrices()
   with tf.Graph().as_default(), tf1.Session() as sess:
     product = tf.reduce_sum(tf.matmul(tf1.Variable(a), tf1.Variable(b)))
@@ -123,19 +123,20 @@ def best_matmul_rate(multiply):
 
 
 def worker_cache_with_retrain(model_dir, image_dir, cache_dir, weights):
-  """retrain.py's caching (retrain.cache_bottlenecks) of every photo into an
+  """retrain.py's caching (caching.cached_bottlenecks) of every photo into an
   empty cache, from reading the graph on (cold). With weights='fed', the
   body is fed its weights on every run whatever the photo count, as it is
   for up to FEED_WEIGHTS_UP_TO photos."""
-  import retrain
-  from retraining import inception, rewrite, tuning
+  from retraining import bottlenecks as listing
+  from retraining import inception, machine
+  from retraining.graph import caching, rewrite
   from retraining.photos import create_image_lists
-  photos = retrain.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
-  tuning.keep_freed_memory()  # As retrain.py does when it starts.
+  photos = listing.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
+  machine.keep_freed_memory()  # As retrain.py does when it starts.
   start = time.perf_counter()
   graph_def = rewrite.fast_graph_def(rewrite.read_graph_def(
       os.path.join(model_dir, inception.GRAPH_FILE_NAME)))
-  bottlenecks = retrain.cache_bottlenecks(
+  bottlenecks = caching.cached_bottlenecks(
       graph_def, photos, cache_dir, feed_weights=True if weights == 'fed' else None)
   assert bottlenecks.ok.all()
   return {'photos': len(photos), 'cold_s': time.perf_counter() - start}
@@ -146,8 +147,9 @@ def worker_cache_book(model_dir, image_dir, cache_dir):
   each bottleneck written as text and read back, as its
   get_or_create_bottleneck does; from reading the graph on (cold), then
   again in the same session (steady)."""
-  from retraining import inception, rewrite
-  from retraining.tensorflow_v1 import tf, tf1
+  from retraining import inception
+  from retraining.graph import rewrite
+  from retraining.graph.tensorflow_v1 import tf, tf1
   paths = sorted(glob.glob(os.path.join(image_dir, '*', '*')))
   figures = {'photos': len(paths)}
   start = time.perf_counter()
@@ -172,7 +174,7 @@ def worker_cache_book(model_dir, image_dir, cache_dir):
 def worker_train_book(bottleneck_dir):
   """The book's training loop: each step re-reads and parses 100 cached text
   files, then runs the step and its summaries."""
-  from retraining.tensorflow_v1 import tf, tf1
+  from retraining.graph.tensorflow_v1 import tf, tf1
   classes = sorted(e.name for e in os.scandir(bottleneck_dir) if e.is_dir())
   files = [sorted(glob.glob(os.path.join(bottleneck_dir, c, '*.txt'))) for c in classes]
   rng = np.random.default_rng(0)
@@ -205,10 +207,10 @@ def worker_train_book(bottleneck_dir):
 def worker_load_cache(image_dir, bottleneck_dir):
   """Loading every cached bottleneck: from the text files alone (cold), then
   with the binary index a first run leaves (warm)."""
-  import retrain
+  from retraining import bottlenecks as listing
   from retraining import cache
   from retraining.photos import create_image_lists
-  photos = retrain.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
+  photos = listing.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
   rel_paths = [p.cache_path for p in photos]
   index = os.path.join(bottleneck_dir, cache.INDEX_FILE_NAME)
   if os.path.exists(index):
@@ -225,7 +227,7 @@ def worker_load_cache(image_dir, bottleneck_dir):
 
 def worker_memory(count, scratch):
   """RSS growth per photo when `count` cached photos are listed and loaded."""
-  import retrain
+  from retraining import bottlenecks as listing
   from retraining import cache
   count = int(count)
   line = ','.join(['0.25'] * 2048)
@@ -240,7 +242,7 @@ def worker_memory(count, scratch):
     image_lists[folder] = {'dir': folder, 'training': names, 'testing': [],
                            'validation': []}
   before = rss_bytes()
-  photos = retrain.list_photos(image_lists, '/photos')
+  photos = listing.list_photos(image_lists, '/photos')
   values, found, _, _ = cache.load_bottlenecks(scratch, [p.cache_path for p in photos])
   assert found.all() and len(values) == count
   return {'per_photo_bytes': (rss_bytes() - before) / count}
@@ -250,10 +252,11 @@ def worker_litert_kernels(model_path):
   """LiteRT's own rate on the exported .tflite, pixels already decoded (one
   photo of 299 x 299, run again and again): what predict.py's LiteRT path
   can reach at most, on one thread and on one thread per core."""
-  from retraining import litert_runner, tuning
+  from retraining import machine
+  from retraining.lite import runner as litert_runner
   pixels = np.random.default_rng(0).uniform(0, 255, (299, 299, 3))
   figures = {}
-  for name, threads in (('one_thread', 1), ('all_cores', tuning.cpu_cores())):
+  for name, threads in (('one_thread', 1), ('all_cores', machine.cpu_cores())):
     interpreter = litert_runner.load_model(model_path, num_threads=threads)
     litert_runner.classify(interpreter, pixels)
     start = time.perf_counter()
@@ -379,8 +382,9 @@ def build_models(folder):
 def book_output_graph(model_dir, our_graph, path):
   """What the book's retrain.py writes: the original graph (legacy ops,
   producer 8, one photo per run) plus the new layer, here with our weights."""
-  from retraining import inception, rewrite
-  from retraining.tensorflow_v1 import tf
+  from retraining import inception
+  from retraining.graph import rewrite
+  from retraining.graph.tensorflow_v1 import tf
   original = rewrite.read_graph_def(os.path.join(model_dir, inception.GRAPH_FILE_NAME))
   ours = {n.name: n for n in rewrite.read_graph_def(our_graph).node}
   layer = [n for name, n in ours.items()
@@ -462,7 +466,7 @@ def steady_rate(cache_dir):
 def caching(name, folder, model_dir, limit, scratch):
   """retrain.py's caching against the book's, cold and steady, and with the
   weights fed. Each figure is the better of two runs."""
-  from retraining.graph_runner import FEED_WEIGHTS_UP_TO
+  from retraining.graph.runner import FEED_WEIGHTS_UP_TO
   runs = caching_runs(model_dir, folder, scratch)
   faster = {way: min(pair, key=lambda run: run[0]['cold_s'])
             for way, pair in runs.items()}

@@ -47,7 +47,7 @@ sys.path.insert(0, ROOT)
 from benchmark import REAL_BOTTLENECKS, REAL_PHOTOS, arrival, run_process, stdout
 
 from retraining import cache
-from retraining.tuning import cpu_cores
+from retraining.machine import cpu_cores
 
 FLOWERS = 3670
 LINKED_PHOTOS_PER_CLASS = 4  # real photos each class's names link to

@@ -152,7 +152,7 @@ def main():
   if importlib.util.find_spec('apache_beam') is None:
     sys.exit('this benchmark needs Apache Beam: pip install -r requirements-beam.txt')
   sys.path.insert(0, ROOT)
-  from retraining.tuning import cpu_cores
+  from retraining.machine import cpu_cores
   workers = cpu_cores()
   print('%s, %d cores; %d photos' % (cpu_name(), workers, len(glob.glob(
       os.path.join(ORIGINALS, '*', '*')))), flush=True)

@@ -63,18 +63,18 @@ def run_process(args, cwd=None):
 def worker_export(graph_path, labels_path):
   """Seconds of the export alone (conversion and metadata), float32 and
   float16, from the frozen graph as retrain.py holds it; and the sizes."""
-  from retraining import rewrite, tflite_export, tflite_metadata
+  from retraining.graph import export, rewrite, tflite_file
   graph_def = rewrite.read_graph_def(graph_path)
   with open(labels_path, 'rb') as f:
     labels = f.read()
   figures = {}
   for name, float16 in (('float32', False), ('float16', True)):
     start = time.perf_counter()
-    model = tflite_export.tflite_model(graph_def, 'final_result', float16)
-    metadata = tflite_export.classifier_metadata(
+    model = export.tflite_model(graph_def, 'final_result', float16)
+    metadata = export.classifier_metadata(
         'flowers_graph', len(labels.split()), 'flowers_labels.txt', float16)
     with tempfile.TemporaryFile() as f:
-      tflite_metadata.write_with_metadata(f, model, metadata,
+      tflite_file.write_with_metadata(f, model, metadata,
                                           {'flowers_labels.txt': labels})
       figures[name + '_s'] = time.perf_counter() - start
       figures[name + '_mb'] = f.tell() / 1e6
@@ -85,18 +85,18 @@ def worker_export_before(code, graph_path):
   """Seconds of the export alone with the code before (`code`): the
   conversion at Cast, no metadata."""
   sys.path.insert(0, code)
-  from retraining import rewrite, tflite_export
+  from retraining.graph import export, rewrite
   graph_def = rewrite.read_graph_def(graph_path)
   start = time.perf_counter()
   with tempfile.TemporaryFile() as f:
-    f.write(tflite_export.tflite_model(graph_def, 'final_result'))
+    f.write(export.tflite_model(graph_def, 'final_result'))
   return {'float32_s': time.perf_counter() - start}
 
 
 def worker_litert_batches(model_path):
   """LiteRT's rate on the .tflite, photos scaled already: one photo per run,
   and LITERT_BATCH per run (the input resized to a batch)."""
-  from retraining import litert_runner
+  from retraining.lite import runner as litert_runner
   photos = np.random.default_rng(0).uniform(-1, 1, (LITERT_BATCH, 299, 299, 3))
   interpreter = litert_runner.load_model(model_path)
   details = interpreter.get_input_details()[0]
@@ -143,11 +143,12 @@ def worker_final_layer_float16(graph_path, image_dir, bottleneck_dir):
   """The new layer alone on the real bottlenecks of every photo: its
   scores with float32 weights and with the weights rounded to float16 (as
   --tflite_float16 stores them), and the test set's accuracy with each."""
-  import retrain
-  from retraining import cache, rewrite
+  from retraining import bottlenecks as listing
+  from retraining import cache
+  from retraining.graph import rewrite
+  from retraining.graph.tensorflow_v1 import tf, tf1
   from retraining.photos import create_image_lists
-  from retraining.tensorflow_v1 import tf, tf1
-  photos = retrain.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
+  photos = listing.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
   values, found, _, _ = cache.load_bottlenecks(bottleneck_dir,
                                                [p.cache_path for p in photos])
   assert found.all()

@@ -1,11 +1,13 @@
-"""Machinery shared by retrain.py and predict.py, one concern per module.
+"""The machinery of retrain.py, predict.py and cache_bottlenecks.py.
 
-The two scripts stay the readable entry points, and read their flags; this
-package holds what both need, taking plain values. README.md's Layout table
-lists the modules. Those that do not build or run TensorFlow graphs do not
-import it (tests/test_layout.py checks which).
+The scripts hold their flags and their steps; this package holds the rest,
+taking plain values, grouped by role: graph/ builds and runs TensorFlow
+graphs (the only part that imports TensorFlow), lite/ the TensorFlow Lite
+model, beam/ the Apache Beam pipeline (the only part that imports Beam),
+figures/ the charts and the text report, and the small modules here what
+they share. docs/layout.md lists every module; tests/test_layout.py checks
+who imports what.
 """
-
 
 import contextlib
 import datetime
@@ -47,15 +49,23 @@ class UserError(Exception):
   """A problem the user can fix: printed as one line, without a traceback."""
 
 
+INTERRUPTED_CACHING = ('interrupted; the cache keeps what was finished, run '
+                       'again to resume')
+
+
+def error(script, message):
+  """One error line on stderr, as the scripts print them."""
+  print('%s: error: %s' % (script, message), file=sys.stderr, flush=True)
+
+
 @contextlib.contextmanager
-def errors_as_one_line(script):
-  """Ends the process with one line on stderr, without a traceback, on a
-  UserError or Ctrl-C in the block: for the scripts that fill the cache,
-  which keeps what was finished."""
+def errors_as_one_line(script, interrupted=INTERRUPTED_CACHING):
+  """Ends the process with exit status 1 and one line on stderr, without a
+  traceback, on a UserError or Ctrl-C in the block."""
   try:
     yield
   except UserError as e:
-    sys.exit('%s: error: %s' % (script, e))
+    error(script, e)
+    sys.exit(1)
   except KeyboardInterrupt:
-    sys.exit('%s: interrupted; the cache keeps what was finished, run again '
-             'to resume' % script)
+    sys.exit('%s: %s' % (script, interrupted))

@@ -15,7 +15,7 @@ import numpy as np
 
 from retraining import files
 from retraining.inception import BOTTLENECK_TENSOR_SIZE
-from retraining.tuning import aligned_zeros
+from retraining.machine import aligned_zeros
 
 INDEX_FILE_NAME = '.bottleneck_index.npz'
 CACHE_SUFFIX = '.txt'  # after the photo's own file name
@@ -97,7 +97,7 @@ def load_bottlenecks(bottleneck_dir, relative_paths):
   index holds it unchanged); `broken` lists files that exist but do not parse
   (to be recomputed); the count says how many were parsed from text rather
   than taken from the index. The values are the only copy made of them:
-  aligned for TensorFlow to read in place (see tuning.aligned_zeros), and
+  aligned for TensorFlow to read in place (see machine.aligned_zeros), and
   filled from the index a chunk at a time.
   """
   values = aligned_zeros((len(relative_paths), BOTTLENECK_TENSOR_SIZE), np.float32)

@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from retraining import cache, tuning
+from retraining import cache, machine
 
 
 def values(seed=0):
@@ -117,11 +117,11 @@ def test_values_are_aligned_for_tensorflow_to_read_in_place(tmp_path):
   rels = ['a/%d.jpg.txt' % i for i in range(3)]
   write_cache(tmp_path, rels)
   got, _, _, _ = cache.load_bottlenecks(str(tmp_path), rels)
-  assert got.ctypes.data % tuning.TENSORFLOW_ALIGNMENT == 0
-  assert tuning.aligned(got) is got
+  assert got.ctypes.data % machine.TENSORFLOW_ALIGNMENT == 0
+  assert machine.aligned(got) is got
   shifted = np.arange(2049, dtype=np.float32)[1:]  # 4 bytes past a boundary.
-  copy = tuning.aligned(shifted)
-  assert copy.ctypes.data % tuning.TENSORFLOW_ALIGNMENT == 0
+  copy = machine.aligned(shifted)
+  assert copy.ctypes.data % machine.TENSORFLOW_ALIGNMENT == 0
   assert np.array_equal(copy, shifted)
 
 

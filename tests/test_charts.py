@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from retraining import charts, fonts, report
+from retraining.figures import charts, fonts, report
 
 from conftest import make_photo
 

@@ -20,7 +20,7 @@ import time
 import pytest
 
 from retraining import cache
-from retraining.tuning import cpu_cores
+from retraining.machine import cpu_cores
 
 from conftest import (
   ROOT,
@@ -246,6 +246,9 @@ def test_setup_py_packs_what_the_workers_import(tmp_path):
     names = {name.split('/', 1)[-1] for name in tar.getnames()}
     requires = tar.extractfile(next(
         m for m in tar.getmembers() if m.name.endswith('requires.txt'))).read()
-  assert {'retraining/beam_cache.py', 'retraining/graph_runner.py',
-          'retraining/cache.py'} <= names
+  package = {os.path.relpath(os.path.join(folder, name), ROOT)
+             for folder, _, file_names in os.walk(os.path.join(ROOT, 'retraining'))
+             for name in file_names if name.endswith(('.py', '.fbs'))}
+  assert 'retraining/beam/pipeline.py' in package
+  assert package <= names, package - names
   assert b'tensorflow' in requires

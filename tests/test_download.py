@@ -6,17 +6,11 @@ import tarfile
 
 import pytest
 
-from retraining import UserError, files, inception
+from retraining import UserError, downloads, inception
+from retraining.graph import caching
 
 import standin
 from conftest import MODEL_ARCHIVE, make_photo_tree, retrain_args, run_script, serve_folder
-
-
-@pytest.fixture
-def retrain_module():
-  """retrain.py imported in this process, for its download step alone."""
-  import retrain
-  return retrain
 
 
 def closed_port_url():
@@ -51,14 +45,14 @@ def test_archive_already_present_is_extracted_without_network(tmp_path, served_d
   model_dir = tmp_path / 'inception'
   model_dir.mkdir()
   (model_dir / MODEL_ARCHIVE).write_bytes((served_dir / MODEL_ARCHIVE).read_bytes())
-  graph_path = files.maybe_download_and_extract(str(model_dir), closed_port_url())
+  graph_path = downloads.maybe_download_and_extract(str(model_dir), closed_port_url())
   assert open(graph_path, 'rb').read() == tiny_graph_bytes(served_dir / MODEL_ARCHIVE)
 
 
 def test_offline_without_model_says_what_to_place_where(tmp_path):
   model_dir = tmp_path / 'inception'
   with pytest.raises(UserError) as error:
-    files.maybe_download_and_extract(str(model_dir), closed_port_url())
+    downloads.maybe_download_and_extract(str(model_dir), closed_port_url())
   message = str(error.value)
   assert '\n' not in message
   assert standin.GRAPH_FILE_NAME in message and str(model_dir) in message
@@ -67,7 +61,7 @@ def test_offline_without_model_says_what_to_place_where(tmp_path):
 
 def test_http_error_is_one_clear_line(tmp_path, server_url):
   with pytest.raises(UserError, match='HTTP 404') as error:
-    files.maybe_download_and_extract(str(tmp_path / 'inception'),
+    downloads.maybe_download_and_extract(str(tmp_path / 'inception'),
                                      '%s/missing.tgz' % server_url)
   assert '\n' not in str(error.value)
 
@@ -106,14 +100,14 @@ def test_default_archive_is_checked_by_digest(tmp_path, served_dir, server_url,
   monkeypatch.setattr(inception, 'ARCHIVE_SIZE', served.stat().st_size)
   model_dir = tmp_path / 'inception'
   with pytest.raises(UserError, match='expected sha256.*not kept.*run again'):
-    files.maybe_download_and_extract(str(model_dir), url)
+    downloads.maybe_download_and_extract(str(model_dir), url)
   assert os.listdir(model_dir) == []
 
   (model_dir / MODEL_ARCHIVE).write_bytes(b'x' * served.stat().st_size)
-  monkeypatch.setattr(inception, 'ARCHIVE_SHA256', files.sha256_of(served))
-  graph_path = files.maybe_download_and_extract(str(model_dir), url)
+  monkeypatch.setattr(inception, 'ARCHIVE_SHA256', downloads.sha256_of(served))
+  graph_path = downloads.maybe_download_and_extract(str(model_dir), url)
   assert open(graph_path, 'rb').read() == tiny_graph_bytes(served)
-  assert files.sha256_of(str(model_dir / MODEL_ARCHIVE)) == files.sha256_of(served)
+  assert downloads.sha256_of(str(model_dir / MODEL_ARCHIVE)) == downloads.sha256_of(served)
 
 
 def tiny_graph_bytes(archive):
@@ -122,21 +116,21 @@ def tiny_graph_bytes(archive):
 
 
 def test_graph_placed_by_hand_is_used_with_one_warning_if_unknown(
-    tmp_path, served_dir, retrain_module, monkeypatch, capsys):
+    tmp_path, served_dir, monkeypatch, capsys):
   model_dir = tmp_path / 'inception'
   model_dir.mkdir()
   graph = model_dir / standin.GRAPH_FILE_NAME
   graph.write_bytes(tiny_graph_bytes(served_dir / MODEL_ARCHIVE))
   closed = closed_port_url()
-  assert files.maybe_download_and_extract(str(model_dir), closed) == str(graph)
-  graph_def = retrain_module.read_inception_graph(str(graph))
+  assert downloads.maybe_download_and_extract(str(model_dir), closed) == str(graph)
+  graph_def = caching.read_inception_graph(str(graph))
   assert inception.BATCH_INPUT_NODE in {n.name for n in graph_def.node}  # Used.
   warnings = capsys.readouterr().err.splitlines()
   assert len(warnings) == 1 and str(graph) in warnings[0], warnings
   assert 'sha256' in warnings[0] and 'using it' in warnings[0]
   monkeypatch.setattr(inception, 'GRAPH_SIZE', graph.stat().st_size)
-  monkeypatch.setattr(inception, 'GRAPH_SHA256', files.sha256_of(str(graph)))
-  retrain_module.read_inception_graph(str(graph))
+  monkeypatch.setattr(inception, 'GRAPH_SHA256', downloads.sha256_of(str(graph)))
+  caching.read_inception_graph(str(graph))
   assert capsys.readouterr().err == ''
 
 
@@ -149,9 +143,9 @@ def test_truncated_download_is_refetched_on_the_next_run(tmp_path, served_dir,
   (broken / MODEL_ARCHIVE).write_bytes(whole[:len(whole) // 2])
   model_dir = tmp_path / 'inception'
   with serve_folder(broken) as url, pytest.raises(UserError):
-    files.maybe_download_and_extract(str(model_dir), '%s/%s' % (url, MODEL_ARCHIVE))
+    downloads.maybe_download_and_extract(str(model_dir), '%s/%s' % (url, MODEL_ARCHIVE))
   assert os.listdir(model_dir) == []
-  graph_path = files.maybe_download_and_extract(
+  graph_path = downloads.maybe_download_and_extract(
       str(model_dir), '%s/%s' % (server_url, MODEL_ARCHIVE))
   assert open(graph_path, 'rb').read() == tiny_graph_bytes(served_dir / MODEL_ARCHIVE)
 
@@ -172,7 +166,7 @@ def test_connection_cut_mid_download_is_detected(tmp_path):
   threading.Thread(target=answer, daemon=True).start()
   target = tmp_path / 'archive.tgz'
   with pytest.raises(UserError, match='cannot download|incomplete'):
-    files.download('http://127.0.0.1:%d/a.tgz' % listener.getsockname()[1],
+    downloads.download('http://127.0.0.1:%d/a.tgz' % listener.getsockname()[1],
                    str(target))
   assert not target.exists() and not list(tmp_path.iterdir())
   listener.close()
@@ -183,19 +177,19 @@ def test_silent_server_times_out_with_one_line(tmp_path, monkeypatch):
   listener = socket.socket()
   listener.bind(('127.0.0.1', 0))
   listener.listen(1)
-  monkeypatch.setattr(files, 'DOWNLOAD_TIMEOUT_S', 0.5)
+  monkeypatch.setattr(downloads, 'DOWNLOAD_TIMEOUT_S', 0.5)
   with pytest.raises(UserError, match='timed out'):
-    files.download('http://127.0.0.1:%d/a.tgz' % listener.getsockname()[1],
+    downloads.download('http://127.0.0.1:%d/a.tgz' % listener.getsockname()[1],
                    str(tmp_path / 'a.tgz'))
   listener.close()
 
 
 def test_wrong_size_or_digest_is_refused(tmp_path, served_dir, server_url):
   with pytest.raises(UserError, match='expected'):
-    files.download('%s/%s' % (server_url, MODEL_ARCHIVE),
+    downloads.download('%s/%s' % (server_url, MODEL_ARCHIVE),
                    str(tmp_path / 'a.tgz'), size=88931400)
   with pytest.raises(UserError, match='sha256'):
-    files.download('%s/%s' % (server_url, MODEL_ARCHIVE),
+    downloads.download('%s/%s' % (server_url, MODEL_ARCHIVE),
                    str(tmp_path / 'a.tgz'), sha256='0' * 64)
   assert not list(tmp_path.iterdir())
 
@@ -214,7 +208,7 @@ def test_archive_cannot_write_outside_its_folder(tmp_path):
     tar.addfile(link)
   dest = tmp_path / 'dest'
   dest.mkdir()
-  files.extract_folder(str(archive), 'flower_photos', str(dest))
+  downloads.extract_folder(str(archive), 'flower_photos', str(dest))
   written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob('*'))
   assert written == ['dest', 'dest/flower_photos', 'dest/flower_photos/roses',
                      'dest/flower_photos/roses/ok.jpg', 'evil.tgz']
@@ -225,9 +219,9 @@ def test_archive_without_the_graph_is_refused(tmp_path):
   with tarfile.open(archive, 'w:gz') as tar:
     tar.add(__file__, arcname='something_else.pb')
   with pytest.raises(UserError, match='holds no file'):
-    files.extract_member(str(archive), standin.GRAPH_FILE_NAME,
+    downloads.extract_member(str(archive), standin.GRAPH_FILE_NAME,
                          str(tmp_path / 'g.pb'))
   (tmp_path / 'junk.tgz').write_bytes(b'not an archive')
   with pytest.raises(UserError, match='not a readable'):
-    files.extract_member(str(tmp_path / 'junk.tgz'), standin.GRAPH_FILE_NAME,
+    downloads.extract_member(str(tmp_path / 'junk.tgz'), standin.GRAPH_FILE_NAME,
                          str(tmp_path / 'g.pb'))

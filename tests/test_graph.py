@@ -8,8 +8,10 @@ import os
 import numpy as np
 import pytest
 
-from retraining import graph_runner, inception, rewrite, tuning
-from retraining.tensorflow_v1 import tf, tf1
+from retraining import inception, machine
+from retraining.graph import rewrite
+from retraining.graph import runner as graph_runner
+from retraining.graph.tensorflow_v1 import tf, tf1
 
 from conftest import make_photo, shared_data
 
@@ -185,7 +187,7 @@ def test_map_ahead_keeps_order_and_a_bounded_number_in_flight():
     submit, submitted = pool.submit, []
     pool.submit = lambda function, item: (
         submitted.append(item) or submit(function, item))
-    futures = tuning.map_ahead(pool, lambda x: x * x, range(20), ahead=4)
+    futures = machine.map_ahead(pool, lambda x: x * x, range(20), ahead=4)
     assert submitted == [0, 1, 2, 3]  # Before the first is asked for.
     results = []
     for future in futures:

@@ -6,9 +6,13 @@ import shutil
 import numpy as np
 import pytest
 
-from retraining import __version__, graph_runner, litert_runner, rewrite, tflite_metadata
-from retraining.tensorflow_v1 import tf, tf1
-from retraining.tflite_metadata_schema import (
+from retraining import __version__
+from retraining.graph import export, rewrite, tflite_file
+from retraining.graph import runner as graph_runner
+from retraining.graph.tensorflow_v1 import tf, tf1
+from retraining.lite import metadata as tflite_metadata
+from retraining.lite import runner as litert_runner
+from retraining.lite.schema.metadata_schema_py_generated import (
   AssociatedFileType,
   ColorSpaceType,
   ContentProperties,
@@ -32,7 +36,7 @@ def model(trained):
 def test_metadata_reads_back_without_mediapipe(model):
   """What MediaPipe reads: RGB, (pixel - 128) / 128, the labels packed in."""
   model_bytes, labels = model
-  metadata, packed = tflite_metadata.read_metadata(model_bytes)
+  metadata, packed = tflite_file.read_metadata(model_bytes)
   assert packed == {'flowers_labels.txt': labels}
   metadata = tflite_metadata.parsed_metadata(metadata)
   assert metadata.name == b'flowers_graph'
@@ -71,11 +75,10 @@ def phone_model(request, trained, tmp_path_factory):
   work, _ = trained
   if request.param == 'float32':
     return str(work / 'flowers_graph.tflite'), request.param
-  import retrain  # Defines retrain.py's flags; nothing here parses them.
   folder = tmp_path_factory.mktemp('float16')
   for name in ('flowers_graph.pb', 'flowers_labels.txt'):
     shutil.copy2(work / name, folder / name)
-  retrain.save_tflite(rewrite.read_graph_def(str(folder / 'flowers_graph.pb')),
+  export.save_tflite(rewrite.read_graph_def(str(folder / 'flowers_graph.pb')),
                       'final_result', str(folder / 'flowers_graph.pb'),
                       str(folder / 'flowers_labels.txt'), 4, float16=True)
   return str(folder / 'flowers_graph.tflite'), request.param

@@ -80,7 +80,9 @@ def test_png_gives_the_same_bottleneck_as_the_jpeg_pixels_it_holds(tmp_path, mod
   """Pillow-decoded photos enter the graph where DecodeJpeg's pixels do."""
   from PIL import Image
 
-  from retraining import graph_runner, inception, rewrite
+  from retraining import inception
+  from retraining.graph import rewrite
+  from retraining.graph import runner as graph_runner
   jpeg = make_good_photo_kinds(str(tmp_path))['jpeg']
   png = str(tmp_path / 'same_pixels.png')
   graph_def = rewrite.fast_graph_def(rewrite.read_graph_def(

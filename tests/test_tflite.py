@@ -17,18 +17,12 @@ simplejpeg = pytest.importorskip('simplejpeg')
 from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
-from retraining import (
-  UserError,
-  classifier,
-  graph_runner,
-  inception,
-  litert_runner,
-  rewrite,
-  tflite_export,
-  tflite_metadata,
-)
+from retraining import UserError, inception, runtimes
+from retraining.graph import export, rewrite, tflite_file
+from retraining.graph import runner as graph_runner
+from retraining.graph.tensorflow_v1 import tf, tf1
+from retraining.lite import runner as litert_runner
 from retraining.photos import BadPhoto, read_photo
-from retraining.tensorflow_v1 import tf, tf1
 
 from conftest import ROOT, make_bad_photo_kinds, make_good_photo_kinds, make_photo, shared_data
 
@@ -91,7 +85,7 @@ def graph_pixels(sess, path):
 
 def test_model_takes_the_scaled_photo(model_path, trained):
   """One photo resized and scaled, as the graph's Mul gives it: the input
-  phone toolkits expect of an image classifier."""
+  phone toolkits expect of an image runtimes."""
   work, _ = trained
   labels = (work / 'flowers_labels.txt').read_text().split('\n')
   interpreter = Interpreter(model_path=model_path)
@@ -162,19 +156,18 @@ def test_tflite_model_needs_retrains_graph(resized):
       pixels = tf.identity(pixels, name='Mul')
     tf.identity(pixels, name='final_result')
   with pytest.raises(UserError, match='no Mul node scaling the ResizeBilinear'):
-    tflite_export.tflite_model(graph.as_graph_def(), 'final_result')
+    export.tflite_model(graph.as_graph_def(), 'final_result')
 
 
 def test_a_failed_conversion_is_one_warning_and_writes_nothing(tmp_path, capsys):
   """retrain.py still succeeds (predict.py then uses the graph)."""
-  import retrain  # Defines retrain.py's flags; nothing here parses them.
   graph = tf.Graph()
   with graph.as_default():
     tf.identity(tf1.placeholder(tf.float32, [None, 2]), name='final_result')
   output_graph = tmp_path / 'flowers_graph.pb'
   output_graph.write_bytes(b'')
   (tmp_path / 'flowers_labels.txt').write_text('a\nb\n')
-  retrain.save_tflite(graph.as_graph_def(), 'final_result', str(output_graph),
+  export.save_tflite(graph.as_graph_def(), 'final_result', str(output_graph),
                       str(tmp_path / 'flowers_labels.txt'), 2, False)
   assert capsys.readouterr().err == (
       'WARNING: could not convert the model for TensorFlow Lite (the graph has '
@@ -187,7 +180,6 @@ def test_tflite_is_written_again_when_its_weights_or_labels_change(
     trained, tmp_path, capsys):
   """Kept while it is newer than the graph and holds the same metadata and
   labels: --tflite_float16 or other labels write it anew."""
-  import retrain
   work, _ = trained
   for name in ('flowers_graph.pb', 'flowers_labels.txt'):
     shutil.copy2(work / name, tmp_path / name)
@@ -196,7 +188,7 @@ def test_tflite_is_written_again_when_its_weights_or_labels_change(
   labels = tmp_path / 'flowers_labels.txt'
 
   def save(float16):
-    retrain.save_tflite(graph_def, 'final_result', str(tmp_path / 'flowers_graph.pb'),
+    export.save_tflite(graph_def, 'final_result', str(tmp_path / 'flowers_graph.pb'),
                         str(labels), 4, float16)
     return capsys.readouterr().out
   assert 'Saved' in save(False) and 'up to date' in save(False)
@@ -205,7 +197,7 @@ def test_tflite_is_written_again_when_its_weights_or_labels_change(
   assert model.stat().st_size < 0.6 * full_size
   labels.write_text(labels.read_text().upper())
   assert 'Saved' in save(True)
-  assert tflite_metadata.read_metadata(model.read_bytes())[1] == {
+  assert tflite_file.read_metadata(model.read_bytes())[1] == {
       'flowers_labels.txt': labels.read_bytes()}
 
 
@@ -223,7 +215,7 @@ def test_a_tflite_of_the_older_retrain_is_not_used(tmp_path):
   graph_path = tmp_path / 'flowers_graph.pb'
   graph_path.write_bytes(b'')
   os.utime(graph_path, (0, 0))  # The .tflite is newer.
-  interpreter, (problem, fix) = classifier.open_tflite(
+  interpreter, (problem, fix) = runtimes.open_tflite(
       str(model), str(graph_path), 'labels.txt', 2)
   assert interpreter is None
   assert 'takes [1, 1, 3], not a photo scaled to [1, 299, 299, 3]' in problem
@@ -327,7 +319,7 @@ def test_jpeg_pixels_and_their_resizing_are_tensorflows_on_original_photos():
 
 
 def test_litert_does_not_import_tensorflow():
-  code = ('import sys; import retraining.litert_runner; '
+  code = ('import sys; import retraining.lite.runner; '
           'sys.exit("tensorflow" in sys.modules)')
   result = subprocess.run([sys.executable, '-c', code], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)

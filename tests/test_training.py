@@ -4,8 +4,10 @@ arrays (retrain.py's flags are read only by its entry point)."""
 import numpy as np
 import pytest
 
-from retraining import final_layer, inception, rewrite, training
-from retraining.tensorflow_v1 import tf, tf1
+from retraining import inception
+from retraining.bottlenecks import Split
+from retraining.graph import final_layer, rewrite, training
+from retraining.graph.tensorflow_v1 import tf, tf1
 
 CLASSES = 3
 SETTINGS = training.Settings(
@@ -20,7 +22,7 @@ def separable_split(per_class, seed):
   labels = np.repeat(np.arange(CLASSES), per_class)
   bottlenecks = rng.normal(0, 0.1, (len(labels), inception.BOTTLENECK_TENSOR_SIZE))
   bottlenecks[np.arange(len(labels)), labels] += 3
-  return training.Split(bottlenecks.astype(np.float32), labels,
+  return Split(bottlenecks.astype(np.float32), labels,
                         ['photo_%d.jpg' % i for i in range(len(labels))])
 
 
@@ -41,14 +43,13 @@ def trained_layer(tmp_path, capsys):
   train_split, validation = separable_split(20, 0), separable_split(4, 1)
   with tf.Graph().as_default() as graph, final_layer.training_session() as sess:
     tf1.set_random_seed(0)
-    training_set = final_layer.add_training_set()
-    layer = final_layer.add_final_training_ops(
-        CLASSES, 'final_result', SETTINGS.learning_rate, training_set.batch)
+    layer = final_layer.add_final_layer(CLASSES, 'final_result',
+                                        SETTINGS.learning_rate)
     writers = training.summary_writers(str(tmp_path / 'logs'), graph)
     sess.run(tf1.global_variables_initializer())
     history = training.train(
-        sess, layer, training_set, train_split, validation, CLASSES,
-        writers, SETTINGS)
+        sess, layer, {'training': train_split, 'validation': validation},
+        SETTINGS, writers)
     yield sess, layer, history, capsys.readouterr().out
 
 
@@ -80,7 +81,7 @@ def test_evaluate_reports_accuracy_confusion_and_mistakes(trained_layer, capsys)
 
 def test_evaluate_without_a_test_set_warns(trained_layer, capsys):
   sess, layer, _, _ = trained_layer
-  empty = training.Split(np.zeros((0, inception.BOTTLENECK_TENSOR_SIZE), np.float32),
+  empty = Split(np.zeros((0, inception.BOTTLENECK_TENSOR_SIZE), np.float32),
                          np.zeros(0, np.int64), [])
   assert training.evaluate(sess, layer, empty, ['a', 'b', 'c'],
                            SETTINGS) is None

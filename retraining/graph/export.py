@@ -1,4 +1,5 @@
-"""Converting retrain.py's frozen graph into a TensorFlow Lite model.
+"""retrain.py's outputs: the frozen graph, its labels, and the same model
+for TensorFlow Lite (LiteRT), with the metadata phones read.
 
 The model starts at the graph's `Mul`: a photo resized to 299 x 299 and
 scaled to (pixel - 128) / 128, float32 [1, 299, 299, 3], the input every
@@ -6,18 +7,22 @@ phone toolkit expects of an image classifier (MediaPipe's ImageClassifier
 takes no other shape). It ends at the new layer's softmax ([1, classes]).
 The decoding and resizing stay out: MediaPipe decodes, resizes and scales
 photos by itself, as the model's metadata tells it (retraining/
-tflite_metadata.py), and predict.py's retraining/litert_runner.py decodes
+lite/metadata.py), and predict.py's retraining/lite/runner.py decodes
 and resizes them as the graph's DecodeJpeg and ResizeBilinear do.
 
 The graph's two PlaceholderWithDefault nodes (`input/ResizedImages`, before
-`Mul`, and `input/BottleneckInputPlaceholder`, see retraining/rewrite.py)
+`Mul`, and `input/BottleneckInputPlaceholder`, see retraining/graph/rewrite.py)
 are outside the model or fed by their defaults inside it: the converter
 turns the second into a plain pass-through, so it does not become an input.
 """
 
+import os
+
 from absl import logging as absl_logging
 
-from retraining import UserError, __version__, native_stderr_silenced, rewrite, tflite_metadata
+from retraining import UserError, __version__, files, inception, log, native_stderr_silenced, warn
+from retraining.graph import rewrite, tflite_file
+from retraining.graph.tensorflow_v1 import tf, tf1
 from retraining.inception import (
   MODEL_INPUT_HEIGHT,
   MODEL_INPUT_WIDTH,
@@ -27,7 +32,7 @@ from retraining.inception import (
   SCALED_IMAGE_NODE,
   SCALED_IMAGE_SHAPE,
 )
-from retraining.tensorflow_v1 import tf, tf1
+from retraining.lite import metadata as tflite_metadata
 
 DESCRIPTION = ('Inception v3 (inception-2015-12-05) with a final layer '
                'retrained by retrain.py to tell %d labels apart; %s weights.')
@@ -84,3 +89,44 @@ def classifier_metadata(name, label_count, labels_name, float16=False):
       name, DESCRIPTION % (label_count, 'float16' if float16 else 'float32'),
       __version__, (MODEL_INPUT_WIDTH, MODEL_INPUT_HEIGHT), PIXEL_MEAN,
       PIXEL_STD, labels_name, label_count)
+
+
+def save_graph_and_labels(graph_def, labels, output_graph, output_labels):
+  """Writes the frozen graph and the labels, each complete or not at all.
+
+  A graph byte-identical to the one already there is not written again, so
+  the .tflite converted from it stays newer than it (see save_tflite).
+  """
+  data = graph_def.SerializeToString(deterministic=True)
+  if not files.holds(output_graph, data):
+    files.write_bytes(output_graph, data)
+  files.write_text(output_labels, '\n'.join(labels) + '\n')
+  log('Saved %s and %s' % (output_graph, output_labels))
+
+
+def save_tflite(graph_def, final_tensor_name, output_graph, output_labels,
+                label_count, float16):
+  """Writes <output_graph stem>.tflite with its metadata and the labels
+  file packed in, unless the one there is newer than the graph and holds
+  the same (converting takes seconds). If the converter fails, the run
+  still succeeds: predict.py then uses the graph."""
+  path = files.beside(output_graph, inception.TFLITE_SUFFIX)
+  labels_name = os.path.basename(output_labels)
+  metadata = classifier_metadata(
+      os.path.basename(files.beside(output_graph, '')), label_count,
+      labels_name, float16)
+  packed = {labels_name: files.read_bytes(output_labels)}
+  if (files.is_newer(path, output_graph) and
+      tflite_file.holds_metadata(path, metadata, packed)):
+    log('%s is up to date' % path)
+    return
+  try:
+    model_bytes = tflite_model(graph_def, final_tensor_name, float16)
+  except Exception as e:
+    reason = (str(e).strip().splitlines() or [type(e).__name__])[-1]
+    warn('could not convert the model for TensorFlow Lite (%s); %s is not '
+         'written' % (reason, path))
+    return
+  with files.atomic_write(path) as f:
+    tflite_file.write_with_metadata(f, model_bytes, metadata, packed)
+  log('Saved %s' % path)

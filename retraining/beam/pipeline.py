@@ -51,9 +51,9 @@ from apache_beam.options.pipeline_options import (
   StandardOptions,
 )
 
-from retraining import UserError, cache, files, inception, warn
+from retraining import UserError, cache, downloads, files, inception, warn
+from retraining.machine import cpu_cores
 from retraining.photos import BadPhoto, is_photo_name, photo_from_bytes
-from retraining.tuning import cpu_cores
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The package's installer for workers elsewhere (see ship_package).
@@ -158,13 +158,13 @@ def model_graph(model_dir, url):
   as retrain.py does if missing. For a bucket, it is downloaded here and
   uploaded, since the workers read it from there."""
   if is_local(model_dir):
-    return os.path.abspath(files.maybe_download_and_extract(model_dir, url))
+    return os.path.abspath(downloads.maybe_download_and_extract(model_dir, url))
   graph_path = FileSystems.join(model_dir, inception.GRAPH_FILE_NAME)
   if not FileSystems.exists(graph_path):
     with tempfile.TemporaryDirectory() as scratch:
-      local = files.maybe_download_and_extract(scratch, url)
+      local = downloads.maybe_download_and_extract(scratch, url)
       with open(local, 'rb') as src, FileSystems.create(graph_path) as dst:
-        shutil.copyfileobj(src, dst, files.CHUNK_BYTES)
+        shutil.copyfileobj(src, dst, downloads.CHUNK_BYTES)
   return graph_path
 
 
@@ -352,8 +352,10 @@ def load_bottleneck_model(graph_path, threads):
   sessions running at most `threads` ops at once, that serve until the
   worker process ends. A function, since Beam keeps a weak reference to
   the model."""
-  from retraining import graph_runner, rewrite, tuning  # TensorFlow, here only.
-  from retraining.tensorflow_v1 import tf
+  from retraining import tuning  # TensorFlow, here only.
+  from retraining.graph import rewrite
+  from retraining.graph import runner as graph_runner
+  from retraining.graph.tensorflow_v1 import tf
   tf.config.experimental.enable_op_determinism()  # The process retrain.py sets up.
   tuning.keep_freed_memory()
   with FileSystems.open(graph_path, compression_type=CompressionTypes.UNCOMPRESSED) as f:

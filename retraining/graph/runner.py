@@ -20,7 +20,8 @@ import concurrent.futures
 import contextlib
 import io
 
-from retraining import rewrite
+from retraining.graph import rewrite
+from retraining.graph.tensorflow_v1 import tf, tf1
 from retraining.inception import (
   BATCH_INPUT_TENSOR_NAME,
   BOTTLENECK_RESHAPE_NODE,
@@ -30,9 +31,8 @@ from retraining.inception import (
   RESIZED_IMAGE_NODE,
   RESIZED_IMAGE_TENSOR_NAME,
 )
+from retraining.machine import cpu_cores, map_ahead
 from retraining.photos import decode_with_pillow, outcomes, read_photo
-from retraining.tensorflow_v1 import tf, tf1
-from retraining.tuning import cpu_cores, map_ahead
 
 DECODE_AHEAD = 64  # photos decoded before the body asks for them
 FEED_WEIGHTS_UP_TO = 64  # photos; see body_session

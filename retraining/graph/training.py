@@ -9,13 +9,11 @@ import os
 
 import numpy as np
 
-from retraining import log, report, warn
-from retraining.tensorflow_v1 import tf1
-from retraining.tuning import aligned
+from retraining import log, warn
+from retraining.figures import report
+from retraining.graph.tensorflow_v1 import tf1
+from retraining.machine import aligned
 
-# One of the training, validation and testing sets: bottlenecks [n, 2048],
-# label indices [n] sorted, and the photos' paths.
-Split = collections.namedtuple('Split', 'bottlenecks labels paths')
 Evaluation = collections.namedtuple('Evaluation', 'accuracy count matrix')
 # How to train and measure the layer: retrain.py's flags of the same names.
 Settings = collections.namedtuple(
@@ -63,9 +61,10 @@ def summary_writers(summaries_dir, graph):
   return writers
 
 
-def train(sess, layer, training_set, training, validation, class_count,
-          writers, settings, distorted=None):
-  """Runs settings.steps training steps, logging as upstream; returns the history
+def train(sess, layer, splits, settings, writers, distorted=None):
+  """Runs settings.steps training steps of `layer` (a final_layer.FinalLayer)
+  on splits['training'], measuring it on splits['validation'] and logging
+  as upstream; returns the history
   {'step', 'train_accuracy', 'cross_entropy', 'validation_accuracy': list}.
 
   A step is fed the training set, read in place, and the row numbers of its
@@ -73,6 +72,8 @@ def train(sess, layer, training_set, training, validation, class_count,
   maps photo paths to the bottlenecks of freshly distorted copies) it is fed
   those bottlenecks instead.
   """
+  training, validation = splits['training'], splits['validation']
+  class_count, training_set = layer.class_count, layer.training_set
   train_writer, validation_writer = writers
   rng = np.random.default_rng(settings.seed)
   sample_train = batch_sampler(rng, training.labels, class_count)

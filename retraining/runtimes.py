@@ -13,7 +13,7 @@ used, so this module loads where only LiteRT is installed.
 import functools
 import os
 
-from retraining import UserError, files, tuning, warn
+from retraining import UserError, files, machine, warn
 from retraining.inception import FINAL_TENSOR_NAME, SCALED_IMAGE_SHAPE, TFLITE_SUFFIX
 
 RUNTIMES = ('auto', 'litert', 'tensorflow')
@@ -51,10 +51,10 @@ def open_model(runtime, graph_path, labels_path, label_count):
   if runtime != 'tensorflow':
     interpreter = litert_model(runtime, graph_path, labels_path, label_count)
   if interpreter is not None:
-    from retraining import litert_runner
+    from retraining.lite import runner as litert_runner
     return functools.partial(litert_runner.photo_outputs, interpreter)
   graph_def = graph_model(runtime, graph_path, labels_path, label_count)
-  from retraining import graph_runner
+  from retraining.graph import runner as graph_runner
   return lambda paths: graph_runner.photo_outputs(graph_def, paths,
                                                   FINAL_TENSOR_NAME)
 
@@ -79,7 +79,7 @@ def litert_model(runtime, graph_path, labels_path, label_count):
 def litert_unavailable(model_path):
   """Why LiteRT cannot run here at all, as (what, how to fix it); or None."""
   try:
-    from retraining import litert_runner  # noqa: F401
+    from retraining.lite import runner  # noqa: F401
   except ImportError as e:
     return ('LiteRT is not installed (%s)' % e,
             'pip install %s (they exist for %s)'
@@ -96,7 +96,7 @@ def open_tflite(model_path, graph_path, labels_path, label_count):
   it)) where it may not be the graph's model: older than the graph, not
   loadable, written by an older retrain.py (whose model took the decoded
   photo), or with another number of scores than the labels."""
-  from retraining import litert_runner
+  from retraining.lite import runner as litert_runner
   if files.is_newer(graph_path, model_path):
     return None, ('%s is older than the graph %s' % (model_path, graph_path),
                   WRITE_IT_ANEW)
@@ -125,10 +125,11 @@ def graph_model(runtime, graph_path, labels_path, label_count):
     raise UserError('graph %s not found: run retrain.py first, or pass '
                     '--output_graph' % graph_path)
   try:
-    from retraining import graph_runner, rewrite
+    from retraining.graph import rewrite
+    from retraining.graph import runner as graph_runner
   except ImportError as e:
     raise UserError(no_tensorflow_message(e, graph_path, runtime))
-  tuning.keep_freed_memory()
+  machine.keep_freed_memory()
   # Graphs written by the original retrain.py (legacy ops, one photo per
   # run) are rewritten on the way in, like the Inception graph.
   graph_def = rewrite.fast_graph_def(rewrite.read_graph_def(graph_path))

@@ -19,6 +19,7 @@ Inception and the trained layer into the graph retrain.py exports.
 import numpy as np
 
 from retraining import UserError, files
+from retraining.graph.tensorflow_v1 import tf, tf1
 from retraining.inception import (
   BATCH_INPUT_NODE,
   BOTTLENECK_RESHAPE_NODE,
@@ -30,8 +31,7 @@ from retraining.inception import (
   RESIZED_IMAGE_NODE,
   RESIZED_IMAGE_TENSOR_NAME,
 )
-from retraining.tensorflow_v1 import tf, tf1
-from retraining.tuning import aligned
+from retraining.machine import aligned
 
 
 def read_graph_def(path):

@@ -15,9 +15,9 @@ import sys
 import numpy as np
 from PIL import Image
 
-from retraining import files, photos
-from retraining.fonts import fonts_for
-from retraining.report import ELLIPSIS, shorten
+from retraining import files, log, photos
+from retraining.figures.fonts import fonts_for
+from retraining.figures.report import ELLIPSIS, shorten
 
 DPI = 100
 TRAINING_CHART_INCHES = (11, 4.5)
@@ -34,6 +34,18 @@ TITLE_FONT_SIZE = 8  # Grid titles: small, still readable at DPI.
 LABEL_CHARS = 24
 GRID_LABEL_CHARS = 20
 FILE_NAME_CHARS = 28
+
+
+def save_training_figures(history, evaluation, labels, output_graph):
+  """The training chart, and the test set's confusion matrix if there was a
+  test set, beside the output graph."""
+  saved = [files.beside(output_graph, '_training.png')]
+  save_training_chart(
+      history, evaluation and (evaluation.accuracy, evaluation.count), saved[0])
+  if evaluation:
+    saved.append(files.beside(output_graph, '_confusion.png'))
+    save_confusion_matrix(evaluation.matrix, labels, saved[1])
+  log('Saved %s' % ' and '.join(saved))
 
 
 def save_training_chart(history, test_accuracy, path):

@@ -10,18 +10,28 @@ Inception's bottleneck instead, and leaves the training set out.
 
 import collections
 
-from retraining import rewrite
+from retraining.graph import rewrite
+from retraining.graph.tensorflow_v1 import tf, tf1
 from retraining.inception import BOTTLENECK_TENSOR_SIZE
-from retraining.tensorflow_v1 import tf, tf1
 
 BOTTLENECK_INPUT_NODE = 'input/BottleneckInputPlaceholder'
 GROUND_TRUTH_INPUT_NODE = 'input/GroundTruthInput'
 
 TrainingSet = collections.namedtuple('TrainingSet', 'bottlenecks labels rows batch')
+# The new layer's handles in the training graph: what training feeds,
+# runs and measures.
 FinalLayer = collections.namedtuple(
-    'FinalLayer', 'bottleneck_input ground_truth_input cross_entropy '
-    'train_step evaluation_step prediction train_summaries '
-    'validation_summaries')
+    'FinalLayer', 'class_count training_set bottleneck_input '
+    'ground_truth_input cross_entropy train_step evaluation_step prediction '
+    'train_summaries validation_summaries')
+
+
+def add_final_layer(class_count, final_tensor_name, learning_rate):
+  """The training set's placeholders, then the new layer reading batches of
+  it, in the default graph: its FinalLayer."""
+  training_set = add_training_set()
+  return add_final_training_ops(class_count, final_tensor_name,
+                                learning_rate, training_set)
 
 
 def add_training_set():
@@ -30,7 +40,7 @@ def add_training_set():
 
   A training step is fed the whole set and the row numbers of its batch.
   TensorFlow reads an aligned array in place when it is fed (see
-  tuning.aligned), so this copies nothing but the batch, and the training
+  machine.aligned), so this copies nothing but the batch, and the training
   set is held once, in numpy, whatever its size; a variable holding it
   would be a second copy.
   """
@@ -44,22 +54,22 @@ def add_training_set():
 
 
 def add_final_training_ops(class_count, final_tensor_name, learning_rate,
-                           default_batch):
+                           training_set):
   """Adds the new softmax layer and its training ops, as upstream does.
 
   The layer reads the bottlenecks at BOTTLENECK_INPUT_NODE and the labels at
-  GROUND_TRUTH_INPUT_NODE, which default to `default_batch` (the training
-  batch picked by row number, see add_training_set); evaluation and
+  GROUND_TRUTH_INPUT_NODE, which default to `training_set.batch` (the
+  training batch picked by row number, see add_training_set); evaluation and
   distortions feed them instead. TensorFlow seeds the weights from the
   graph's seed and the number of random ops made before in the graph
   (none), not from the ops of the training set.
   """
   with tf1.name_scope('input'):
     bottleneck_input = tf1.placeholder_with_default(
-        default_batch[0], shape=[None, BOTTLENECK_TENSOR_SIZE],
+        training_set.batch[0], shape=[None, BOTTLENECK_TENSOR_SIZE],
         name=BOTTLENECK_INPUT_NODE.split('/')[-1])
     ground_truth_input = tf1.placeholder_with_default(
-        default_batch[1], [None], name=GROUND_TRUTH_INPUT_NODE.split('/')[-1])
+        training_set.batch[1], [None], name=GROUND_TRUTH_INPUT_NODE.split('/')[-1])
   with tf1.name_scope('final_training_ops'):
     with tf1.name_scope('weights'):
       layer_weights = tf1.Variable(tf1.truncated_normal(
@@ -88,7 +98,8 @@ def add_final_training_ops(class_count, final_tensor_name, learning_rate,
         tf.cast(tf.equal(prediction, ground_truth_input), tf.float32))
   accuracy_summary = tf1.summary.scalar('accuracy', evaluation_step)
   # Validation gets the two curves; the layer's histograms would repeat train's.
-  return FinalLayer(bottleneck_input, ground_truth_input, cross_entropy_mean,
+  return FinalLayer(class_count, training_set, bottleneck_input,
+                    ground_truth_input, cross_entropy_mean,
                     train_step, evaluation_step, prediction,
                     tf1.summary.merge_all(),
                     tf1.summary.merge([cross_entropy_summary, accuracy_summary]))

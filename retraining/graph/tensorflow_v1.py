@@ -9,6 +9,7 @@ notices out of the output.
 import os
 
 from retraining import native_stderr_silenced
+from retraining.machine import keep_freed_memory
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 with native_stderr_silenced():  # Logged before TF_CPP_MIN_LOG_LEVEL is read.
@@ -17,3 +18,11 @@ with native_stderr_silenced():  # Logged before TF_CPP_MIN_LOG_LEVEL is read.
 
 tf1 = tf.compat.v1
 tf1.logging.set_verbosity(tf1.logging.ERROR)
+
+
+def set_up_process():
+  """What every process that computes bottlenecks or trains does first:
+  TensorFlow's ops made deterministic (the same photos, flags and seed give
+  the same bytes), and freed memory kept for reuse (see machine.py)."""
+  tf.config.experimental.enable_op_determinism()
+  keep_freed_memory()

@@ -6,39 +6,41 @@ in a small session of their own, then go through Inception's body like any
 other photo (see graph_runner.py).
 """
 
+import collections
 import concurrent.futures
 import contextlib
 
 import numpy as np
 
-from retraining import UserError, graph_runner
+from retraining import UserError
+from retraining.graph import runner as graph_runner
+from retraining.graph.tensorflow_v1 import tf, tf1
 from retraining.inception import (
   BOTTLENECK_TENSOR_NAME,
   MODEL_INPUT_DEPTH,
   MODEL_INPUT_HEIGHT,
   MODEL_INPUT_WIDTH,
 )
+from retraining.machine import cpu_cores
 from retraining.photos import BadPhoto
-from retraining.tensorflow_v1 import tf, tf1
-from retraining.tuning import cpu_cores
 
-
-def any_distortion(flip_left_right, random_crop, random_scale,
-                   random_brightness):
-  return bool(flip_left_right or random_crop or random_scale or
-              random_brightness)
+# retrain.py's four distortion flags: whether to flip, and the percentages
+# of the crop, the scale and the brightness. None of them: no distortion.
+Distortions = collections.namedtuple(
+    'Distortions', 'flip_left_right random_crop random_scale random_brightness')
 
 
 @contextlib.contextmanager
-def distorted_bottlenecks(inception_graph_def, seed, flip_left_right,
-                          random_crop, random_scale, random_brightness):
+def distorted_bottlenecks(inception_graph_def, seed, distortions):
   """Yields bottlenecks(paths) -> [n, 2048], those of freshly distorted
-  copies of the photos."""
+  copies of the photos; or None if `distortions` has none."""
+  if not any(distortions):
+    yield None
+    return
   graph = tf.Graph()
   with graph.as_default():
     tf1.set_random_seed(seed)
-    head = add_input_distortions(flip_left_right, random_crop, random_scale,
-                                 random_brightness)
+    head = add_input_distortions(distortions)
   with contextlib.closing(tf1.Session(graph=graph,
                                       config=graph_runner.session_config())) as sess, \
       graph_runner.body_session(inception_graph_def, BOTTLENECK_TENSOR_NAME) as run_body, \
@@ -56,14 +58,14 @@ def distorted_bottlenecks(inception_graph_def, seed, flip_left_right,
     yield bottlenecks
 
 
-def add_input_distortions(flip_left_right, random_crop, random_scale,
-                          random_brightness):
+def add_input_distortions(distortions):
   """Upstream's distortions of one photo, in the default graph.
 
   Returns the names of (jpeg input, decoded image, distorted [1, 299, 299,
   3]): the same three points as the graph's own decoding head, so photos
   reach it the same way (see graph_runner.resize_photo).
   """
+  flip_left_right, random_crop, random_scale, random_brightness = distortions
   jpeg_data = tf1.placeholder(tf.string, name='DistortJPGInput')
   decoded_image = tf.image.decode_jpeg(jpeg_data, channels=MODEL_INPUT_DEPTH)
   decoded_image_4d = tf.expand_dims(tf.cast(decoded_image, tf.float32), 0)

@@ -34,8 +34,8 @@ from PIL import Image
 
 from retraining import native_stderr_silenced
 from retraining.inception import MODEL_INPUT_HEIGHT, MODEL_INPUT_WIDTH, PIXEL_MEAN, PIXEL_STD
+from retraining.machine import cpu_cores, keep_freed_memory, map_ahead
 from retraining.photos import decode_with_pillow, outcomes, read_photo
-from retraining.tuning import cpu_cores, keep_freed_memory, map_ahead
 
 # simplejpeg's error message is TurboJPEG's: the libjpeg error that stopped
 # the decoding or, where none did, the first warning. libjpeg's warnings

@@ -2,28 +2,22 @@
 Android, iOS, the web and in Python) reads from a model to use it as it is:
 how to scale an image for its input, and the labels of its scores.
 
-The metadata is a flatbuffer of the schema in tflite_metadata_schema.py
-(generated from the official metadata_schema.fbs), kept in the model as the
+The metadata is a flatbuffer of the schema in schema/ (generated
+from the official metadata_schema.fbs beside it), kept in the model as the
 buffer of a metadata entry named TFLITE_METADATA; the files it names (here
 the labels file) are packed in a zip archive appended to the model. That is
 what tflite-support's MetadataPopulator writes. No maintained package writes
 it beside TensorFlow 2.21 and numpy 2: tflite-support is unmaintained (its
 last release pins protobuf < 4), mediapipe 0.10.21's writer pins numpy < 2,
-and mediapipe 1.2's does not import. So it is written here with the
-`flatbuffers` package, the model's own flatbuffer edited with TensorFlow's
-generated schema.
+and mediapipe 1.2's does not import. So it is built here with the
+`flatbuffers` package (no TensorFlow); retraining/graph/tflite_file.py puts
+it into the model.
 """
 
-import io
-import zipfile
-
 import flatbuffers
-from tensorflow.lite.python import schema_py_generated as model_schema
 
-from retraining import tflite_metadata_schema as schema
+from retraining.lite.schema import metadata_schema_py_generated as schema
 
-METADATA_NAME = 'TFLITE_METADATA'
-MODEL_IDENTIFIER = b'TFL3'
 METADATA_IDENTIFIER = b'M001'
 # The oldest metadata parser that reads every field written here: all are
 # in the schema's first version (the populator works it out the same way).
@@ -106,59 +100,7 @@ def packed(table, identifier, size):
   return memoryview(builder.Bytes)[builder.Head():]
 
 
-def write_with_metadata(f, model, metadata, packed_files):
-  """Writes to the binary file `f` the .tflite `model` (bytes) with
-  `metadata` (bytes) as its TFLITE_METADATA, replacing any there, then
-  `packed_files` ({name: bytes}) in a zip archive (its offsets count from
-  the model's start, as the populator's do).
-
-  The model is written straight from the builder's memory: the weights
-  are held twice at most (the model given and the one built).
-  """
-  model_object = model_schema.ModelT.InitFromPackedBuf(model, 0)
-  buffer = model_schema.BufferT()
-  buffer.data = metadata
-  entries = [entry for entry in model_object.metadata or []
-             if entry.name.decode() != METADATA_NAME]
-  entry = model_schema.MetadataT()
-  entry.name, entry.buffer = METADATA_NAME, len(model_object.buffers)
-  model_object.buffers.append(buffer)
-  model_object.metadata = entries + [entry]
-  # Weights are most of it: room for them all from the start.
-  f.write(packed(model_object, MODEL_IDENTIFIER,
-                 len(model) + len(metadata) + (1 << 20)))
-  with zipfile.ZipFile(f, 'w') as archive:  # From where the model ends.
-    for name, content in packed_files.items():
-      archive.writestr(name, content)
-
-
-def read_metadata(model):
-  """(the TFLITE_METADATA's bytes, or None; {name: bytes} of the files
-  packed in) of the .tflite `model` (bytes)."""
-  model_object = model_schema.Model.GetRootAs(model, 0)
-  metadata = None
-  for i in range(model_object.MetadataLength()):
-    entry = model_object.Metadata(i)
-    if entry.Name().decode() == METADATA_NAME:
-      metadata = model_object.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
-  try:
-    with zipfile.ZipFile(io.BytesIO(model)) as archive:
-      return metadata, {name: archive.read(name) for name in archive.namelist()}
-  except zipfile.BadZipFile:
-    return metadata, {}
-
-
 def parsed_metadata(metadata):
   """The metadata (bytes) as a schema.ModelMetadataT."""
   return schema.ModelMetadataT.InitFromObj(
       schema.ModelMetadata.GetRootAs(metadata, 0))
-
-
-def holds_metadata(path, metadata, packed_files):
-  """Whether the .tflite at `path` has exactly this metadata and these
-  packed files ({name: bytes}); False where it cannot be read as one."""
-  try:
-    with open(path, 'rb') as f:
-      return read_metadata(f.read()) == (metadata, packed_files)
-  except Exception:  # Not a .tflite: flatbuffers raises many types.
-    return False

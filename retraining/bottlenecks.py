@@ -1,0 +1,84 @@
+"""The photos as rows of bottlenecks: listed set by set, then cut into the
+training, validation and testing sets (no TensorFlow).
+
+The bottlenecks themselves are read from the cache or computed by
+retraining/graph/caching.py, one row per photo in the order of list_photos.
+"""
+
+import collections
+import os
+
+import numpy as np
+
+from retraining import UserError, cache, files, warn
+from retraining.photos import CATEGORIES
+
+Photo = collections.namedtuple(
+    'Photo', 'label_index category image_path cache_path')
+# The bottlenecks of the usable photos, in order [usable, 2048]; which photos
+# are usable [n]; the paths of the photos that could not be read.
+Bottlenecks = collections.namedtuple('Bottlenecks', 'values ok skipped')
+# One of the training, validation and testing sets: bottlenecks [n, 2048],
+# label indices [n] sorted, and the photos' paths.
+Split = collections.namedtuple('Split', 'bottlenecks labels paths')
+
+
+def list_photos(image_lists, image_dir):
+  """Flattens the image lists into one list of Photo: the training set, then
+  the testing and the validation sets, each in label order, so that each
+  set's bottlenecks are consecutive rows (see split_sets)."""
+  photos = []
+  for category in CATEGORIES:
+    for label_index, lists in enumerate(image_lists.values()):
+      for file_name in lists[category]:
+        photos.append(Photo(
+            label_index, category,
+            os.path.join(image_dir, lists['dir'], file_name),
+            cache.cache_file_name(lists['dir'], file_name)))
+  return photos
+
+
+def split_sets(photos, bottlenecks):
+  """{category: Split} of the usable photos, sorted by label.
+
+  The photos come set by set (see list_photos), so each set's bottlenecks
+  are consecutive rows: a view, not a copy.
+  """
+  usable = [p for p, ok in zip(photos, bottlenecks.ok) if ok]
+  splits, start = {}, 0
+  for category in CATEGORIES:
+    end = start + sum(p.category == category for p in usable)
+    members = usable[start:end]
+    assert all(p.category == category for p in members), 'not set by set'
+    splits[category] = Split(
+        bottlenecks.values[start:end],
+        np.array([p.label_index for p in members], np.int64),
+        [p.image_path for p in members])
+    start = end
+  return splits
+
+
+def check_every_class_has_photos(splits, labels):
+  """Refuses a class with no training photo; warns of empty validation/test."""
+  counts = {c: np.bincount(splits[c].labels, minlength=len(labels))
+            for c in CATEGORIES}
+  for label_index, label in enumerate(labels):
+    total = sum(int(counts[c][label_index]) for c in CATEGORIES)
+    if counts['training'][label_index] == 0:
+      raise UserError('class %r has no photo in the training set (%d usable '
+                      'photos in all): add photos to its folder' % (label, total))
+    for category, flag in (('validation', 'validation_percentage'),
+                           ('testing', 'testing_percentage')):
+      if counts[category][label_index] == 0 and len(splits[category].labels):
+        warn('class %r (%d photos) has no photo in the %s set, so it is not '
+             'measured there: add photos or raise --%s'
+             % (label, total, category, flag))
+
+
+def report_skipped_photos(skipped, output_graph):
+  """Lists the photos that could not be read in <output_graph>_skipped.txt."""
+  if skipped:
+    path = files.beside(output_graph, '_skipped.txt')
+    files.write_text(path, ''.join(p + '\n' for p in skipped))
+    warn('%d photos could not be read and were left out; the list is in %s'
+         % (len(skipped), path))

@@ -1,0 +1,81 @@
+"""The bottleneck of every photo: read from the cache, or computed through
+the rewritten Inception graph and written to the cache as it comes."""
+
+import concurrent.futures
+import hashlib
+import os
+import sys
+
+import numpy as np
+
+from retraining import UserError, cache, files, inception, log, warn
+from retraining.bottlenecks import Bottlenecks
+from retraining.graph import rewrite
+from retraining.graph import runner as graph_runner
+from retraining.progress import progress_bar
+
+
+def read_inception_graph(graph_path):
+  """The Inception graph, rewritten (see retraining/graph/rewrite.py). A
+  graph that is not the 2015 one is used as it is, with one warning: it may
+  be the user's own. Its bytes are read once, for the check and the parsing."""
+  data = files.read_bytes(graph_path)
+  if (len(data) != inception.GRAPH_SIZE or
+      hashlib.sha256(data).hexdigest() != inception.GRAPH_SHA256):
+    warn('%s is not the one in inception-2015-12-05.tgz (its size or sha256 '
+         'differs); using it as it is' % graph_path)
+  return rewrite.fast_graph_def(rewrite.parse_graph_def(data, graph_path))
+
+
+def cached_bottlenecks(inception_graph_def, photos, bottleneck_dir,
+                       feed_weights=None):
+  """Returns the Bottlenecks of every photo, computing those not yet cached.
+
+  Cached values are read once (see retraining/cache.py). Missing ones are
+  computed through the rewritten graph (see retraining/graph/runner.py)
+  while a thread writes each to its cache file, so a killed run resumes
+  where it stopped; with a warm cache Inception is not even loaded into
+  TensorFlow. A photo that cannot be decoded is not ok, and is named once
+  in a warning; its row is then dropped, in place (see cache.keep_rows).
+  feed_weights goes to graph_runner.photo_outputs (None: its default).
+  """
+  rel_paths = [p.cache_path for p in photos]
+  cache.remove_stale_temp_files(bottleneck_dir)
+  values, ok, broken, parsed_count = cache.load_bottlenecks(bottleneck_dir,
+                                                            rel_paths)
+  for path in broken:
+    warn('cache file %s is damaged; computing it again' % path)
+  todo = {photos[i].image_path: i for i in np.flatnonzero(~ok)}
+  skipped, writes = [], []
+  if todo:
+    log('Creating %d bottlenecks (%d found in the cache at %s)'
+        % (len(todo), ok.sum(), bottleneck_dir))
+  with progress_bar(total=len(photos), initial=int(ok.sum()),
+                    desc='Bottlenecks', unit='photo') as bar, \
+      concurrent.futures.ThreadPoolExecutor(1) as writer, \
+      graph_runner.photo_outputs(inception_graph_def, list(todo),
+                                 inception.BOTTLENECK_TENSOR_NAME,
+                                 feed_weights) as outputs:
+    bar.set_postfix_str('%d cached' % ok.sum())
+    for path, vector, failure in outputs:
+      if failure:
+        bar.write('WARNING: skipped %s: %s' % (path, failure), file=sys.stderr)
+        skipped.append(path)
+      else:
+        i = todo[path]
+        values[i], ok[i] = vector, True
+        writes.append(writer.submit(
+            cache.write_bottleneck,
+            os.path.join(bottleneck_dir, rel_paths[i]), vector))
+      bar.set_postfix_str('%d cached, %d computed, %d skipped' % (
+          len(photos) - len(todo), len(writes), len(skipped)), refresh=False)
+      bar.update()
+  for write in writes:
+    if write.exception():
+      raise UserError('cannot write the bottleneck cache in %s (%s)'
+                      % (bottleneck_dir, write.exception()))
+  values = cache.keep_rows(values, ok)
+  if todo or parsed_count:  # Otherwise the index is already up to date.
+    cache.save_index(bottleneck_dir,
+                     [r for r, good in zip(rel_paths, ok) if good], values)
+  return Bottlenecks(values, ok, skipped)
