@@ -5,7 +5,7 @@ taking plain values, grouped by role: graph/ builds and runs TensorFlow
 graphs (the only part that imports TensorFlow), lite/ the TensorFlow Lite
 model, beam/ the Apache Beam pipeline (the only part that imports Beam),
 figures/ the charts and the text report, and the small modules here what
-they share. docs/layout.md lists every module; tests/test_layout.py checks
+they share. docs/layout.md lists every module; tests/test_package.py checks
 who imports what.
 """
 

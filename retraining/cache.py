@@ -62,7 +62,9 @@ def file_stamp(path):
   return st.st_size, st.st_mtime_ns
 
 
-def remove_stale_temp_files(bottleneck_dir):
+def clear_unfinished_writes(bottleneck_dir):
+  """Deletes the temporary files that writes a killed run never finished
+  left in the cache and its class folders."""
   if os.path.isdir(bottleneck_dir):
     files.remove_stale_temp_files(bottleneck_dir)
     for entry in os.scandir(bottleneck_dir):

@@ -22,7 +22,6 @@ RESIZED_IMAGE_TENSOR_NAME = RESIZED_IMAGE_NODE + ':0'
 # the 2,048-value bottleneck. Mul:0 is the .tflite's input (see
 # tflite_export.py).
 SCALED_IMAGE_NODE = 'Mul'
-SCALED_IMAGE_TENSOR_NAME = SCALED_IMAGE_NODE + ':0'
 PIXEL_MEAN = 128.0
 PIXEL_STD = 128.0
 BOTTLENECK_RESHAPE_NODE = 'pool_3/_reshape'

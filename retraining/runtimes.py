@@ -14,7 +14,7 @@ import functools
 import os
 
 from retraining import UserError, files, machine, warn
-from retraining.inception import FINAL_TENSOR_NAME, SCALED_IMAGE_SHAPE, TFLITE_SUFFIX
+from retraining.inception import FINAL_TENSOR_NAME, TFLITE_SUFFIX
 
 RUNTIMES = ('auto', 'litert', 'tensorflow')
 LITERT_PACKAGES = 'ai-edge-litert simplejpeg'
@@ -94,8 +94,7 @@ def litert_unavailable(model_path):
 def open_tflite(model_path, graph_path, labels_path, label_count):
   """(the interpreter on `model_path`, None); or (None, (what, how to fix
   it)) where it may not be the graph's model: older than the graph, not
-  loadable, written by an older retrain.py (whose model took the decoded
-  photo), or with another number of scores than the labels."""
+  loadable, or with another number of scores than the labels."""
   from retraining.lite import runner as litert_runner
   if files.is_newer(graph_path, model_path):
     return None, ('%s is older than the graph %s' % (model_path, graph_path),
@@ -104,11 +103,6 @@ def open_tflite(model_path, graph_path, labels_path, label_count):
     interpreter = litert_runner.load_model(model_path)
   except (ValueError, RuntimeError) as e:
     return None, ('cannot load %s (%s)' % (model_path, e), REPLACE_IT)
-  if litert_runner.input_shape(interpreter) != SCALED_IMAGE_SHAPE:
-    return None, ('%s takes %s, not a photo scaled to %s: an older '
-                  'retrain.py wrote it' % (
-                      model_path, litert_runner.input_shape(interpreter),
-                      SCALED_IMAGE_SHAPE), WRITE_IT_ANEW)
   mismatch = label_count_mismatch(
       '%s (converted from graph %s)' % (model_path, graph_path),
       litert_runner.class_count(interpreter), labels_path, label_count)

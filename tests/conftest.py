@@ -6,8 +6,10 @@ import functools
 import http.server
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import tarfile
 import threading
 
 import numpy as np
@@ -17,6 +19,11 @@ from PIL import Image
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # The `retraining` package, for unit tests.
 
+from retraining import inception
+from retraining.graph import rewrite
+from retraining.graph import runner as graph_runner
+from retraining.graph.tensorflow_v1 import tf, tf1
+
 import standin
 
 SHARED_DATA = os.path.join(os.path.dirname(ROOT), 'shared', 'data')
@@ -25,11 +32,17 @@ COLORS = {'daisy': (230, 230, 60), 'roses': (200, 30, 40),
           'tulips': (200, 60, 200), 'sunflowers': (250, 170, 20)}
 
 
-def pytest_configure(config):
-  config.addinivalue_line(
-      'markers', 'slow: a run of about seven seconds or more (both kernel '
-      'families, real data, the window, several retrain.py runs in a row); '
-      '`-m "not slow"` leaves these out for quick work')
+def closed_port_url():
+  """A loopback URL nothing listens on: any download from it fails."""
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+  return 'http://127.0.0.1:%d/%s' % (port, MODEL_ARCHIVE)
+
+
+def tiny_graph_bytes(archive):
+  with tarfile.open(archive) as tar:
+    return tar.extractfile(standin.GRAPH_FILE_NAME).read()
 
 
 def run_script(script, *args, cwd=None, env=None, timeout=300):
@@ -208,3 +221,44 @@ def make_bad_photo_kinds(folder):
     f.write('not a photo\n')
   _png_header_only(paths['bomb'], 40000, 40000)
   return paths
+
+
+def fast_bottlenecks(graph_def, paths, feed_weights=None):
+  """Bottlenecks retrain.py's way: the runner's pipeline on the rewritten graph."""
+  with graph_runner.photo_outputs(rewrite.fast_graph_def(graph_def), paths,
+                                  inception.BOTTLENECK_TENSOR_NAME,
+                                  feed_weights) as outputs:
+    outcomes = list(outputs)
+  assert [path for path, _, _ in outcomes] == list(paths)
+  assert not [failure for _, _, failure in outcomes if failure]
+  return np.stack([output for _, output, _ in outcomes])
+
+
+@pytest.fixture(scope='session')
+def parity_photos(tmp_path_factory):
+  folder = tmp_path_factory.mktemp('parity')
+  return [make_photo(str(folder / ('%d.jpg' % i)), (40 * i, 200 - 30 * i, 90),
+                     seed=i, size=(120 + 37 * i, 90 + 11 * i)) for i in range(6)]
+
+
+@pytest.fixture(scope='session')
+def frozen_graph_def(trained):
+  work, _ = trained
+  return rewrite.read_graph_def(str(work / 'flowers_graph.pb'))
+
+
+@pytest.fixture(scope='session')
+def trained_tflite(trained):
+  """The .tflite retrain.py wrote beside the frozen graph."""
+  work, _ = trained
+  return str(work / 'flowers_graph.tflite')
+
+
+@pytest.fixture(scope='session')
+def frozen_session(frozen_graph_def):
+  graph = tf.Graph()
+  with graph.as_default():
+    tf1.import_graph_def(frozen_graph_def, name='')
+  sess = tf1.Session(graph=graph)  # Not `with`: that would make its graph
+  yield sess                       # the default one for other tests too.
+  sess.close()

@@ -1,5 +1,5 @@
 """A virtual screen (Xvfb) for predict.py's window, and screenshots of it;
-used by test_window.py and benchmarks/benchmark.py. Debian: apt-get install
+used by test_predict.py (the window) and benchmarks/benchmark.py. Debian: apt-get install
 xvfb imagemagick."""
 
 import contextlib

@@ -1,4 +1,4 @@
-"""Unit tests of the bottleneck cache: parsing and the binary index."""
+"""retraining/cache.py: the text cache and its binary index."""
 
 import os
 import time
@@ -113,6 +113,15 @@ def test_an_index_whose_values_stop_short_is_ignored(tmp_path, monkeypatch):
   assert all(np.array_equal(got[i], values(i)) for i in range(5))
 
 
+def test_keep_rows_moves_rows_to_the_front_in_place(monkeypatch):
+  monkeypatch.setattr(cache, 'CHUNK_ROWS', 2)
+  rows = np.arange(9, dtype=np.float32)[:, None] * np.ones(3, np.float32)
+  keep = np.array([0, 1, 1, 0, 0, 1, 1, 1, 0], bool)
+  kept = cache.keep_rows(rows, keep)
+  assert list(kept[:, 0]) == [1, 2, 5, 6, 7] and np.shares_memory(kept, rows)
+  assert cache.keep_rows(rows, np.ones(9, bool)) is rows
+
+
 def test_values_are_aligned_for_tensorflow_to_read_in_place(tmp_path):
   rels = ['a/%d.jpg.txt' % i for i in range(3)]
   write_cache(tmp_path, rels)
@@ -123,12 +132,3 @@ def test_values_are_aligned_for_tensorflow_to_read_in_place(tmp_path):
   copy = machine.aligned(shifted)
   assert copy.ctypes.data % machine.TENSORFLOW_ALIGNMENT == 0
   assert np.array_equal(copy, shifted)
-
-
-def test_keep_rows_moves_rows_to_the_front_in_place(monkeypatch):
-  monkeypatch.setattr(cache, 'CHUNK_ROWS', 2)
-  rows = np.arange(9, dtype=np.float32)[:, None] * np.ones(3, np.float32)
-  keep = np.array([0, 1, 1, 0, 0, 1, 1, 1, 0], bool)
-  kept = cache.keep_rows(rows, keep)
-  assert list(kept[:, 0]) == [1, 2, 5, 6, 7] and np.shares_memory(kept, rows)
-  assert cache.keep_rows(rows, np.ones(9, bool)) is rows

@@ -1,17 +1,34 @@
-"""predict.py run as a user runs it, on the model of the `trained` fixture."""
+"""predict.py run as a user runs it: scores, the CSV, the window, both runtimes."""
 
 import csv
 import os
 import re
 import shutil
+import subprocess
+import sys
+import time
 
+import numpy as np
 import pytest
 
-from conftest import assert_clean_failure, make_bad_photo_kinds, make_good_photo_kinds, run_script
+import screen
+from conftest import (
+  ROOT,
+  assert_clean_failure,
+  make_bad_photo_kinds,
+  make_good_photo_kinds,
+  run_script,
+)
 
 SCORE_LINE = re.compile(r'^(.+) \((\d+\.\d\d)%\)$')
+
+
 BOOK_HEADER = '=== 예측 결과 ==='
+
+
 KOREAN_LABELS = ['데이지', '장미', '해바라기', '튤립']  # flowers_labels.txt's order
+
+
 PRINTED_PRECISION = 0.01  # percent: a score on a rounding boundary may differ
 
 
@@ -100,7 +117,6 @@ def test_labels_that_do_not_match_the_graph_are_an_error(trained, tmp_path):
 
 
 def png_stats(path):
-  import numpy as np
   from PIL import Image
   pixels = np.asarray(Image.open(path).convert('L'), float)
   return pixels.shape, pixels.var()
@@ -136,8 +152,6 @@ def test_korean_labels_print_and_draw_without_warnings(trained, tmp_path):
   assert 'no font here' not in result.stderr
   assert png_stats(figure)[0] == (450, 1000)
 
-
-# ---------------------------------------------------------------- runtimes
 
 def scores_by_photo(stdout):
   """{photo path: [(label, percent)], highest first} of a run on several
@@ -310,3 +324,69 @@ def test_tensorflow_runtime_without_tensorflow_is_a_clean_error(
   assert_clean_failure(result)
   (line,) = lines_starting(result.stderr, 'predict.py: error:')
   assert '--runtime=tensorflow' in line and 'pip install tensorflow' in line
+
+
+def test_predict_reads_every_good_kind_and_names_each_bad_one(trained, tmp_path):
+  """One call: each bad photo (and an empty folder) is named on one error
+  line, every good one is classified, and the exit code says not all were."""
+  work, _ = trained
+  good = make_good_photo_kinds(str(tmp_path / 'good'))
+  bad = make_bad_photo_kinds(str(tmp_path / 'bad'))
+  empty = tmp_path / 'empty_folder'
+  empty.mkdir()
+  result = run_script('predict.py', *good.values(), *bad.values(), empty,
+                      '--output_graph', work / 'flowers_graph.pb',
+                      '--output_labels', work / 'flowers_labels.txt',
+                      '--noshow_image')
+  assert_clean_failure(result)
+  assert result.returncode == 1
+  assert result.stdout.count('roses (') == len(good)
+  errors = [line for line in result.stderr.splitlines()
+            if line.startswith('predict.py: error:')]
+  assert len(errors) == len(bad) + 1
+  for kind, path in bad.items():
+    assert sum(path in line for line in errors) == 1, kind
+  assert any(str(empty) in line and 'no photo' in line for line in errors)
+
+
+@pytest.fixture
+def xvfb():
+  if not screen.available():
+    pytest.skip('Xvfb and ImageMagick (Debian: xvfb imagemagick) are not installed')
+  with screen.virtual_screen() as display:
+    yield display
+
+
+@pytest.mark.slow
+def test_window_shows_the_photo_and_the_bar_chart(trained, xvfb, tmp_path):
+  work, _ = trained
+  env = dict(os.environ, DISPLAY=xvfb, MPLBACKEND='TkAgg')
+  process = subprocess.Popen(
+      [sys.executable, os.path.join(ROOT, 'predict.py'),
+       str(work / 'flower_photos' / 'sunflowers' / 'sunflowers_04.jpg'),
+       '--output_graph', str(work / 'flowers_graph.pb'),
+       '--output_labels', str(work / 'flowers_labels.txt')],
+      env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+  screenshot = tmp_path / 'window.png'
+  try:
+    # Poll: the window's frame and toolbar show before the figure is drawn.
+    deadline = time.time() + 180
+    variance = yellow = blue = 0
+    while time.time() < deadline and not (variance >= 500 and yellow > 5000
+                                          and blue > 500):
+      time.sleep(1)
+      pixels = screen.screenshot(xvfb, screenshot)
+      variance = pixels.var()
+      # The photo is yellow-orange noise; the bars are matplotlib's blue.
+      yellow = ((pixels[..., 0] > 200) & (pixels[..., 1] > 120) &
+                (pixels[..., 2] < 90)).sum()
+      blue = screen.blue_pixels(pixels)
+    assert process.poll() is None, 'the window closed by itself'
+  finally:
+    process.kill()
+    stdout, _ = process.communicate()
+  assert 'cannot be shown' not in stdout
+  assert variance >= 500, 'the screen stayed blank'
+  assert yellow > 5000 and blue > 500, (yellow, blue)
+  if os.environ.get('WINDOW_SCREENSHOT'):
+    shutil.copy(screenshot, os.environ['WINDOW_SCREENSHOT'])

@@ -1,15 +1,36 @@
-"""retrain.py run as a user runs it, on generated photos and the stand-in."""
+"""retrain.py run as a user runs it, on generated photos and the stand-in:
+its outputs, its cache, its downloads, odd photos, failed and killed runs."""
 
 import ast
 import os
 import re
+import signal
 import subprocess
 import sys
+import tarfile
+import time
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, assert_clean_failure, make_photo_tree, retrain_args, run_script
+from retraining import UserError, downloads
+from retraining.cache import parse_bottleneck
+
+import standin
+from conftest import (
+  MODEL_ARCHIVE,
+  ROOT,
+  assert_clean_failure,
+  closed_port_url,
+  copy_shared,
+  make_bad_photo_kinds,
+  make_good_photo_kinds,
+  make_photo_tree,
+  retrain_args,
+  run_script,
+  shared_data,
+  tiny_graph_bytes,
+)
 
 PLAIN_TF1_LOADER = '''
 import sys
@@ -132,7 +153,6 @@ def test_second_run_reuses_cache_and_recomputes_broken_file(tmp_path, model_dir)
                      np.array(good_text.split(','), float), atol=1e-5)
   unchanged = [f for f in files if f != broken]
   assert all(f.stat().st_mtime_ns == stamps[f] for f in unchanged)
-  # A run on a whole cache computes nothing: see test_robustness's warm run.
 
 
 def defined_flags(script):
@@ -274,3 +294,245 @@ def test_distortions_train_through_the_batched_body(tmp_path, model_dir):
   assert result.returncode == 0, result.stderr
   assert 'Step 2: Train accuracy' in result.stdout
   assert (tmp_path / 'flowers_graph.pb').exists()
+
+
+# TensorFlow's two families of CPU kernels round differently, and it reads
+# the variables choosing them when it is imported: the kill tests run both.
+# Eigen's (oneDNN off: the default on CPUs without AVX-512 VNNI, BF16 or AMX)
+# is capped at AVX2, as on most users' CPUs: on CPUs with AVX-512, it is the
+# setting under which a photo's bottleneck used to change with its batch.
+KERNELS = {'eigen_avx2': {'TF_ENABLE_ONEDNN_OPTS': '0', 'ONEDNN_MAX_CPU_ISA': 'AVX2'},
+           'onednn': {'TF_ENABLE_ONEDNN_OPTS': '1'}}
+
+
+PHOTOS_PER_CLASS = 100
+
+
+@pytest.mark.slow
+def test_mixed_photo_kinds_train_and_bad_ones_are_skipped(tmp_path, model_dir):
+  """Also: a class of fewer than 20 photos trains, with warnings."""
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=12)
+  good = make_good_photo_kinds(str(tmp_path / 'photos' / 'roses'))
+  bad = make_bad_photo_kinds(str(tmp_path / 'photos' / 'tulips'))
+  # rare_00..04.jpg all hash into the training set at 10/10.
+  make_photo_tree(photos, {'rare': (9, 9, 9)}, per_class=5)
+  result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 3))
+  assert result.returncode == 0, result.stderr
+  assert 'rare has only 5 photos (fewer than 20)' in result.stderr
+  for category in ('validation', 'testing'):
+    assert ("class 'rare' (5 photos) has no photo in the %s set" % category
+            in result.stderr)
+  total = 4 * 12 + len(good) + len(bad) + 5
+  assert 'Found %d photos' % total in result.stdout
+  counts = re.search(r'Training on (\d+) photos, validating on (\d+), '
+                     r'testing on (\d+)', result.stdout).groups()
+  assert sum(map(int, counts)) == total - len(bad)
+  for path in bad.values():
+    assert result.stderr.count(os.path.basename(path)) == 1, path
+  skipped = (tmp_path / 'flowers_graph_skipped.txt').read_text().split()
+  assert sorted(skipped) == sorted(bad.values())
+  assert '%d photos could not be read' % len(bad) in result.stderr
+  for path in good.values():
+    cached = tmp_path / 'bottlenecks' / 'roses' / (os.path.basename(path) + '.txt')
+    assert parse_bottleneck(cached.read_text()) is not None, path
+
+
+def test_too_few_photos_for_the_split_is_a_clear_message(tmp_path, model_dir):
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=25)
+  # rare_00.jpg hashes into the test set at 50/40: no training photo left.
+  make_photo_tree(photos, {'rare': (9, 9, 9)}, per_class=1)
+  result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 2),
+                      '--testing_percentage=50', '--validation_percentage=40')
+  assert_clean_failure(result)
+  assert ("class 'rare' has no photo in the training set (1 usable photos in "
+          "all): add photos") in result.stderr
+
+
+def test_all_photos_of_a_class_bad_is_a_clear_error(tmp_path, model_dir):
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=8)
+  make_bad_photo_kinds(str(tmp_path / 'photos' / 'broken'))
+  result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 2))
+  assert_clean_failure(result)
+  assert "'broken'" in result.stderr and 'add photos' in result.stderr
+
+
+def test_failed_run_keeps_the_previous_model(trained, tmp_path, model_dir):
+  work, _ = trained
+  graph = (work / 'flowers_graph.pb').read_bytes()
+  labels = (work / 'flowers_labels.txt').read_bytes()
+  photos = make_photo_tree(str(tmp_path / 'photos'), {'one': (1, 2, 3)}, 3)
+  args = retrain_args(work, photos, model_dir, 2)
+  result = run_script('retrain.py', *args)
+  assert_clean_failure(result)
+  assert 'only one class' in result.stderr
+  assert (work / 'flowers_graph.pb').read_bytes() == graph
+  assert (work / 'flowers_labels.txt').read_bytes() == labels
+
+
+def kill_when_cached(args, cache, count, env):
+  """Starts retrain.py and kills it (-9) once `count` cache files are on
+  disk; returns how many there are then, after checking each parses."""
+  process = subprocess.Popen(
+      [sys.executable, os.path.join(ROOT, 'retrain.py')] + args,
+      env=dict(os.environ, **env), stdout=subprocess.DEVNULL,
+      stderr=subprocess.DEVNULL)
+  deadline = time.monotonic() + 600  # Only against a hang: machines differ.
+  while (process.poll() is None and time.monotonic() < deadline and
+         len(list(cache.glob('*/*.txt'))) < count):
+    time.sleep(0.005)
+  process.kill()
+  process.wait()
+  done = list(cache.glob('*/*.txt'))
+  assert count <= len(done) < 4 * PHOTOS_PER_CLASS, (
+      'the kill came too late to test anything')
+  for path in done:
+    assert parse_bottleneck(path.read_text()) is not None, path
+  return len(done)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('kernels', sorted(KERNELS))
+def test_cold_resumed_and_warm_runs_give_the_same_model(tmp_path, model_dir,
+                                                       kernels):
+  """The same photos, flags and seed give the same graph, byte for byte,
+  whether the cache was cold, warm, or filled by runs killed at two points."""
+  env = KERNELS[kernels]
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=PHOTOS_PER_CLASS)
+  cold = tmp_path / 'cold'
+  result = run_script('retrain.py', *retrain_args(cold, photos, model_dir, 20),
+                      env=env)
+  assert result.returncode == 0, result.stderr
+  reference_graph = (cold / 'flowers_graph.pb').read_bytes()
+
+  work = tmp_path / 'killed'
+  args = retrain_args(work, photos, model_dir, 20)
+  cache = work / 'bottlenecks'
+  for count in (10, 150):
+    done = kill_when_cached(args, cache, count, env)
+  result = run_script('retrain.py', *args, env=env)
+  assert result.returncode == 0, result.stderr
+  created = int(re.search(r'Creating (\d+) bottlenecks', result.stdout).group(1))
+  assert created <= 4 * PHOTOS_PER_CLASS - done
+  assert not [p for p in cache.rglob('*') if p.name.endswith('.tmp')]
+  assert (work / 'flowers_graph.pb').read_bytes() == reference_graph
+
+  result = run_script('retrain.py', *args, env=env)
+  assert result.returncode == 0, result.stderr
+  assert 'Creating' not in result.stdout  # Every bottleneck came from the cache.
+  assert (work / 'flowers_graph.pb').read_bytes() == reference_graph
+  if kernels == 'onednn':  # And the seed matters.
+    result = run_script('retrain.py', *args, '--random_seed=6', env=env)
+    assert result.returncode == 0, result.stderr
+    assert (work / 'flowers_graph.pb').read_bytes() != reference_graph
+
+
+def as_from_a_shell():
+  """In the child: Ctrl-C's signal handled by default and not blocked, as a
+  shell starts a command (a test runner's process may have changed both,
+  and a child inherits them: under coverage the run then went on to the
+  end)."""
+  signal.signal(signal.SIGINT, signal.SIG_DFL)
+  signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+
+
+@pytest.mark.slow
+def test_ctrl_c_exits_with_one_line(model_dir, tmp_path):
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=PHOTOS_PER_CLASS)
+  process = subprocess.Popen(
+      [sys.executable, os.path.join(ROOT, 'retrain.py')] +
+      retrain_args(tmp_path, photos, model_dir, 20),
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+      preexec_fn=as_from_a_shell)
+  cache = tmp_path / 'bottlenecks'
+  deadline = time.monotonic() + 600  # Only against a hang: machines differ.
+  while (process.poll() is None and time.monotonic() < deadline and
+         not list(cache.glob('*/*.txt'))):
+    time.sleep(0.005)
+  process.send_signal(signal.SIGINT)
+  stdout, stderr = process.communicate(timeout=120)
+  assert process.returncode != 0, stdout[-2000:] + stderr[-2000:]
+  assert 'Traceback' not in stderr and 'interrupted' in stderr
+
+
+@pytest.mark.slow
+def test_model_is_downloaded_once_then_used_offline(tmp_path, server_url):
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=5)
+  model_dir = tmp_path / 'inception'
+  args = retrain_args(tmp_path, photos, model_dir, 2)
+  result = run_script('retrain.py', *args,
+                      '--model_url=%s/%s' % (server_url, MODEL_ARCHIVE))
+  assert result.returncode == 0, result.stderr
+  assert 'Downloading ' + MODEL_ARCHIVE in result.stderr
+  assert (model_dir / standin.GRAPH_FILE_NAME).exists()
+  assert (model_dir / MODEL_ARCHIVE).exists()
+  assert not [n for n in os.listdir(model_dir) if n.endswith('.tmp')]
+
+  mtime = (model_dir / standin.GRAPH_FILE_NAME).stat().st_mtime_ns
+  again = run_script('retrain.py', *args, '--model_url', closed_port_url())
+  assert again.returncode == 0, again.stderr
+  assert 'Downloading' not in again.stderr
+  assert (model_dir / standin.GRAPH_FILE_NAME).stat().st_mtime_ns == mtime
+
+
+def test_archive_already_present_is_extracted_without_network(tmp_path, served_dir):
+  model_dir = tmp_path / 'inception'
+  model_dir.mkdir()
+  (model_dir / MODEL_ARCHIVE).write_bytes((served_dir / MODEL_ARCHIVE).read_bytes())
+  graph_path = downloads.maybe_download_and_extract(str(model_dir), closed_port_url())
+  assert open(graph_path, 'rb').read() == tiny_graph_bytes(served_dir / MODEL_ARCHIVE)
+
+
+def test_offline_without_model_says_what_to_place_where(tmp_path):
+  model_dir = tmp_path / 'inception'
+  with pytest.raises(UserError) as error:
+    downloads.maybe_download_and_extract(str(model_dir), closed_port_url())
+  message = str(error.value)
+  assert '\n' not in message
+  assert standin.GRAPH_FILE_NAME in message and str(model_dir) in message
+  assert 'Without internet' in message
+
+
+def test_http_error_is_one_clear_line(tmp_path, server_url):
+  with pytest.raises(UserError, match='HTTP 404') as error:
+    downloads.maybe_download_and_extract(str(tmp_path / 'inception'),
+                                     '%s/missing.tgz' % server_url)
+  assert '\n' not in str(error.value)
+
+
+def test_default_image_dir_downloads_the_flowers(tmp_path, served_dir,
+                                                 server_url, model_dir):
+  """The README's first command: no --image_dir, the photos are fetched."""
+  source = tmp_path / 'source'
+  make_photo_tree(str(source / 'flower_photos'), per_class=5)
+  (source / 'flower_photos' / 'LICENSE.txt').write_text('CC-BY')
+  with tarfile.open(served_dir / 'flower_photos.tgz', 'w:gz') as tar:
+    tar.add(source / 'flower_photos', arcname='flower_photos')
+  work = tmp_path / 'work'
+  work.mkdir()
+  result = run_script('retrain.py', '--how_many_training_steps=2',
+                      '--model_dir', model_dir,
+                      '--flowers_url=%s/flower_photos.tgz' % server_url,
+                      cwd=str(work))
+  assert result.returncode == 0, result.stderr
+  workspace = work / 'workspace'
+  assert len(list((workspace / 'flower_photos').glob('*/*.jpg'))) == 20
+  assert (workspace / 'flowers_graph.pb').exists()
+  assert (workspace / 'flowers_labels.txt').read_text().split() == [
+      'daisy', 'roses', 'sunflowers', 'tulips']
+  assert list((workspace / 'bottlenecks').glob('*/*.txt'))
+  assert list((workspace / 'retrain_logs' / 'train').glob('events*'))
+
+
+@pytest.mark.slow
+def test_real_bottlenecks_train_to_the_expected_accuracy(tmp_path, model_dir):
+  photos = shared_data('flower_photos')  # Only read.
+  cache = copy_shared('inception_v3_bottlenecks', str(tmp_path))
+  args = retrain_args(tmp_path, photos, model_dir, 1000)
+  args[0] = '--bottleneck_dir=%s' % cache
+  result = run_script('retrain.py', *args)
+  assert result.returncode == 0, result.stderr
+  assert 'Creating' not in result.stdout  # Every bottleneck is a cache hit.
+  accuracy, n = re.search(r'Final test accuracy = ([\d.]+)% \(N=(\d+)\)',
+                          result.stdout).groups()
+  assert n == '359'
+  assert float(accuracy) >= 84.5

@@ -40,7 +40,7 @@ def cached_bottlenecks(inception_graph_def, photos, bottleneck_dir,
   feed_weights goes to graph_runner.photo_outputs (None: its default).
   """
   rel_paths = [p.cache_path for p in photos]
-  cache.remove_stale_temp_files(bottleneck_dir)
+  cache.clear_unfinished_writes(bottleneck_dir)
   values, ok, broken, parsed_count = cache.load_bottlenecks(bottleneck_dir,
                                                             rel_paths)
   for path in broken:

@@ -53,7 +53,10 @@ def distorted_bottlenecks(inception_graph_def, seed, distortions):
         raise UserError('photo %s cannot be read any more: %s' % (path, e))
 
     def bottlenecks(paths):
-      images = list(threads.map(distorted, paths))
+      # Distorted one after another: the random ops then draw in the order
+      # of the photos, so the same seed gives the same copies (threads would
+      # draw in the order they happened to run).
+      images = [distorted(path) for path in paths]
       return np.stack(list(threads.map(run_body, images)))
     yield bottlenecks
 

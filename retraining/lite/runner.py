@@ -73,10 +73,6 @@ def classify(interpreter, photo):
   return interpreter.get_tensor(interpreter.get_output_details()[0]['index'])[0]
 
 
-def input_shape(interpreter):
-  return [int(size) for size in interpreter.get_input_details()[0]['shape']]
-
-
 def class_count(interpreter):
   """How many scores the model gives a photo."""
   return int(interpreter.get_output_details()[0]['shape'][-1])

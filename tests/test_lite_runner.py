@@ -1,57 +1,34 @@
-"""The TensorFlow Lite model beside the frozen graph, and running it without
-TensorFlow: same scores as the frozen graph for every kind of photo."""
+"""retraining/lite/runner.py: the .tflite run with LiteRT, without
+TensorFlow: the graph's pixels and scores for every kind of photo."""
 
 import glob
 import os
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-
-pytest.importorskip('ai_edge_litert')
-simplejpeg = pytest.importorskip('simplejpeg')
-
-
-from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
-from retraining import UserError, inception, runtimes
-from retraining.graph import export, rewrite, tflite_file
+from retraining import inception
 from retraining.graph import runner as graph_runner
-from retraining.graph.tensorflow_v1 import tf, tf1
+from retraining.graph.tensorflow_v1 import tf
 from retraining.lite import runner as litert_runner
 from retraining.photos import BadPhoto, read_photo
 
 from conftest import ROOT, make_bad_photo_kinds, make_good_photo_kinds, make_photo, shared_data
 
+pytest.importorskip('ai_edge_litert')
+
+
+simplejpeg = pytest.importorskip('simplejpeg')
+
+
 TOLERANCE = 1e-5  # absolute, on scores
+
+
 # (width, height): tiny, thin, the model's own, larger, and very wide.
 SIZES = [(1, 1), (17, 300), (299, 299), (640, 427), (1000, 3)]
-
-
-@pytest.fixture(scope='module')
-def frozen_graph_def(trained):
-  work, _ = trained
-  return rewrite.read_graph_def(str(work / 'flowers_graph.pb'))
-
-
-@pytest.fixture(scope='module')
-def model_path(trained):
-  """The .tflite retrain.py wrote beside the frozen graph."""
-  work, _ = trained
-  return str(work / 'flowers_graph.tflite')
-
-
-@pytest.fixture(scope='module')
-def frozen_session(frozen_graph_def):
-  graph = tf.Graph()
-  with graph.as_default():
-    tf1.import_graph_def(frozen_graph_def, name='')
-  sess = tf1.Session(graph=graph)  # Not `with`: that would make its graph
-  yield sess                       # the default one for other tests too.
-  sess.close()
 
 
 @pytest.fixture(scope='module')
@@ -83,37 +60,6 @@ def graph_pixels(sess, path):
   return data
 
 
-def test_model_takes_the_scaled_photo(model_path, trained):
-  """One photo resized and scaled, as the graph's Mul gives it: the input
-  phone toolkits expect of an image runtimes."""
-  work, _ = trained
-  labels = (work / 'flowers_labels.txt').read_text().split('\n')
-  interpreter = Interpreter(model_path=model_path)
-  [photo], [scores] = (interpreter.get_input_details(),
-                       interpreter.get_output_details())
-  assert photo['name'] == 'Mul' and photo['dtype'] == np.float32
-  assert list(photo['shape_signature']) == [1, 299, 299, 3]
-  assert scores['name'] == 'final_result' and scores['dtype'] == np.float32
-  assert list(scores['shape']) == [1, len([line for line in labels if line])]
-
-
-def test_model_matches_frozen_graph_on_the_same_pixels(
-    model_path, frozen_session, photo_paths):
-  """The conversion alone, in a bare interpreter, fed the graph's Mul:0."""
-  interpreter = Interpreter(model_path=model_path)
-  interpreter.allocate_tensors()
-  photo = interpreter.get_input_details()[0]['index']
-  scores = interpreter.get_output_details()[0]['index']
-  for kind, path in sorted(photo_paths.items()):
-    scaled, expected = frozen_session.run(
-        ['Mul:0', 'final_result:0'],
-        {'DecodeJpeg:0': graph_pixels(frozen_session, path)})
-    interpreter.set_tensor(photo, scaled)
-    interpreter.invoke()
-    got = interpreter.get_tensor(scores)[0]
-    assert np.abs(got - expected[0]).max() <= TOLERANCE, kind
-
-
 def test_photos_are_resized_and_scaled_as_the_graph_does(frozen_session,
                                                           photo_paths):
   """Value for value: ResizeBilinear's pixels and Mul's."""
@@ -127,9 +73,9 @@ def test_photos_are_resized_and_scaled_as_the_graph_does(frozen_session,
 
 
 def test_litert_scores_match_frozen_graph_for_every_photo_kind(
-    model_path, frozen_session, photo_paths):
+    trained_tflite, frozen_session, photo_paths):
   """Decoding without TensorFlow and the model together, photo by photo."""
-  interpreter = litert_runner.load_model(model_path)
+  interpreter = litert_runner.load_model(trained_tflite)
   for kind, path in sorted(photo_paths.items()):
     expected = graph_scores(frozen_session, path)
     got = litert_runner.classify(interpreter, litert_runner.scaled_photo(path))
@@ -145,84 +91,6 @@ def test_litert_rejects_the_photos_the_graph_path_rejects(tmp_path):
       continue
     pytest.fail('%s was decoded' % kind)
 
-
-@pytest.mark.parametrize('resized', [False, True])
-def test_tflite_model_needs_retrains_graph(resized):
-  """No Mul, or a Mul that does not scale ResizeBilinear's photo."""
-  graph = tf.Graph()
-  with graph.as_default():
-    pixels = tf1.placeholder(tf.float32, [1, 299, 299, 3], name='pixels')
-    if resized:
-      pixels = tf.identity(pixels, name='Mul')
-    tf.identity(pixels, name='final_result')
-  with pytest.raises(UserError, match='no Mul node scaling the ResizeBilinear'):
-    export.tflite_model(graph.as_graph_def(), 'final_result')
-
-
-def test_a_failed_conversion_is_one_warning_and_writes_nothing(tmp_path, capsys):
-  """retrain.py still succeeds (predict.py then uses the graph)."""
-  graph = tf.Graph()
-  with graph.as_default():
-    tf.identity(tf1.placeholder(tf.float32, [None, 2]), name='final_result')
-  output_graph = tmp_path / 'flowers_graph.pb'
-  output_graph.write_bytes(b'')
-  (tmp_path / 'flowers_labels.txt').write_text('a\nb\n')
-  export.save_tflite(graph.as_graph_def(), 'final_result', str(output_graph),
-                      str(tmp_path / 'flowers_labels.txt'), 2, False)
-  assert capsys.readouterr().err == (
-      'WARNING: could not convert the model for TensorFlow Lite (the graph has '
-      'no Mul node scaling the ResizeBilinear photo: was it written by '
-      'retrain.py?); %s is not written\n' % (tmp_path / 'flowers_graph.tflite'))
-  assert sorted(os.listdir(tmp_path)) == ['flowers_graph.pb', 'flowers_labels.txt']
-
-
-def test_tflite_is_written_again_when_its_weights_or_labels_change(
-    trained, tmp_path, capsys):
-  """Kept while it is newer than the graph and holds the same metadata and
-  labels: --tflite_float16 or other labels write it anew."""
-  work, _ = trained
-  for name in ('flowers_graph.pb', 'flowers_labels.txt'):
-    shutil.copy2(work / name, tmp_path / name)
-  graph_def = rewrite.read_graph_def(str(tmp_path / 'flowers_graph.pb'))
-  model = tmp_path / 'flowers_graph.tflite'
-  labels = tmp_path / 'flowers_labels.txt'
-
-  def save(float16):
-    export.save_tflite(graph_def, 'final_result', str(tmp_path / 'flowers_graph.pb'),
-                        str(labels), 4, float16)
-    return capsys.readouterr().out
-  assert 'Saved' in save(False) and 'up to date' in save(False)
-  full_size = model.stat().st_size
-  assert 'Saved' in save(True) and 'up to date' in save(True)
-  assert model.stat().st_size < 0.6 * full_size
-  labels.write_text(labels.read_text().upper())
-  assert 'Saved' in save(True)
-  assert tflite_file.read_metadata(model.read_bytes())[1] == {
-      'flowers_labels.txt': labels.read_bytes()}
-
-
-def test_a_tflite_of_the_older_retrain_is_not_used(tmp_path):
-  """Its input was the decoded photo: predict.py says to write it anew."""
-  graph = tf.Graph()
-  with graph.as_default():
-    pixels = tf1.placeholder(tf.float32, [None, None, 3], name='Cast')
-    tf.nn.softmax(tf.reduce_mean(pixels, [0, 1])[None, :2], name='final_result')
-  model = tmp_path / 'flowers_graph.tflite'
-  model.write_bytes(tf1.lite.TFLiteConverter(
-      graph.as_graph_def(), None, None,
-      input_arrays_with_shape=[('Cast', [-1, -1, 3])],
-      output_arrays=['final_result']).convert())
-  graph_path = tmp_path / 'flowers_graph.pb'
-  graph_path.write_bytes(b'')
-  os.utime(graph_path, (0, 0))  # The .tflite is newer.
-  interpreter, (problem, fix) = runtimes.open_tflite(
-      str(model), str(graph_path), 'labels.txt', 2)
-  assert interpreter is None
-  assert 'takes [1, 1, 3], not a photo scaled to [1, 299, 299, 3]' in problem
-  assert 'older retrain.py' in problem and 'run retrain.py again' in fix
-
-
-# ---------------------------------------------------------------- decoding
 
 def strip_adobe_segment(data):
   """The JPEG without its APP14 'Adobe' segment (a CMYK JPEG then reads as

@@ -1,4 +1,4 @@
-"""Downloads of the model and the photos, served from a loopback server."""
+"""retraining/downloads.py: downloads and archives, from a loopback server."""
 
 import os
 import socket
@@ -7,87 +7,9 @@ import tarfile
 import pytest
 
 from retraining import UserError, downloads, inception
-from retraining.graph import caching
 
 import standin
-from conftest import MODEL_ARCHIVE, make_photo_tree, retrain_args, run_script, serve_folder
-
-
-def closed_port_url():
-  """A loopback URL nothing listens on: any download from it fails."""
-  with socket.socket() as s:
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-  return 'http://127.0.0.1:%d/%s' % (port, MODEL_ARCHIVE)
-
-
-@pytest.mark.slow
-def test_model_is_downloaded_once_then_used_offline(tmp_path, server_url):
-  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=5)
-  model_dir = tmp_path / 'inception'
-  args = retrain_args(tmp_path, photos, model_dir, 2)
-  result = run_script('retrain.py', *args,
-                      '--model_url=%s/%s' % (server_url, MODEL_ARCHIVE))
-  assert result.returncode == 0, result.stderr
-  assert 'Downloading ' + MODEL_ARCHIVE in result.stderr
-  assert (model_dir / standin.GRAPH_FILE_NAME).exists()
-  assert (model_dir / MODEL_ARCHIVE).exists()
-  assert not [n for n in os.listdir(model_dir) if n.endswith('.tmp')]
-
-  mtime = (model_dir / standin.GRAPH_FILE_NAME).stat().st_mtime_ns
-  again = run_script('retrain.py', *args, '--model_url', closed_port_url())
-  assert again.returncode == 0, again.stderr
-  assert 'Downloading' not in again.stderr
-  assert (model_dir / standin.GRAPH_FILE_NAME).stat().st_mtime_ns == mtime
-
-
-def test_archive_already_present_is_extracted_without_network(tmp_path, served_dir):
-  model_dir = tmp_path / 'inception'
-  model_dir.mkdir()
-  (model_dir / MODEL_ARCHIVE).write_bytes((served_dir / MODEL_ARCHIVE).read_bytes())
-  graph_path = downloads.maybe_download_and_extract(str(model_dir), closed_port_url())
-  assert open(graph_path, 'rb').read() == tiny_graph_bytes(served_dir / MODEL_ARCHIVE)
-
-
-def test_offline_without_model_says_what_to_place_where(tmp_path):
-  model_dir = tmp_path / 'inception'
-  with pytest.raises(UserError) as error:
-    downloads.maybe_download_and_extract(str(model_dir), closed_port_url())
-  message = str(error.value)
-  assert '\n' not in message
-  assert standin.GRAPH_FILE_NAME in message and str(model_dir) in message
-  assert 'Without internet' in message
-
-
-def test_http_error_is_one_clear_line(tmp_path, server_url):
-  with pytest.raises(UserError, match='HTTP 404') as error:
-    downloads.maybe_download_and_extract(str(tmp_path / 'inception'),
-                                     '%s/missing.tgz' % server_url)
-  assert '\n' not in str(error.value)
-
-
-def test_default_image_dir_downloads_the_flowers(tmp_path, served_dir,
-                                                 server_url, model_dir):
-  """The README's first command: no --image_dir, the photos are fetched."""
-  source = tmp_path / 'source'
-  make_photo_tree(str(source / 'flower_photos'), per_class=5)
-  (source / 'flower_photos' / 'LICENSE.txt').write_text('CC-BY')
-  with tarfile.open(served_dir / 'flower_photos.tgz', 'w:gz') as tar:
-    tar.add(source / 'flower_photos', arcname='flower_photos')
-  work = tmp_path / 'work'
-  work.mkdir()
-  result = run_script('retrain.py', '--how_many_training_steps=2',
-                      '--model_dir', model_dir,
-                      '--flowers_url=%s/flower_photos.tgz' % server_url,
-                      cwd=str(work))
-  assert result.returncode == 0, result.stderr
-  workspace = work / 'workspace'
-  assert len(list((workspace / 'flower_photos').glob('*/*.jpg'))) == 20
-  assert (workspace / 'flowers_graph.pb').exists()
-  assert (workspace / 'flowers_labels.txt').read_text().split() == [
-      'daisy', 'roses', 'sunflowers', 'tulips']
-  assert list((workspace / 'bottlenecks').glob('*/*.txt'))
-  assert list((workspace / 'retrain_logs' / 'train').glob('events*'))
+from conftest import MODEL_ARCHIVE, serve_folder
 
 
 def test_default_archive_is_checked_by_digest(tmp_path, served_dir, server_url,
@@ -115,25 +37,6 @@ def tiny_graph_bytes(archive):
     return tar.extractfile(standin.GRAPH_FILE_NAME).read()
 
 
-def test_graph_placed_by_hand_is_used_with_one_warning_if_unknown(
-    tmp_path, served_dir, monkeypatch, capsys):
-  model_dir = tmp_path / 'inception'
-  model_dir.mkdir()
-  graph = model_dir / standin.GRAPH_FILE_NAME
-  graph.write_bytes(tiny_graph_bytes(served_dir / MODEL_ARCHIVE))
-  closed = closed_port_url()
-  assert downloads.maybe_download_and_extract(str(model_dir), closed) == str(graph)
-  graph_def = caching.read_inception_graph(str(graph))
-  assert inception.BATCH_INPUT_NODE in {n.name for n in graph_def.node}  # Used.
-  warnings = capsys.readouterr().err.splitlines()
-  assert len(warnings) == 1 and str(graph) in warnings[0], warnings
-  assert 'sha256' in warnings[0] and 'using it' in warnings[0]
-  monkeypatch.setattr(inception, 'GRAPH_SIZE', graph.stat().st_size)
-  monkeypatch.setattr(inception, 'GRAPH_SHA256', downloads.sha256_of(str(graph)))
-  caching.read_inception_graph(str(graph))
-  assert capsys.readouterr().err == ''
-
-
 def test_truncated_download_is_refetched_on_the_next_run(tmp_path, served_dir,
                                                         server_url):
   """The server stops halfway; nothing is kept, and the next run succeeds."""
@@ -152,7 +55,6 @@ def test_truncated_download_is_refetched_on_the_next_run(tmp_path, served_dir,
 
 def test_connection_cut_mid_download_is_detected(tmp_path):
   """Content-Length says more than arrives: the download is refused."""
-  import socket
   import threading
   listener = socket.socket()
   listener.bind(('127.0.0.1', 0))
@@ -173,7 +75,6 @@ def test_connection_cut_mid_download_is_detected(tmp_path):
 
 
 def test_silent_server_times_out_with_one_line(tmp_path, monkeypatch):
-  import socket
   listener = socket.socket()
   listener.bind(('127.0.0.1', 0))
   listener.listen(1)

@@ -1,5 +1,5 @@
-"""Training, evaluation and the export of the new layer, in-process on small
-arrays (retrain.py's flags are read only by its entry point)."""
+"""retraining/graph/training.py and final_layer.py: the new layer trained,
+measured and frozen, in-process on small arrays."""
 
 import numpy as np
 import pytest
@@ -10,6 +10,8 @@ from retraining.graph import final_layer, rewrite, training
 from retraining.graph.tensorflow_v1 import tf, tf1
 
 CLASSES = 3
+
+
 SETTINGS = training.Settings(
     steps=30, learning_rate=0.5, train_batch_size=10, validation_batch_size=-1,
     test_batch_size=-1, eval_step_interval=10, seed=0,

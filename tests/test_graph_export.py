@@ -1,0 +1,215 @@
+"""retraining/graph/export.py and tflite_file.py: the .tflite beside the
+frozen graph, its metadata, and MediaPipe Tasks' own ImageClassifier
+opening it (the client of Android, iOS and web apps)."""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from retraining import UserError, __version__
+from retraining.graph import export, rewrite, tflite_file
+from retraining.graph import runner as graph_runner
+from retraining.graph.tensorflow_v1 import tf, tf1
+from retraining.lite import metadata as tflite_metadata
+from retraining.lite.schema.metadata_schema_py_generated import (
+  AssociatedFileType,
+  ColorSpaceType,
+  ContentProperties,
+  ProcessUnitOptions,
+)
+from retraining.photos import read_photo
+
+from conftest import make_good_photo_kinds
+
+TOLERANCE = 1e-5  # absolute, on scores: LiteRT against the frozen graph
+LITERT_TOLERANCE = 1e-6  # MediaPipe against LiteRT, on the same pixels
+GRAPH_TOLERANCE = 1e-5  # MediaPipe against the frozen graph, on the same pixels
+
+
+@pytest.fixture(scope='module')
+def litert():
+  """LiteRT's runner, for the tests that run the model (skipped without it)."""
+  pytest.importorskip('ai_edge_litert')
+  pytest.importorskip('simplejpeg')
+  from retraining.lite import runner
+  return runner
+
+
+@pytest.fixture(scope='module')
+def photo_paths(tmp_path_factory):
+  return make_good_photo_kinds(str(tmp_path_factory.mktemp('kinds')))
+
+
+def graph_pixels(sess, path):
+  """The uint8 pixels the frozen graph's DecodeJpeg gives for this photo."""
+  kind, data = read_photo(path)
+  if kind == 'jpeg':
+    return sess.run('DecodeJpeg:0', {'DecodeJpeg/contents:0': data})
+  return data
+
+
+def test_model_takes_the_scaled_photo(trained_tflite, trained, litert):
+  """One photo resized and scaled, as the graph's Mul gives it: the input
+  phone toolkits expect of an image classifier."""
+  work, _ = trained
+  labels = (work / 'flowers_labels.txt').read_text().split('\n')
+  interpreter = litert.load_model(trained_tflite)
+  [photo], [scores] = (interpreter.get_input_details(),
+                       interpreter.get_output_details())
+  assert photo['name'] == 'Mul' and photo['dtype'] == np.float32
+  assert list(photo['shape_signature']) == [1, 299, 299, 3]
+  assert scores['name'] == 'final_result' and scores['dtype'] == np.float32
+  assert list(scores['shape']) == [1, len([line for line in labels if line])]
+
+
+def test_model_matches_frozen_graph_on_the_same_pixels(
+    trained_tflite, frozen_session, photo_paths, litert):
+  """The conversion alone, in a bare interpreter, fed the graph's Mul:0."""
+  interpreter = litert.load_model(trained_tflite)
+  photo = interpreter.get_input_details()[0]['index']
+  scores = interpreter.get_output_details()[0]['index']
+  for kind, path in sorted(photo_paths.items()):
+    scaled, expected = frozen_session.run(
+        ['Mul:0', 'final_result:0'],
+        {'DecodeJpeg:0': graph_pixels(frozen_session, path)})
+    interpreter.set_tensor(photo, scaled)
+    interpreter.invoke()
+    got = interpreter.get_tensor(scores)[0]
+    assert np.abs(got - expected[0]).max() <= TOLERANCE, kind
+
+
+@pytest.mark.parametrize('resized', [False, True])
+def test_tflite_model_needs_retrains_graph(resized):
+  """No Mul, or a Mul that does not scale ResizeBilinear's photo."""
+  graph = tf.Graph()
+  with graph.as_default():
+    pixels = tf1.placeholder(tf.float32, [1, 299, 299, 3], name='pixels')
+    if resized:
+      pixels = tf.identity(pixels, name='Mul')
+    tf.identity(pixels, name='final_result')
+  with pytest.raises(UserError, match='no Mul node scaling the ResizeBilinear'):
+    export.tflite_model(graph.as_graph_def(), 'final_result')
+
+
+def test_a_failed_conversion_is_one_warning_and_writes_nothing(tmp_path, capsys):
+  """retrain.py still succeeds (predict.py then uses the graph)."""
+  graph = tf.Graph()
+  with graph.as_default():
+    tf.identity(tf1.placeholder(tf.float32, [None, 2]), name='final_result')
+  output_graph = tmp_path / 'flowers_graph.pb'
+  output_graph.write_bytes(b'')
+  (tmp_path / 'flowers_labels.txt').write_text('a\nb\n')
+  export.save_tflite(graph.as_graph_def(), 'final_result', str(output_graph),
+                      str(tmp_path / 'flowers_labels.txt'), 2, False)
+  assert capsys.readouterr().err == (
+      'WARNING: could not convert the model for TensorFlow Lite (the graph has '
+      'no Mul node scaling the ResizeBilinear photo: was it written by '
+      'retrain.py?); %s is not written\n' % (tmp_path / 'flowers_graph.tflite'))
+  assert sorted(os.listdir(tmp_path)) == ['flowers_graph.pb', 'flowers_labels.txt']
+
+
+def test_tflite_is_written_again_when_its_weights_or_labels_change(
+    trained, tmp_path, capsys):
+  """Kept while it is newer than the graph and holds the same metadata and
+  labels: --tflite_float16 or other labels write it anew."""
+  work, _ = trained
+  for name in ('flowers_graph.pb', 'flowers_labels.txt'):
+    shutil.copy2(work / name, tmp_path / name)
+  graph_def = rewrite.read_graph_def(str(tmp_path / 'flowers_graph.pb'))
+  model = tmp_path / 'flowers_graph.tflite'
+  labels = tmp_path / 'flowers_labels.txt'
+
+  def save(float16):
+    export.save_tflite(graph_def, 'final_result', str(tmp_path / 'flowers_graph.pb'),
+                        str(labels), 4, float16)
+    return capsys.readouterr().out
+  assert 'Saved' in save(False) and 'up to date' in save(False)
+  full_size = model.stat().st_size
+  assert 'Saved' in save(True) and 'up to date' in save(True)
+  assert model.stat().st_size < 0.6 * full_size
+  labels.write_text(labels.read_text().upper())
+  assert 'Saved' in save(True)
+  assert tflite_file.read_metadata(model.read_bytes())[1] == {
+      'flowers_labels.txt': labels.read_bytes()}
+
+
+@pytest.fixture(scope='module')
+def model(trained):
+  """(the .tflite's bytes, the labels file's bytes) retrain.py wrote."""
+  work, _ = trained
+  return ((work / 'flowers_graph.tflite').read_bytes(),
+          (work / 'flowers_labels.txt').read_bytes())
+
+
+def test_metadata_reads_back_without_mediapipe(model):
+  """What MediaPipe reads: RGB, (pixel - 128) / 128, the labels packed in."""
+  model_bytes, labels = model
+  metadata, packed = tflite_file.read_metadata(model_bytes)
+  assert packed == {'flowers_labels.txt': labels}
+  metadata = tflite_metadata.parsed_metadata(metadata)
+  assert metadata.name == b'flowers_graph'
+  assert metadata.version.decode() == __version__
+  assert b'4 labels' in metadata.description
+  assert metadata.minParserVersion == b'1.0.0'
+  (subgraph,) = metadata.subgraphMetadata
+  (image,) = subgraph.inputTensorMetadata
+  assert image.content.contentPropertiesType == ContentProperties.ImageProperties
+  assert image.content.contentProperties.colorSpace == ColorSpaceType.RGB
+  (scaling,) = image.processUnits
+  assert scaling.optionsType == ProcessUnitOptions.NormalizationOptions
+  assert list(scaling.options.mean) == [128] and list(scaling.options.std) == [128]
+  (scores,) = subgraph.outputTensorMetadata
+  (labels_file,) = scores.associatedFiles
+  assert labels_file.name == b'flowers_labels.txt'
+  assert labels_file.type == AssociatedFileType.TENSOR_AXIS_LABELS
+
+
+@pytest.fixture(scope='module', params=['float32', 'float16'])
+def phone_model(request, trained, tmp_path_factory):
+  """(path, weights) of the .tflite retrain.py wrote; and of the same with
+  --tflite_float16, written in-process as retrain.py writes it."""
+  work, _ = trained
+  if request.param == 'float32':
+    return str(work / 'flowers_graph.tflite'), request.param
+  folder = tmp_path_factory.mktemp('float16')
+  for name in ('flowers_graph.pb', 'flowers_labels.txt'):
+    shutil.copy2(work / name, folder / name)
+  export.save_tflite(rewrite.read_graph_def(str(folder / 'flowers_graph.pb')),
+                      'final_result', str(folder / 'flowers_graph.pb'),
+                      str(folder / 'flowers_labels.txt'), 4, float16=True)
+  return str(folder / 'flowers_graph.tflite'), request.param
+
+
+def test_mediapipe_classifies_with_the_graphs_scores(
+    trained, frozen_session, phone_model, photo_paths, litert):
+  """Given the graph's own resized pixels (rounded to uint8, as an image
+  is), MediaPipe's scores are LiteRT's on those pixels, and (float32
+  weights) the graph's; its labels are the labels file's."""
+  mp = pytest.importorskip('mediapipe')
+  from mediapipe.tasks.python import BaseOptions, vision
+  work, _ = trained
+  trained_tflite, weights = phone_model
+  labels = (work / 'flowers_labels.txt').read_text().split()
+  interpreter = litert.load_model(trained_tflite)
+  options = vision.ImageClassifierOptions(
+      base_options=BaseOptions(model_asset_path=trained_tflite), max_results=-1)
+  with vision.ImageClassifier.create_from_options(options) as classifier:
+    for kind, path in sorted(photo_paths.items()):
+      pixels = np.round(graph_runner.resize_photo(frozen_session, path)).astype(np.uint8)
+      result = classifier.classify(mp.Image(image_format=mp.ImageFormat.SRGB,
+                                            data=pixels))
+      (head,) = result.classifications
+      assert sorted((c.index, c.category_name) for c in head.categories) == list(
+          enumerate(labels)), kind
+      got = np.zeros(len(labels), np.float32)
+      for category in head.categories:
+        got[category.index] = category.score
+      litert_scores = litert.classify(
+          interpreter, litert.scaled(pixels.astype(np.float32)))
+      assert np.abs(got - litert_scores).max() <= LITERT_TOLERANCE, kind
+      if weights == 'float32':
+        graph = frozen_session.run('final_result:0', {
+            'ResizeBilinear:0': pixels[None].astype(np.float32)})[0]
+        assert np.abs(got - graph).max() <= GRAPH_TOLERANCE, kind
