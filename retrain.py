@@ -124,7 +124,6 @@ flags.register_multi_flags_validator(
     'training')
 
 
-
 def training_settings():
   """How to train and measure the layer, from the flags of the same names."""
   return training.Settings(
