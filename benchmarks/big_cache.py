@@ -17,35 +17,32 @@ serves as the model. For each size it prints, beside its goal:
   which the machine's other loads change far less than wall time;
 - the warm run (with the binary index that run left): whole process and
   CPU time, each with its ratio to the 3,670 flowers';
-- peak RSS of the retrain.py process (benchmarks/benchmark.py's launcher), and
+- peak RSS of the retrain.py process (benchmarks/common.py's launcher), and
   for the synthetic caches the KB it adds per photo beyond 3,670.
 
 Each run is made --rounds times, taking turns with the other caches; the
 fastest counts (the machine may be shared).
 
-It needs ../shared/data, writes its caches in a temporary folder (about
-19 KB of text per photo) and takes about five minutes on 2 cores with the
-default sizes.
+It needs ../shared/data and writes its caches (one text file of 2,048
+values per photo) in a temporary folder; docs/big_cache.md gives its figures
+and how long it takes.
 """
 
 import argparse
 import multiprocessing
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TESTS = os.path.join(ROOT, 'tests')
-sys.path.insert(0, ROOT)
+import common
+from common import REAL_BOTTLENECKS, REAL_PHOTOS, arrival, report, run_process, stdout
 
-from benchmark import REAL_BOTTLENECKS, REAL_PHOTOS, arrival, run_process, stdout
-
+# isort: split
+# The package, on sys.path once common is imported.
 from retraining import cache
 from retraining.machine import cpu_cores
 
@@ -127,7 +124,7 @@ def timed_retrain(image_dir, cache_dir, model_dir, work, steps):
   start to each of PHASES (when its line arrived)."""
   cpu_before = os.times()
   run = run_process([
-      sys.executable, os.path.join(ROOT, 'retrain.py'), '--image_dir', image_dir,
+      sys.executable, common.RETRAIN, '--image_dir', image_dir,
       '--bottleneck_dir', cache_dir, '--model_dir', model_dir,
       '--output_graph', os.path.join(work, 'graph.pb'),
       '--output_labels', os.path.join(work, 'labels.txt'),
@@ -142,8 +139,7 @@ def timed_retrain(image_dir, cache_dir, model_dir, work, steps):
              'cpu_s': (cpu_after.children_user - cpu_before.children_user +
                        cpu_after.children_system - cpu_before.children_system)}
   figures.update((phase, arrival(run, phase)) for phase in PHASES)
-  figures['accuracy'] = re.search(r'Final test accuracy = [\d.]+% \(N=\d+\)',
-                                  text).group(0)
+  figures['accuracy'] = common.ACCURACY.search(text).group(0)
   return figures
 
 
@@ -179,12 +175,6 @@ def measure(caches, model_dir, scratch, steps, rounds):
           for count, (first, warm) in runs.items()}
 
 
-def report(name, value, unit, ratio=None, goal=''):
-  ratio_text = '' if ratio is None else '%.2fx' % ratio
-  print('  %-52s %10.4g %-3s %7s  %s' % (name, value, unit, ratio_text, goal),
-        flush=True)
-
-
 def report_size(count, first, warm, warm_rss, base):
   """The figures of one cache, beside their goals (`base`: the flowers')."""
   reading = first['Training on'] - first['Found']
@@ -193,21 +183,21 @@ def report_size(count, first, warm, warm_rss, base):
   report('  reading the cache (Found -> Training on)', reading, 's')
   per_photo = reading / count * 1000
   base_per_photo = per_photo if base is None else base['per_photo_ms']
-  report('  per photo', per_photo, 'ms', per_photo / base_per_photo,
-         '<= 1 x 3,670\'s')
+  report('  per photo', per_photo, 'ms', '<= 1 x 3,670\'s',
+         per_photo / base_per_photo)
   # CPU time is what the machine's other loads (and a page cache that the
   # kernel empties as it likes) change least: the first run's beyond the
   # warm run's is the text files' reading, less the index's, per photo.
   extra_cpu = (first['cpu_s'] - warm['cpu_s']) / count * 1000
   base_extra_cpu = extra_cpu if base is None else base['extra_cpu_ms']
-  report('  its CPU time beyond the warm run\'s, per photo', extra_cpu, 'ms',
+  report('  its CPU time beyond the warm run\'s, per photo', extra_cpu, 'ms', '',
          extra_cpu / base_extra_cpu)
   report('  its peak RSS', first['rss_mb'], 'MB')
   base_wall = warm['wall_s'] if base is None else base['warm_s']
   report('warm run (binary index), whole process', warm['wall_s'], 's',
-         warm['wall_s'] / base_wall, '<= %g x 3,670\'s' % GOALS['warm_ratio'])
+         '<= %g x 3,670\'s' % GOALS['warm_ratio'], warm['wall_s'] / base_wall)
   base_cpu = warm['cpu_s'] if base is None else base['warm_cpu_s']
-  report('  its CPU time', warm['cpu_s'], 's', warm['cpu_s'] / base_cpu)
+  report('  its CPU time', warm['cpu_s'], 's', '', warm['cpu_s'] / base_cpu)
   report('  start -> Found (TensorFlow\'s import, the listing)', warm['Found'], 's')
   report('  reading the cache', warm['Training on'] - warm['Found'], 's')
   report('  training (Training on -> Final test accuracy)',
@@ -215,7 +205,7 @@ def report_size(count, first, warm, warm_rss, base):
   report('  peak RSS (the largest of the rounds)', warm_rss, 'MB')
   if base is not None:
     report('    per photo beyond 3,670',
-           (warm_rss - base['rss_mb']) * 1024 / (count - FLOWERS), 'KB', None,
+           (warm_rss - base['rss_mb']) * 1024 / (count - FLOWERS), 'KB',
            '<= %g KB' % GOALS['kb_per_photo'])
   return {'per_photo_ms': per_photo, 'extra_cpu_ms': extra_cpu, 'warm_s': warm['wall_s'],
           'warm_cpu_s': warm['cpu_s'], 'rss_mb': warm_rss}
@@ -231,18 +221,11 @@ def main():
                       help='runs of each kind on each cache; the fastest counts')
   args = parser.parse_args()
   sizes = sorted(int(s) for s in args.sizes.split(','))
-  for folder in (REAL_PHOTOS, REAL_BOTTLENECKS):
-    if not os.path.isdir(folder):
-      sys.exit('big_cache.py needs %s' % folder)
-  print(subprocess.run(['lscpu'], capture_output=True, text=True).stdout
-        .split('Model name:')[-1].split('\n')[0].strip(), '-', cpu_cores(), 'cores')
+  common.require('big_cache.py', REAL_PHOTOS, REAL_BOTTLENECKS)
+  print(common.machine_line(), flush=True)
   start = time.time()
   with tempfile.TemporaryDirectory() as scratch:
-    model_dir = os.path.join(scratch, 'model')
-    os.makedirs(model_dir)
-    subprocess.run([sys.executable, os.path.join(TESTS, 'standin.py'), 'tiny',
-                    os.path.join(model_dir, 'classify_image_graph_def.pb')],
-                   check=True, capture_output=True)
+    model_dir, _ = common.build_standin(scratch, 'tiny')
     caches = {FLOWERS: (REAL_PHOTOS, shutil.copytree(
         REAL_BOTTLENECKS, os.path.join(scratch, 'cache_flowers')))}
     if sizes:

@@ -5,7 +5,7 @@ against retrain.py's own caching, in one run (not a test).
 
 Needs ../shared/data (the 150 original photos) and Apache Beam
 (requirements-beam.txt). Builds the full-size stand-in of the Inception graph
-(tests/standin.py full: the real graph's 5.7 G multiply-adds a photo), then
+(tests/standin.py full: the real graph's cost), then
 times each way in fresh processes, alternately, each into an empty cache
 (cold), the fastest run of each counting:
 
@@ -25,31 +25,18 @@ import filecmp
 import glob
 import importlib.util
 import os
-import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-ORIGINALS = os.path.join(os.path.dirname(ROOT), 'shared', 'data',
-                         'flower_photos_original_sample')
-GRAPH_FILE_NAME = 'classify_image_graph_def.pb'
+import common
+from common import ORIGINALS, ROOT, report
+
 RATIO_GOAL = 0.9  # Beam's rate at least this times retrain.py's
 STEADY_AFTER = 16  # photos: each worker's first runs set things up
 MILLION = 1000000
-
-
-def build_model(folder):
-  """The full stand-in as a model folder, built by its own command."""
-  model_dir = os.path.join(folder, 'inception')
-  os.makedirs(model_dir)
-  subprocess.run([sys.executable, os.path.join(ROOT, 'tests', 'standin.py'), 'full',
-                  os.path.join(model_dir, GRAPH_FILE_NAME)], check=True,
-                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-  return model_dir
 
 
 def environment():
@@ -110,14 +97,6 @@ def cache_files(work):
                 for path in glob.glob(os.path.join(cache_dir, '*', '*.txt')))
 
 
-def steady_rate(work):
-  """Photos per second once the first STEADY_AFTER photos are written, from
-  the times the cache files were written."""
-  times = sorted(os.stat(os.path.join(work, 'cache', rel)).st_mtime
-                 for rel in cache_files(work))
-  return (len(times) - 1 - STEADY_AFTER) / (times[-1] - times[STEADY_AFTER])
-
-
 def identical(work_a, work_b):
   """(photos whose two cache files are byte-identical, photos)."""
   names, others = cache_files(work_a), set(cache_files(work_b))
@@ -125,22 +104,6 @@ def identical(work_a, work_b):
                                            os.path.join(work_b, 'cache', rel),
                                            shallow=False) for rel in names)
   return same, len(names)
-
-
-def cpu_name():
-  try:
-    with open('/proc/cpuinfo') as f:
-      for line in f:
-        if line.startswith('model name'):
-          return line.split(':', 1)[1].strip()
-  except OSError:
-    pass
-  return platform.processor() or 'unknown CPU'
-
-
-def report(name, value, unit, goal='', ratio=None):
-  ratio_text = '' if ratio is None else '%.2fx' % ratio
-  print('%-58s %9.4g %-8s %7s  %s' % (name, value, unit, ratio_text, goal), flush=True)
 
 
 def main():
@@ -151,14 +114,13 @@ def main():
     sys.exit('this benchmark needs %s' % ORIGINALS)
   if importlib.util.find_spec('apache_beam') is None:
     sys.exit('this benchmark needs Apache Beam: pip install -r requirements-beam.txt')
-  sys.path.insert(0, ROOT)
   from retraining.machine import cpu_cores
   workers = cpu_cores()
-  print('%s, %d cores; %d photos' % (cpu_name(), workers, len(glob.glob(
+  print('%s, %d cores; %d photos' % (common.cpu_name(), workers, len(glob.glob(
       os.path.join(ORIGINALS, '*', '*')))), flush=True)
   with tempfile.TemporaryDirectory() as scratch:
     start = time.time()
-    model_dir = build_model(scratch)
+    model_dir, _ = common.build_standin(scratch)
     runs = {'retrain': [], 'beam': []}
     for i in range(args.runs):
       for way, timed in (('retrain', time_retrain), ('beam', time_beam)):
@@ -180,7 +142,8 @@ def main():
     same, count = identical(retrain_work, beam_work)
     report('cache files cmp-identical to retrain.py\'s', same, 'of %d' % count,
            'all')
-    steady = {way: max(steady_rate(work) for _, _, work in runs[way]) for way in runs}
+    steady = {way: max(common.steady_rate(os.path.join(work, 'cache'), STEADY_AFTER)
+                       for _, _, work in runs[way]) for way in runs}
     report('retrain.py, steady (after the first %d photos)' % STEADY_AFTER,
            steady['retrain'], 'photo/s')
     report('cache_bottlenecks.py, steady, all workers', steady['beam'], 'photo/s', '',

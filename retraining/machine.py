@@ -26,11 +26,11 @@ def cpu_cores():
 def keep_freed_memory():
   """Asks glibc's malloc to keep freed memory for reuse, not return it.
 
-  A run of the body has activations of tens of MB, and reading, folding and
-  importing the 95 MB graph makes copies as large. By default glibc maps
-  each such block afresh and unmaps it when freed, so the same memory is
-  page-faulted in again and again; kept, the graph loads sooner and peak
-  memory stays the same. Does nothing on other C libraries.
+  A run of the body makes large activations, and reading, folding and
+  importing the graph makes copies as large as its weights. By default
+  glibc maps each such block afresh and unmaps it when freed, so the same
+  memory is page-faulted in again and again; kept, the graph loads sooner
+  and peak memory stays the same. Does nothing on other C libraries.
   """
   try:
     mallopt = ctypes.CDLL('libc.so.6').mallopt
@@ -47,9 +47,9 @@ def aligned_zeros(shape, dtype):
   Its data starts on a page, so TensorFlow reads it in place when it is fed
   (numpy's own arrays start on a 16-byte boundary), and it is in small
   pages: numpy asks for huge pages for large arrays, and where the kernel
-  must first compact memory to find them, the first writes into 800 MB
-  took 2.3-3.7 s, against 1.1-1.3 s here. Its memory goes back to the
-  system when it is freed.
+  must first compact memory to find them, the first writes into the array
+  wait for that compaction. Its memory goes back to the system when it is
+  freed.
   """
   dtype = np.dtype(dtype)
   count = int(np.prod(shape))

@@ -1,11 +1,19 @@
 """A virtual screen (Xvfb) for predict.py's window, and screenshots of it;
-used by test_predict.py (the window) and benchmarks/benchmark.py. Debian: apt-get install
+used by test_predict.py (the window), and as a command by benchmarks/benchmark.py:
+
+  python tests/screen.py COMMAND...
+
+prints the seconds from starting COMMAND (predict.py showing its window) on
+a new virtual screen until its bar chart is drawn. Debian: apt-get install
 xvfb imagemagick."""
 
 import contextlib
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
+import time
 
 import numpy as np
 from PIL import Image
@@ -51,3 +59,35 @@ def blue_pixels(pixels):
   """How many pixels have matplotlib's default blue (the bars)."""
   return int(((pixels[..., 2] > 150) & (pixels[..., 0] < 80) &
               (pixels[..., 1] < 150)).sum())
+
+
+def seconds_until_drawn(command, timeout=120):
+  """Seconds from starting `command` on a new virtual screen until its bar
+  chart shows; None if it does not within `timeout` seconds."""
+  with virtual_screen() as display, tempfile.TemporaryDirectory() as scratch:
+    env = dict(os.environ, DISPLAY=display, MPLBACKEND='TkAgg')
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+      while time.perf_counter() - start < timeout:
+        if blue_pixels(screenshot(display, os.path.join(scratch, 'screen.png'))) > 500:
+          return time.perf_counter() - start
+      return None
+    finally:
+      process.kill()
+      process.wait()
+
+
+def main(command):
+  if not available():
+    sys.exit('screen.py: error: Xvfb and ImageMagick are not installed '
+             '(Debian: apt-get install xvfb imagemagick)')
+  seconds = seconds_until_drawn(command)
+  if seconds is None:
+    sys.exit('screen.py: error: the bar chart was not drawn')
+  print('%.3f' % seconds)
+
+
+if __name__ == '__main__':
+  main(sys.argv[1:])

@@ -46,8 +46,8 @@ def tflite_model(frozen_graph_def, final_tensor_name, float16=False):
 
   The converter is given the two nodes by name and reads
   `frozen_graph_def` itself: importing the graph into TensorFlow first, to
-  hand it tensors, would hold the model's weights once more and take a
-  few tenths of a second for nothing.
+  hand it tensors, would hold the model's weights once more and take time
+  for nothing.
   """
   check_scaled_image_input(frozen_graph_def)
   converter = tf1.lite.TFLiteConverter(
@@ -108,7 +108,7 @@ def save_tflite(graph_def, final_tensor_name, output_graph, output_labels,
                 label_count, float16):
   """Writes <output_graph stem>.tflite with its metadata and the labels
   file packed in, unless the one there is newer than the graph and holds
-  the same (converting takes seconds). If the converter fails, the run
+  the same (converting is slow). If the converter fails, the run
   still succeeds: predict.py then uses the graph."""
   path = files.beside(output_graph, inception.TFLITE_SUFFIX)
   labels_name = os.path.basename(output_labels)

@@ -179,8 +179,9 @@ def fuse_conv_bias_relu(graph_def):
   """Each Conv2D -> BiasAdd -> Relu chain becomes one `_FusedConv2D` node.
 
   It keeps the Relu's name, so consumers need no change. TensorFlow's own
-  optimizer (Grappler's remapper) does the same rewrite, but on a 95 MB graph
-  its first run costs more than the fusion saves on a few hundred photos.
+  optimizer (Grappler's remapper) does the same rewrite, but on Inception's
+  big graph its first run costs more than the fusion saves on a few hundred
+  photos.
   The fused op is TensorFlow-internal, so this is for the graph a session
   runs, never for the graph retrain.py exports.
   """
@@ -280,7 +281,7 @@ def consumers_of(graph_def):
 
 def const_value(node):
   """A Const node's value: read-only when it is a view of the tensor's raw
-  bytes, as weights are stored, which spares a copy (25 ms for Inception's)."""
+  bytes, as weights are stored, which spares a copy of every weight."""
   tensor = node.attr['value'].tensor
   if tensor.tensor_content:
     return np.frombuffer(tensor.tensor_content, tf.as_dtype(tensor.dtype).as_numpy_dtype

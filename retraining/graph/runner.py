@@ -97,7 +97,7 @@ def resize_read_photo(sess, photo, head=ORIGINAL_HEAD):
 
 def decoding_session(graph_def, threads=None):
   """A session holding only the graph's decoding head, up to ResizeBilinear:
-  it imports in milliseconds, and photos decode there while the body is
+  it is quick to import, and photos decode there while the body is
   still being imported. `threads`: see session_config."""
   return session_on(rewrite.subgraph(graph_def, [RESIZED_IMAGE_NODE]), threads)
 
@@ -134,7 +134,7 @@ def body_session(graph_def, output_name, feed_weights=False, threads=None):
 def output_size(graph_def, output_name):
   """How many values `output_name` gives per photo, or None if its shape
   does not say: from the part of the graph after the bottleneck alone,
-  which imports in milliseconds."""
+  which is quick to import."""
   def lifted(node):
     if node.name == BOTTLENECK_RESHAPE_NODE:
       return rewrite.float_placeholder(node.name, tf.TensorShape(
@@ -164,8 +164,8 @@ def session_config(threads=None):
   cores, or this process's share of them where other processes use the
   rest (a Beam worker process, see beam_cache.py).
 
-  Grappler's rewrites cost about a second on the 95 MB graph's first run
-  and gain little once batch norm is folded by hand. With one thread an op
+  Grappler's rewrites cost more on the big graph's first run than they
+  gain once batch norm is folded by hand. With one thread an op
   and one photo per core at a time, no op waits for its slowest thread.
   TensorFlow sizes its process-wide pool of threads for each op's own work
   when the first session starts, so every session of a process works this

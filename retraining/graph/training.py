@@ -101,7 +101,8 @@ def train(sess, layer, splits, settings, writers, distorted=None):
     train_step(*batch)
     if (i % settings.eval_step_interval) == 0 or i + 1 == settings.steps:
       # Summaries are written at evaluation steps only: histograms at every
-      # step would triple the training time, for curves nobody can tell apart.
+      # step would cost more than the training itself, for curves nobody can
+      # tell apart.
       train_summary, train_accuracy, cross_entropy_value = measure_train(*batch)
       train_writer.add_summary(train_summary, i)
       log('Step %d: Train accuracy = %.1f%%' % (i, train_accuracy * 100))

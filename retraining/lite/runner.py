@@ -87,8 +87,8 @@ def photo_outputs(interpreter, paths):
   A thread decodes the next photos while the model runs (both let go of
   Python's lock while they work). Freed memory is kept from here on: each
   photo's resizing makes arrays of a megabyte, which glibc would otherwise
-  map afresh and fault in page by page each time (twice the resizing's
-  time); not before, as the model's weights load faster in fresh memory.
+  map afresh and fault in page by page each time, longer than the resizing
+  itself; not before, as the model's weights load faster in fresh memory.
   """
   keep_freed_memory()
   with concurrent.futures.ThreadPoolExecutor(1) as decoder:
