@@ -132,7 +132,19 @@ def test_server_serves_mediapipe_from_the_local_copy_or_points_at_the_cdn(traine
       assert url.endswith('?mediapipe=' + serve.MEDIAPIPE_CDN)
     else:
       assert status == 200 and b'ImageClassifier' in body
-      assert url.endswith(':%s/' % url.split(':')[2].split('/')[0])
+      assert '?' not in url
+
+
+def test_without_the_local_copy_the_page_is_pointed_at_the_cdn(capsys):
+  """No /mediapipe/ addresses, and the address printed tells the page to
+  load the pinned CDN copy; the phone is told it needs the internet."""
+  table = serve.routes('model.tflite', None)
+  assert not [path for path in table if path.startswith('/mediapipe/')]
+  serve.announce('127.0.0.1', 8000, 'model.tflite', None)
+  out = capsys.readouterr().out
+  assert ('http://127.0.0.1:8000/?mediapipe=https://cdn.jsdelivr.net/npm/'
+          '@mediapipe/tasks-vision@%s' % serve.MEDIAPIPE_VERSION) in out
+  assert 'needs the internet' in out
 
 
 def test_mediapipe_version_is_pinned_once():
