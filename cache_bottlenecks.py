@@ -47,25 +47,25 @@ def parse_flags(argv):
   return parser.parse_known_args(argv)
 
 
-def import_beam_cache():
-  """retraining.beam_cache, or a clear error where Beam is not installed."""
+def import_pipeline():
+  """retraining.beam.pipeline, or a clear error where Beam is not installed."""
   try:
-    from retraining.beam import pipeline as beam_cache
+    from retraining.beam import pipeline
   except ModuleNotFoundError as e:
     if e.name != 'apache_beam' and not (e.name or '').startswith('apache_beam.'):
       raise
     raise UserError('Apache Beam is not installed: pip install -r '
                     'requirements-beam.txt')
-  return beam_cache
+  return pipeline
 
 
-def check_image_dir(beam_cache, image_dir):
+def check_image_dir(pipeline, image_dir):
   """A folder of this machine must exist (a bucket's is checked by listing)."""
-  if beam_cache.is_local(image_dir) and not os.path.isdir(image_dir):
+  if pipeline.is_local(image_dir) and not os.path.isdir(image_dir):
     raise UserError('image folder %s does not exist' % image_dir)
 
 
-def report(counts, image_dir, skipped_list):
+def report_counts(counts, image_dir, skipped_list):
   if not counts['photos']:
     raise UserError('no photos found in sub-folders of %s: put each class in '
                     'its own folder, e.g. %s' % (
@@ -78,19 +78,19 @@ def report(counts, image_dir, skipped_list):
 
 
 def run_job(args, beam_args):
-  beam_cache = import_beam_cache()
-  options = beam_cache.pipeline_options(beam_args)
-  image_dir = beam_cache.absolute(args.image_dir)
-  bottleneck_dir = beam_cache.absolute(args.bottleneck_dir)
-  check_image_dir(beam_cache, image_dir)
-  graph_path = beam_cache.model_graph(args.model_dir, args.model_url)
-  threads = args.threads_per_worker or beam_cache.threads_per_worker(options)
-  beam_cache.ship_package(options)
+  pipeline = import_pipeline()
+  options = pipeline.pipeline_options(beam_args)
+  image_dir = pipeline.absolute(args.image_dir)
+  bottleneck_dir = pipeline.absolute(args.bottleneck_dir)
+  check_image_dir(pipeline, image_dir)
+  graph_path = pipeline.model_graph(args.model_dir, args.model_url)
+  threads = args.threads_per_worker or pipeline.threads_per_worker(options)
+  pipeline.ship_package(options)
   log('Caching the bottlenecks of the photos in %s into %s (%s, %d threads '
       'per worker process)' % (image_dir, bottleneck_dir,
-                               beam_cache.runner_name(options), threads))
-  counts = beam_cache.run(options, image_dir, bottleneck_dir, graph_path, threads)
-  report(counts, image_dir, beam_cache.skipped_list_path(bottleneck_dir))
+                               pipeline.runner_name(options), threads))
+  counts = pipeline.run(options, image_dir, bottleneck_dir, graph_path, threads)
+  report_counts(counts, image_dir, pipeline.skipped_list_path(bottleneck_dir))
 
 
 def main(argv=None):

@@ -24,12 +24,8 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-SHARED_DATA = os.path.join(os.path.dirname(ROOT), 'shared', 'data')
-ORIGINALS = os.path.join(SHARED_DATA, 'flower_photos_original_sample')
-REAL_PHOTOS = os.path.join(SHARED_DATA, 'flower_photos')
-REAL_BOTTLENECKS = os.path.join(SHARED_DATA, 'inception_v3_bottlenecks')
+from common import ORIGINALS, REAL_BOTTLENECKS, REAL_PHOTOS, ROOT, cpu_name
+
 SERVE = os.path.join(ROOT, 'web', 'serve.py')
 GRAPH_FILE_NAME = 'classify_image_graph_def.pb'  # what retrain.py looks for
 URL_PATTERN = re.compile(r'http://127\.0\.0\.1:\d+/\S*')
@@ -42,7 +38,7 @@ BROWSER_FLAGS = ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage',
                  '--window-size=1000,900')
 
 
-def run(args, cwd=None):
+def run_command(args, cwd=None):
   """stdout of a command that must succeed."""
   result = subprocess.run(args, cwd=cwd, capture_output=True, text=True,
                           env=dict(os.environ, MPLBACKEND='Agg'))
@@ -54,15 +50,15 @@ def run(args, cwd=None):
 def build_model_dir(scratch):
   model_dir = os.path.join(scratch, 'inception')
   os.makedirs(model_dir)
-  print(run([sys.executable, os.path.join(ROOT, 'tests', 'standin.py'), 'full',
+  print(run_command([sys.executable, os.path.join(ROOT, 'tests', 'standin.py'), 'full',
              os.path.join(model_dir, GRAPH_FILE_NAME)]).strip().splitlines()[0])
   return model_dir
 
 
-def retrain(work, model_dir, stem, steps, extra):
+def train_model(work, model_dir, stem, steps, extra):
   """Trains the final layer on the cached real bottlenecks; returns the
   graph's path (its .tflite beside it)."""
-  run([sys.executable, os.path.join(ROOT, 'retrain.py'), '--image_dir', REAL_PHOTOS,
+  run_command([sys.executable, os.path.join(ROOT, 'retrain.py'), '--image_dir', REAL_PHOTOS,
        '--bottleneck_dir', 'bottlenecks', '--model_dir', model_dir,
        '--output_graph', stem + '.pb', '--output_labels', 'flowers_labels.txt',
        '--summaries_dir', 'logs', '--how_many_training_steps', str(steps),
@@ -72,7 +68,7 @@ def retrain(work, model_dir, stem, steps, extra):
 
 def predict_rate(graph, photos):
   """predict.py's photos per second with LiteRT on `photos`."""
-  stdout = run([sys.executable, os.path.join(ROOT, 'predict.py'), '--output_graph', graph,
+  stdout = run_command([sys.executable, os.path.join(ROOT, 'predict.py'), '--output_graph', graph,
                 '--output_labels', os.path.join(os.path.dirname(graph), 'flowers_labels.txt'),
                 '--runtime', 'litert', '--noshow_image'] + photos)
   return float(RATE_PATTERN.search(stdout).group(3))
@@ -129,12 +125,6 @@ def page_figures(session, url, photos):
   return ready - start, first - ready, (len(photos) - 1) / rest, (len(photos) - 1) / inference
 
 
-def cpu_name():
-  out = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
-  return next((line.split(':', 1)[1].strip() for line in out.splitlines()
-               if line.startswith('Model name')), 'unknown')
-
-
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
   parser.add_argument('--steps', type=int, default=1000,
@@ -142,13 +132,13 @@ def main():
   args = parser.parse_args()
   photos = sorted(glob.glob(os.path.join(ORIGINALS, '*', '*.jpg')))
   print('CPU: %s, %d cores; Chromium %s; load average %.1f %.1f %.1f' % (
-      cpu_name(), os.cpu_count(), run([browser_binary(), '--version']).split()[1],
+      cpu_name(), os.cpu_count(), run_command([browser_binary(), '--version']).split()[1],
       *os.getloadavg()))
   with tempfile.TemporaryDirectory() as scratch:
     model_dir = build_model_dir(scratch)
     work = os.path.join(scratch, 'work')
     shutil.copytree(REAL_BOTTLENECKS, os.path.join(work, 'bottlenecks'))
-    graphs = {name: retrain(work, model_dir, name, args.steps, extra)
+    graphs = {name: train_model(work, model_dir, name, args.steps, extra)
               for name, extra in MODELS}
     for name, graph in graphs.items():
       model = os.path.splitext(graph)[0] + '.tflite'

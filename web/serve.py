@@ -25,8 +25,13 @@ import sys
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_OUTPUT_GRAPH = './workspace/flowers_graph.pb'  # retrain.py's default
-TFLITE_SUFFIX = '.tflite'  # retrain.py writes <output_graph stem>.tflite
+sys.path.insert(0, os.path.dirname(HERE))  # The `retraining` package.
+
+from retraining import UserError, defaults, error, inception  # noqa: E402
+
+SCRIPT = 'serve.py'
+DEFAULT_OUTPUT_GRAPH = defaults.OUTPUT_GRAPH
+TFLITE_SUFFIX = inception.TFLITE_SUFFIX
 MODEL_URL = '/model.tflite'  # where the page looks for the model by default
 DEFAULT_HOST = '0.0.0.0'  # every network of this machine: the phone's too
 DEFAULT_PORT = 8000
@@ -56,10 +61,6 @@ CONTENT_TYPES = {
 # pick the address it would use for the local network.
 PRIVATE_PROBE = ('10.255.255.255', 1)
 LOOPBACK_HOSTS = ('127.0.0.1', 'localhost', '::1')
-
-
-class UserError(Exception):
-  """A problem the user can fix, printed as one line."""
 
 
 def parse_args(argv):
@@ -247,7 +248,7 @@ def main(argv=None):
     mediapipe_version = local_mediapipe()
     server = make_server(args.host, args.port, routes(model, mediapipe_version))
   except UserError as e:
-    print('serve.py: error: %s' % e, file=sys.stderr)
+    error(SCRIPT, e)
     return 1
   with server:
     try:

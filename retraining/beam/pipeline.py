@@ -229,7 +229,7 @@ def cache_photos(pipeline, image_dir, bottleneck_dir, graph_path, threads):
   written = (read.photos
              | 'Bottlenecks' >> RunInference(KeyedModelHandler(
                  BottleneckHandler(graph_path, threads)))
-             | 'Write' >> beam.ParDo(write_bottleneck, bottleneck_dir).with_outputs(
+             | 'Write' >> beam.ParDo(write_outcome, bottleneck_dir).with_outputs(
                  SKIPPED, main='written'))
   _ = ((read[SKIPPED], written[SKIPPED])
        | 'Unreadable' >> beam.Flatten()
@@ -277,7 +277,7 @@ def read_photo_file(path):
     yield beam.pvalue.TaggedOutput(SKIPPED, (path, 'cannot read it (%s)' % e))
 
 
-def write_bottleneck(outcome, bottleneck_dir):
+def write_outcome(outcome, bottleneck_dir):
   """Writes a photo's bottleneck to its cache file; passes a photo that
   could not be read on to SKIPPED."""
   path, output = outcome

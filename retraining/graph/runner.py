@@ -162,7 +162,7 @@ def session_config(threads=None):
   """A session without Grappler's graph rewrites, running each op on one
   thread and as many ops at once as `threads`: by default as there are
   cores, or this process's share of them where other processes use the
-  rest (a Beam worker process, see beam_cache.py).
+  rest (a Beam worker process, see retraining/beam/pipeline.py).
 
   Grappler's rewrites cost more on the big graph's first run than they
   gain once batch norm is folded by hand. With one thread an op
