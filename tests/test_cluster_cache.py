@@ -117,9 +117,25 @@ def test_a_graph_the_workers_cannot_read_ends_with_one_clear_line(tmp_path):
                          'graph' % broken), last
 
 
+def has_avx512():
+  try:
+    with open('/proc/cpuinfo') as f:
+      return ' avx512f' in f.read()
+  except OSError:
+    return True
+
+
+# Known and not yet fixed: on a CPU without AVX-512, oneDNN's kernels give
+# Beam's workers (one thread each) other last digits than retrain.py (one
+# thread per core). strict: the day it holds, this mark must go.
+ONEDNN_WITHOUT_AVX512 = pytest.mark.xfail(
+    not has_avx512(), strict=True,
+    reason='oneDNN on AVX2: the bytes depend on the threads per process')
+
+
 @needs_beam
 @pytest.mark.slow
-@pytest.mark.parametrize('onednn', ['0', '1'])
+@pytest.mark.parametrize('onednn', ['0', pytest.param('1', marks=ONEDNN_WITHOUT_AVX512)])
 def test_the_cache_is_retrains_byte_for_byte_and_retrain_creates_none(
     tmp_path, model_dir, onednn):
   """Every kind of photo a user has (JPEG bytes into the graph, Pillow's

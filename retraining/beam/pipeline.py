@@ -352,12 +352,10 @@ def load_bottleneck_model(graph_path, threads):
   sessions running at most `threads` ops at once, that serve until the
   worker process ends. A function, since Beam keeps a weak reference to
   the model."""
-  from retraining import tuning  # TensorFlow, here only.
-  from retraining.graph import rewrite
+  from retraining.graph import rewrite  # TensorFlow, here only.
   from retraining.graph import runner as graph_runner
-  from retraining.graph.tensorflow_v1 import tf
-  tf.config.experimental.enable_op_determinism()  # The process retrain.py sets up.
-  tuning.keep_freed_memory()
+  from retraining.graph.tensorflow_v1 import set_up_process
+  set_up_process()  # As retrain.py's process does.
   with FileSystems.open(graph_path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
     graph_def = rewrite.fast_graph_def(rewrite.parse_graph_def(f.read(), graph_path))
   sessions = contextlib.ExitStack()
