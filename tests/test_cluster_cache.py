@@ -158,7 +158,11 @@ def test_the_cache_is_retrains_byte_for_byte_and_retrain_creates_none(
 
   expected = cache_files(tmp_path / 'r' / 'bottlenecks')
   assert len(expected) == count
-  assert cache_files(bottlenecks) == expected
+  written = cache_files(bottlenecks)
+  assert sorted(written) == sorted(expected)
+  # Names only: pytest's diff of thousands of numbers takes minutes.
+  differing = sorted(name for name in expected if written[name] != expected[name])
+  assert not differing, '%d files differ: %s' % (len(differing), differing[:3])
   assert (bottlenecks / SKIPPED_LIST).read_text() == ''
 
   before = stamps(bottlenecks)
