@@ -25,7 +25,7 @@ from absl import app, flags
 
 from retraining import UserError, defaults, error, errors_as_one_line, files, runtimes
 from retraining.figures import charts
-from retraining.photos import is_photo_name
+from retraining.listing import photo_paths_under, why_not_a_photo_file
 
 SCRIPT = 'predict.py'
 RESULT_HEADER = '=== 예측 결과 ==='  # The book's, above each photo's scores.
@@ -64,16 +64,10 @@ def find_photos(inputs):
   found = []
   for path in inputs:
     if os.path.isdir(path):
-      photos = sorted(
-          os.path.join(folder, name)
-          for folder, _, names in os.walk(path) for name in names
-          if is_photo_name(name))
-      found.extend([(photo, None) for photo in photos] or
+      found.extend([(photo, None) for photo in photo_paths_under(path)] or
                    [(path, 'no photo in this folder')])
-    elif os.path.exists(path):
-      found.append((path, None))
     else:
-      found.append((path, 'no such file'))
+      found.append((path, why_not_a_photo_file(path)))
   return found
 
 
@@ -163,6 +157,7 @@ def show_or_save_figure(results, labels, show_image, save_figure, top_k):
 def predict(inputs):
   """Classifies the photos; returns the exit status: 1 if any failed."""
   labels = runtimes.read_labels(FLAGS.output_labels)
+  runtimes.check_packed_labels(FLAGS.output_graph, FLAGS.output_labels, labels)
   found = find_photos(inputs)
   for path, reason in found:
     if reason:

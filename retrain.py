@@ -31,7 +31,15 @@ import sys
 
 from absl import app, flags
 
-from retraining import bottlenecks, defaults, downloads, errors_as_one_line, inception, log
+from retraining import (
+  bottlenecks,
+  defaults,
+  downloads,
+  errors_as_one_line,
+  inception,
+  log,
+  outputs,
+)
 from retraining.figures import charts
 from retraining.graph import caching, distortions, export, final_layer, training
 from retraining.graph.tensorflow_v1 import set_up_process, tf, tf1
@@ -179,6 +187,7 @@ def retrain():
                                       FLAGS.bottleneck_dir)
   splits = bottlenecks.split_sets(photos, cached)
   bottlenecks.check_every_class_has_photos(splits, labels)
+  bottlenecks.warn_of_same_content(splits)
   log('Training on %d photos, validating on %d, testing on %d' % tuple(
       len(splits[c].labels) for c in ('training', 'validation', 'testing')))
 
@@ -187,12 +196,9 @@ def retrain():
       inception_graph_def, splits, labels, training_settings())
 
   # Export it with Inception: the graph, the labels, the phone model.
-  export.save_graph_and_labels(output_graph_def, labels, FLAGS.output_graph,
-                               FLAGS.output_labels)
-  if FLAGS.export_tflite:
-    export.save_tflite(output_graph_def, FLAGS.final_tensor_name,
-                       FLAGS.output_graph, FLAGS.output_labels, len(labels),
-                       FLAGS.tflite_float16)
+  export.save_model(output_graph_def, labels, FLAGS.final_tensor_name,
+                    FLAGS.output_graph, FLAGS.output_labels,
+                    FLAGS.export_tflite, FLAGS.tflite_float16)
   if FLAGS.save_charts:
     charts.save_training_figures(history, evaluation, labels,
                                  FLAGS.output_graph)
@@ -204,7 +210,11 @@ def main(argv):
     sys.exit('retrain.py: error: unexpected argument %r (flags look like '
              '--image_dir=PATH; see --help)' % argv[1])
   with errors_as_one_line('retrain.py'):
-    retrain()
+    outputs.check_output_paths({'output_graph': FLAGS.output_graph,
+                                'output_labels': FLAGS.output_labels})
+    # One run at a time writes these outputs: its graph, labels and .tflite.
+    with outputs.exclusive_lock(FLAGS.output_graph):
+      retrain()
 
 
 if __name__ == '__main__':

@@ -58,10 +58,22 @@ def error(script, message):
   print('%s: error: %s' % (script, message), file=sys.stderr, flush=True)
 
 
+def output_never_raises():
+  """Lets stdout and stderr replace what their encoding cannot write (a
+  Korean class name on a console or a redirect in cp1252 or cp949, a file
+  name that is not UTF-8) instead of raising UnicodeEncodeError."""
+  for stream, errors in ((sys.stdout, 'replace'),
+                         (sys.stderr, 'backslashreplace')):
+    if hasattr(stream, 'reconfigure'):  # Not where a test swapped it.
+      stream.reconfigure(errors=errors)
+
+
 @contextlib.contextmanager
 def errors_as_one_line(script, interrupted=INTERRUPTED_CACHING):
   """Ends the process with exit status 1 and one line on stderr, without a
-  traceback, on a UserError or Ctrl-C in the block."""
+  traceback, on a UserError or Ctrl-C in the block; what the block prints
+  never raises for its encoding (see output_never_raises)."""
+  output_never_raises()
   try:
     yield
   except UserError as e:

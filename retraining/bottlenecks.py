@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 from retraining import UserError, cache, files, warn
-from retraining.photos import CATEGORIES
+from retraining.photos import CATEGORIES, twin_originals
 
 Photo = collections.namedtuple(
     'Photo', 'label_index category image_path cache_path')
@@ -21,6 +21,8 @@ Bottlenecks = collections.namedtuple('Bottlenecks', 'values ok skipped')
 # One of the training, validation and testing sets: bottlenecks [n, 2048],
 # label indices [n] sorted, and the photos' paths.
 Split = collections.namedtuple('Split', 'bottlenecks labels paths')
+# How many of a bottleneck's first values group photos that may be copies.
+FINGERPRINT_VALUES = 16
 
 
 def list_photos(image_lists, image_dir):
@@ -28,13 +30,16 @@ def list_photos(image_lists, image_dir):
   the testing and the validation sets, each in label order, so that each
   set's bottlenecks are consecutive rows (see split_sets)."""
   photos = []
+  twins = [twin_originals([name for c in CATEGORIES for name in lists[c]])
+           for lists in image_lists.values()]
   for category in CATEGORIES:
     for label_index, lists in enumerate(image_lists.values()):
       for file_name in lists[category]:
         photos.append(Photo(
             label_index, category,
             os.path.join(image_dir, lists['dir'], file_name),
-            cache.cache_file_name(lists['dir'], file_name)))
+            cache.cache_file_name(lists['dir'], file_name,
+                                  twin=file_name in twins[label_index])))
   return photos
 
 
@@ -58,6 +63,34 @@ def split_sets(photos, bottlenecks):
   return splits
 
 
+def warn_of_same_content(splits):
+  """Names, in one warning, the photos whose bottlenecks are equal: the same
+  photo under two names (a copy), which in two sets makes the test accuracy
+  measure photos the layer trained on. Candidates are grouped by their first
+  values, then compared whole."""
+  candidates = collections.defaultdict(list)
+  for category in CATEGORIES:
+    split = splits[category]
+    heads = np.ascontiguousarray(split.bottlenecks[:, :FINGERPRINT_VALUES])
+    for row, head in enumerate(heads):
+      candidates[head.tobytes()].append((category, row))
+  groups = []
+  for members in candidates.values():
+    while len(members) > 1:
+      first = splits[members[0][0]].bottlenecks[members[0][1]]
+      same = [m for m in members
+              if np.array_equal(splits[m[0]].bottlenecks[m[1]], first)]
+      members = [m for m in members if m not in same]
+      if len(same) > 1:
+        groups.append(' = '.join('%s (%s)' % (splits[c].paths[r], c)
+                                 for c, r in same))
+  if groups:
+    warn('%d groups of photos have the same content (their bottlenecks are '
+         'equal): %s; a copy in another set than its original is measured '
+         'on what it trained on: delete the copies' % (len(groups),
+                                                        '; '.join(sorted(groups))))
+
+
 def check_every_class_has_photos(splits, labels):
   """Refuses a class with no training photo; warns of empty validation/test."""
   counts = {c: np.bincount(splits[c].labels, minlength=len(labels))
@@ -79,6 +112,11 @@ def report_skipped_photos(skipped, output_graph):
   """Lists the photos that could not be read in <output_graph>_skipped.txt."""
   if skipped:
     path = files.beside(output_graph, '_skipped.txt')
-    files.write_text(path, ''.join(p + '\n' for p in skipped))
+    try:
+      files.write_text(path, ''.join(p + '\n' for p in skipped))
+    except (OSError, UnicodeEncodeError) as e:
+      warn('%d photos could not be read and were left out (cannot write '
+           'their list to %s: %s)' % (len(skipped), path, e))
+      return
     warn('%d photos could not be read and were left out; the list is in %s'
          % (len(skipped), path))

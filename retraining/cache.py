@@ -8,6 +8,7 @@ thousands of them costs seconds, so after a run their values are also kept in
 modification time; a text file that changed since (or is new) wins.
 """
 
+import hashlib
 import os
 import warnings
 
@@ -22,9 +23,16 @@ CACHE_SUFFIX = '.txt'  # after the photo's own file name
 CHUNK_ROWS = 1024  # rows of values read or moved at a time (8 MB)
 
 
-def cache_file_name(folder, file_name):
-  """The cache file of photo `folder/file_name`, relative to the cache folder."""
-  return os.path.join(folder, file_name + CACHE_SUFFIX)
+def cache_file_name(folder, file_name, twin=False):
+  """The cache file of photo `folder/file_name`, relative to the cache folder,
+  with '/' on every system (the index's keys are the same everywhere, and
+  Windows opens such paths). A `twin` (a name differing from another photo's
+  only in case or Unicode form, see photos.twin_originals) gets a hash of
+  its exact name too: on a disk blind to case (Windows, macOS) the two
+  would otherwise be one cache file."""
+  if twin:
+    file_name += '.twin-%s' % hashlib.sha1(file_name.encode('utf-8')).hexdigest()[:8]
+  return '%s/%s%s' % (folder, file_name, CACHE_SUFFIX)
 
 
 def format_bottleneck(values):

@@ -3,49 +3,107 @@ and reading them with a one-line error."""
 
 import contextlib
 import os
-import tempfile
+import secrets
+import sys
+import time
 
 from retraining import UserError
 
 TEMP_SUFFIX = '.tmp'
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
+# A temporary name is '.' + this many hex digits + TEMP_SUFFIX, whatever the
+# target's name: a photo whose name is near the file system's limit still
+# gets its cache file, and a path near Windows's limit is not lengthened.
+TEMP_DIGITS = 8
+# Windows refuses to replace a file another program holds open (predict.py
+# reading the .tflite, an antivirus scan): tries, and seconds between them.
+REPLACE_TRIES = 10
+REPLACE_PAUSE = 0.5
+
+
+def temp_path_in(folder):
+  return os.path.join(folder, '.%s%s' % (secrets.token_hex(TEMP_DIGITS // 2),
+                                         TEMP_SUFFIX))
+
+
+def create_temp_file(path):
+  """(fd, temporary path) of a new file in `path`'s folder."""
+  folder = os.path.dirname(os.path.abspath(path))
+  os.makedirs(folder, exist_ok=True)
+  while True:
+    tmp_path = temp_path_in(folder)
+    try:
+      return os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL |
+                     getattr(os, 'O_BINARY', 0), 0o666), tmp_path
+    except FileExistsError:
+      continue
+
+
+@contextlib.contextmanager
+def atomic_writes(paths, mode='wb', durable=True):
+  """Yields one file object per path; their contents replace the `paths`
+  only when all are complete, else none does.
+
+  The data goes to temporary files in the same folders, is flushed to disk
+  (unless not `durable`) and renamed over the paths, in order; on any error
+  (or a kill) every path keeps its old content and the temporary files are
+  removed (or left under `.tmp` names that nothing reads). Without the
+  flush, a crash of the whole machine may leave a path empty: fine for
+  files checked when read.
+  """
+  encoding = None if 'b' in mode else 'utf-8'
+  temps = []
+  try:
+    for path in paths:
+      fd, tmp_path = create_temp_file(path)
+      temps.append((os.fdopen(fd, mode, encoding=encoding), tmp_path))
+    yield [f for f, _ in temps]
+    for f, _ in temps:
+      f.flush()
+      if durable:
+        os.fsync(f.fileno())
+      f.close()
+    for (_, tmp_path), path in zip(temps, paths):
+      replace(tmp_path, path)
+  except BaseException:
+    for f, tmp_path in temps:
+      with contextlib.suppress(OSError):
+        f.close()
+      with contextlib.suppress(OSError):
+        os.remove(tmp_path)
+    raise
 
 
 @contextlib.contextmanager
 def atomic_write(path, mode='wb', durable=True):
-  """Yields a file object whose content replaces `path` only when complete.
+  """Yields a file object whose content replaces `path` only when complete
+  (see atomic_writes)."""
+  with atomic_writes([path], mode, durable) as (f,):
+    yield f
 
-  The data goes to a temporary file in the same folder, is flushed to disk
-  (unless not `durable`) and renamed over `path`; on any error (or a kill)
-  `path` keeps its old content and the temporary file is removed (or left
-  under a `.tmp` name that nothing reads). Without the flush, a crash of the
-  whole machine may leave `path` empty: fine for files checked when read.
-  """
-  folder = os.path.dirname(os.path.abspath(path))
-  os.makedirs(folder, exist_ok=True)
-  fd, tmp_path = tempfile.mkstemp(
-      dir=folder, prefix='.' + os.path.basename(path) + '.', suffix=TEMP_SUFFIX)
-  encoding = None if 'b' in mode else 'utf-8'
-  try:
-    with os.fdopen(fd, mode, encoding=encoding) as f:
-      yield f
-      if durable:
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes it private.
-    os.replace(tmp_path, path)
-  except BaseException:
-    with contextlib.suppress(OSError):
-      os.remove(tmp_path)
-    raise
+
+def replace(tmp_path, path):
+  """os.replace, retried a few times on Windows while another program holds
+  `path` open; then one line saying so."""
+  for attempt in range(REPLACE_TRIES):
+    try:
+      return os.replace(tmp_path, path)
+    except PermissionError:
+      if sys.platform != 'win32' or os.path.isdir(path):
+        raise
+      if attempt + 1 == REPLACE_TRIES:
+        raise UserError('cannot replace %s: another program holds it open '
+                        '(predict.py, a viewer, an antivirus scan?); close it '
+                        'and run again' % path)
+      time.sleep(REPLACE_PAUSE)
 
 
 def remove_stale_temp_files(folder):
-  """Deletes what writes in `folder` that a killed run never finished left."""
+  """Deletes what writes in `folder` that a killed run never finished left;
+  a folder it cannot change (a shared, read-only cache) keeps them."""
   for entry in os.scandir(folder):
     if entry.name.startswith('.') and entry.name.endswith(TEMP_SUFFIX):
-      os.remove(entry.path)
+      with contextlib.suppress(OSError):
+        os.remove(entry.path)
 
 
 def read_bytes(path):

@@ -1,4 +1,5 @@
-"""Finding photos, naming classes, splitting them and decoding them."""
+"""Naming classes, splitting photos into sets and decoding them; the photo
+files themselves are found by retraining/listing.py."""
 
 import collections
 import hashlib
@@ -12,8 +13,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from retraining import UserError, warn
+from retraining.listing import list_class_folders, photo_names_in
 
-PHOTO_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.gif', '.bmp', '.webp')
 MAX_NUM_IMAGES_PER_CLASS = 2 ** 27 - 1  # ~134M, as upstream
 MIN_PHOTOS_PER_CLASS = 20
 CATEGORIES = ('training', 'testing', 'validation')
@@ -43,7 +44,8 @@ def split_for_file(file_name, testing_percentage, validation_percentage):
   Upstream's rule: SHA-1 of the name with anything after `_nohash_` dropped,
   so variants of one photo stay together. Upstream hashed the whole path, so
   the split moved when --image_dir was spelled differently; only the file
-  name is hashed here.
+  name is hashed here. Twins (see twin_originals) are split by their
+  original's name, not this function's.
   """
   hash_name = re.sub(r'_nohash_.*$', '', os.path.basename(file_name))
   hashed = int(hashlib.sha1(hash_name.encode('utf-8')).hexdigest(), 16)
@@ -56,25 +58,27 @@ def split_for_file(file_name, testing_percentage, validation_percentage):
   return 'training'
 
 
-def is_photo_name(file_name):
-  """A photo's extension in any case; hidden files (macOS's `._photo.jpg`)
-  are not photos."""
-  return (not file_name.startswith('.')
-          and os.path.splitext(file_name)[1].lower() in PHOTO_EXTENSIONS)
+def twin_key(file_name):
+  """What names of one photo share whatever their case and Unicode form."""
+  return unicodedata.normalize('NFC', file_name).casefold()
 
 
-def is_photo_file(entry):
-  return entry.is_file() and is_photo_name(entry.name)
-
-
-def list_class_folders(image_dir):
-  """Sorted names of the non-hidden sub-folders of `image_dir`."""
-  try:
-    entries = list(os.scandir(image_dir))
-  except OSError as e:
-    raise UserError('cannot read image folder %s (%s)' % (image_dir, e.strerror))
-  return sorted(e.name for e in entries
-                if e.is_dir() and not e.name.startswith('.'))
+def twin_originals(file_names):
+  """{twin: its original} for the names of one folder that differ from
+  another only in case or Unicode normalisation (`a.jpg` and `a.JPG`, or
+  Hangul in NFC and macOS's NFD). The original is the one already in NFC,
+  then the first in sorted order; names without a twin are not in it, so
+  their split and their cache file stay as they were."""
+  groups = collections.defaultdict(list)
+  for name in file_names:
+    groups[twin_key(name)].append(name)
+  twins = {}
+  for names in groups.values():
+    if len(names) > 1:
+      original = min(names, key=lambda n: (
+          unicodedata.normalize('NFC', n) != n, n))
+      twins.update((name, original) for name in names if name != original)
+  return twins
 
 
 def create_image_lists(image_dir, testing_percentage, validation_percentage):
@@ -88,10 +92,10 @@ def create_image_lists(image_dir, testing_percentage, validation_percentage):
     raise UserError('image folder %s does not exist' % image_dir)
   image_lists = collections.OrderedDict()
   folder_of_label = {}
+  all_twins = {}
   for folder in list_class_folders(image_dir):
     folder_path = os.path.join(image_dir, folder)
-    file_names = sorted(e.name for e in os.scandir(folder_path)
-                        if is_photo_file(e))
+    file_names = photo_names_in(folder_path)
     if not file_names:
       warn('no photos found in %s, skipped' % folder_path)
       continue
@@ -107,10 +111,18 @@ def create_image_lists(image_dir, testing_percentage, validation_percentage):
                       'one of them' % (folder_of_label[label], folder, label))
     folder_of_label[label] = folder
     sets = {category: [] for category in CATEGORIES}
+    twins = twin_originals(file_names)
     for file_name in file_names:
-      sets[split_for_file(file_name, testing_percentage,
+      sets[split_for_file(twins.get(file_name, file_name), testing_percentage,
                           validation_percentage)].append(file_name)
+    all_twins.update((os.path.join(folder_path, name), original)
+                     for name, original in twins.items())
     image_lists[label] = dict(dir=folder, **sets)
+  if all_twins:
+    warn('%d photos have a twin whose name differs only in case or Unicode '
+         'form, and share its set: %s' % (len(all_twins), ', '.join(
+             '%s (twin of %s)' % (path, original)
+             for path, original in sorted(all_twins.items()))))
   if not image_lists:
     raise UserError('no photos found in sub-folders of %s: put each class in '
                     'its own folder, e.g. %s' % (

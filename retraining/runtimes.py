@@ -25,15 +25,41 @@ WRITE_IT_ANEW = 'run retrain.py again to write it anew'
 
 
 def read_labels(path):
-  """The labels file's lines, in score order; blank lines are left out."""
+  """The labels file's lines, in score order; blank lines are left out, and
+  a byte-order mark (Notepad saves one) too."""
   try:
-    with open(path, encoding='utf-8') as f:
-      return [line.rstrip('\r\n') for line in f if line.strip()]
+    with open(path, 'rb') as f:
+      return labels_in(f.read())
   except FileNotFoundError:
     raise UserError('labels file %s not found: run retrain.py first, or pass '
                     '--output_labels' % path)
   except (OSError, UnicodeDecodeError) as e:
-    raise UserError('cannot read labels file %s (%s)' % (path, e))
+    raise UserError('cannot read labels file %s (%s): give the labels file '
+                    'retrain.py wrote' % (path, e))
+
+
+def labels_in(data):
+  """The labels (one per line, blank lines left out) of a labels file's
+  bytes."""
+  return [line.rstrip('\r') for line in data.decode('utf-8-sig').split('\n')
+          if line.strip()]
+
+
+def check_packed_labels(graph_path, labels_path, labels):
+  """Raises UserError where the .tflite beside the graph, written after it
+  (so by the run that wrote it), carries other labels than `labels`, the
+  labels file's: that file is from another run, and its labels would name
+  the scores wrongly with either runtime."""
+  model_path = files.beside(graph_path, TFLITE_SUFFIX)
+  if not os.path.exists(model_path) or files.is_newer(graph_path, model_path):
+    return
+  from retraining.lite.metadata import packed_files
+  packed = list(packed_files(model_path).values())
+  if len(packed) == 1 and labels_in(packed[0]) != labels:
+    raise UserError('labels file %s is not from the retrain.py run that wrote '
+                    '%s and %s (the labels packed in the .tflite differ): '
+                    'give that run\'s labels with --output_labels, or run '
+                    'retrain.py again' % (labels_path, graph_path, model_path))
 
 
 def open_model(runtime, graph_path, labels_path, label_count):

@@ -52,8 +52,9 @@ from apache_beam.options.pipeline_options import (
 )
 
 from retraining import UserError, cache, downloads, files, inception, warn
+from retraining.listing import is_photo_name
 from retraining.machine import cpu_cores
-from retraining.photos import BadPhoto, is_photo_name, photo_from_bytes
+from retraining.photos import BadPhoto, photo_from_bytes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The package's installer for workers elsewhere (see ship_package).

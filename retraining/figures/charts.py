@@ -15,7 +15,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from retraining import files, log, photos
+from retraining import files, log, photos, warn
 from retraining.figures.fonts import fonts_for
 from retraining.figures.report import ELLIPSIS, shorten
 
@@ -38,13 +38,18 @@ FILE_NAME_CHARS = 28
 
 def save_training_figures(history, evaluation, labels, output_graph):
   """The training chart, and the test set's confusion matrix if there was a
-  test set, beside the output graph."""
+  test set, beside the output graph; one warning where they cannot be
+  written (they are a side output: the model is saved by then)."""
   saved = [files.beside(output_graph, '_training.png')]
-  save_training_chart(
-      history, evaluation and (evaluation.accuracy, evaluation.count), saved[0])
-  if evaluation:
-    saved.append(files.beside(output_graph, '_confusion.png'))
-    save_confusion_matrix(evaluation.matrix, labels, saved[1])
+  try:
+    save_training_chart(
+        history, evaluation and (evaluation.accuracy, evaluation.count), saved[0])
+    if evaluation:
+      saved.append(files.beside(output_graph, '_confusion.png'))
+      save_confusion_matrix(evaluation.matrix, labels, saved[1])
+  except OSError as e:
+    warn('cannot write the chart %s (%s)' % (saved[-1], e.strerror or e))
+    return
   log('Saved %s' % ' and '.join(saved))
 
 

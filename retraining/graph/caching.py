@@ -2,6 +2,7 @@
 the rewritten Inception graph and written to the cache as it comes."""
 
 import concurrent.futures
+import errno
 import hashlib
 import os
 import sys
@@ -64,18 +65,44 @@ def cached_bottlenecks(inception_graph_def, photos, bottleneck_dir,
       else:
         i = todo[path]
         values[i], ok[i] = vector, True
-        writes.append(writer.submit(
+        writes.append((path, writer.submit(
             cache.write_bottleneck,
-            os.path.join(bottleneck_dir, rel_paths[i]), vector))
+            os.path.join(bottleneck_dir, rel_paths[i]), vector)))
       bar.set_postfix_str('%d cached, %d computed, %d skipped' % (
           len(photos) - len(todo), len(writes), len(skipped)), refresh=False)
       bar.update()
-  for write in writes:
-    if write.exception():
-      raise UserError('cannot write the bottleneck cache in %s (%s)'
-                      % (bottleneck_dir, write.exception()))
+  check_cache_writes(writes, bottleneck_dir)
   values = cache.keep_rows(values, ok)
   if todo or parsed_count:  # Otherwise the index is already up to date.
-    cache.save_index(bottleneck_dir,
-                     [r for r, good in zip(rel_paths, ok) if good], values)
+    save_index(bottleneck_dir, [r for r, good in zip(rel_paths, ok) if good],
+               values)
   return Bottlenecks(values, ok, skipped)
+
+
+def check_cache_writes(writes, bottleneck_dir):
+  """Warns of each photo ((path, future) of its cache file's write) whose
+  name is too long for a cache file: it trains, but is computed again each
+  run. Raises UserError, naming the file, on any other failure."""
+  for path, write in writes:
+    e = write.exception()
+    if e is None:
+      continue
+    if isinstance(e, OSError) and e.errno == errno.ENAMETOOLONG:
+      warn('the name of %s is too long for its cache file (its name plus %r): '
+           'it is computed again at every run; shorten its name'
+           % (path, cache.CACHE_SUFFIX))
+      continue
+    raise UserError('cannot write the cache file of %s in %s (%s): free space '
+                    'there, or give --bottleneck_dir elsewhere' % (
+                        path, bottleneck_dir, getattr(e, 'strerror', None) or e))
+
+
+def save_index(bottleneck_dir, relative_paths, values):
+  """cache.save_index, or one warning where it cannot be written: the index
+  is only a shortcut (a shared read-only cache, a full disk)."""
+  try:
+    cache.save_index(bottleneck_dir, relative_paths, values)
+  except OSError as e:
+    warn('cannot write the cache index %s (%s): the next run reads the cache '
+         'files again, which is slower' % (
+             os.path.join(bottleneck_dir, cache.INDEX_FILE_NAME), e.strerror or e))

@@ -46,8 +46,8 @@ def tflite_model(frozen_graph_def, final_tensor_name, float16=False):
 
   The converter is given the two nodes by name and reads
   `frozen_graph_def` itself: importing the graph into TensorFlow first, to
-  hand it tensors, would hold the model's weights once more and take time
-  for nothing.
+  hand it tensors, would hold the model's weights once more and take a
+  few tenths of a second for nothing.
   """
   check_scaled_image_input(frozen_graph_def)
   converter = tf1.lite.TFLiteConverter(
@@ -91,42 +91,77 @@ def classifier_metadata(name, label_count, labels_name, float16=False):
       PIXEL_STD, labels_name, label_count)
 
 
-def save_graph_and_labels(graph_def, labels, output_graph, output_labels):
-  """Writes the frozen graph and the labels, each complete or not at all.
+def save_model(graph_def, labels, final_tensor_name, output_graph,
+               output_labels, export_tflite, float16):
+  """Writes the frozen graph, the labels and (with `export_tflite`) the
+  .tflite, all complete or none at all: a folder that cannot take one of
+  them keeps the model it had, whole. Raises UserError naming the file.
 
   A graph byte-identical to the one already there is not written again, so
-  the .tflite converted from it stays newer than it (see save_tflite).
+  the .tflite converted from it stays newer than it (see tflite_writer).
   """
-  data = graph_def.SerializeToString(deterministic=True)
-  if not files.holds(output_graph, data):
-    files.write_bytes(output_graph, data)
-  files.write_text(output_labels, '\n'.join(labels) + '\n')
-  log('Saved %s and %s' % (output_graph, output_labels))
+  graph_data = graph_def.SerializeToString(deterministic=True)
+  labels_data = ('\n'.join(labels) + '\n').encode('utf-8')
+  unchanged = files.holds(output_graph, graph_data)
+  writes = [] if unchanged else [(output_graph, lambda f: f.write(graph_data))]
+  writes.append((output_labels, lambda f: f.write(labels_data)))
+  if export_tflite:
+    tflite_path = files.beside(output_graph, inception.TFLITE_SUFFIX)
+    write_tflite = tflite_writer(
+        graph_def, final_tensor_name, tflite_path, unchanged and output_graph,
+        {os.path.basename(output_labels): labels_data}, len(labels), float16)
+    if write_tflite:
+      writes.append((tflite_path, write_tflite))
+  written = []
+  try:
+    with files.atomic_writes([path for path, _ in writes]) as outputs:
+      for (path, write), f in zip(writes, outputs):
+        written.append(path)
+        write(f)
+  except OSError as e:
+    raise UserError('cannot write %s (%s): free space in its folder or make '
+                    'it writable, or give --output_graph and --output_labels '
+                    'elsewhere; the model there before is kept whole' % (
+                        written[-1] if written else output_graph, e.strerror or e))
+  log('Saved %s' % ', '.join(path for path, _ in writes))
 
 
-def save_tflite(graph_def, final_tensor_name, output_graph, output_labels,
-                label_count, float16):
-  """Writes <output_graph stem>.tflite with its metadata and the labels
-  file packed in, unless the one there is newer than the graph and holds
-  the same (converting is slow). If the converter fails, the run
-  still succeeds: predict.py then uses the graph."""
-  path = files.beside(output_graph, inception.TFLITE_SUFFIX)
-  labels_name = os.path.basename(output_labels)
+def tflite_writer(graph_def, final_tensor_name, path, same_graph_as,
+                  packed, label_count, float16):
+  """write(f): writes the .tflite at `path` with its metadata and the
+  labels file packed in ({name: bytes}); or None where the one there holds
+  the same and is newer than the graph `same_graph_as` (which holds this
+  graph; False where it does not), since converting takes seconds. If the
+  converter fails, None too, with a warning: predict.py then uses the graph."""
+  labels_name, = packed
   metadata = classifier_metadata(
-      os.path.basename(files.beside(output_graph, '')), label_count,
-      labels_name, float16)
-  packed = {labels_name: files.read_bytes(output_labels)}
-  if (files.is_newer(path, output_graph) and
+      os.path.basename(os.path.splitext(path)[0]), label_count, labels_name,
+      float16)
+  if (same_graph_as and files.is_newer(path, same_graph_as) and
       tflite_file.holds_metadata(path, metadata, packed)):
     log('%s is up to date' % path)
-    return
+    return None
   try:
     model_bytes = tflite_model(graph_def, final_tensor_name, float16)
   except Exception as e:
     reason = (str(e).strip().splitlines() or [type(e).__name__])[-1]
     warn('could not convert the model for TensorFlow Lite (%s); %s is not '
          'written' % (reason, path))
-    return
-  with files.atomic_write(path) as f:
-    tflite_file.write_with_metadata(f, model_bytes, metadata, packed)
-  log('Saved %s' % path)
+    return None
+  return lambda f: tflite_file.write_with_metadata(f, model_bytes, metadata,
+                                                   packed)
+
+
+def save_tflite(graph_def, final_tensor_name, output_graph, output_labels,
+                label_count, float16):
+  """Writes <output_graph stem>.tflite alone, beside the graph already
+  saved from `graph_def` and its labels file (see tflite_writer)."""
+  path = files.beside(output_graph, inception.TFLITE_SUFFIX)
+  write = tflite_writer(
+      graph_def, final_tensor_name, path, output_graph,
+      {os.path.basename(output_labels): files.read_bytes(output_labels)},
+      label_count, float16)
+  if write:
+    with files.atomic_write(path) as f:
+      write(f)
+    log('Saved %s' % path)

@@ -14,6 +14,8 @@ and mediapipe 1.2's does not import. So it is built here with the
 it into the model.
 """
 
+import zipfile
+
 import flatbuffers
 
 from retraining.lite.schema import metadata_schema_py_generated as schema
@@ -104,3 +106,14 @@ def parsed_metadata(metadata):
   """The metadata (bytes) as a schema.ModelMetadataT."""
   return schema.ModelMetadataT.InitFromObj(
       schema.ModelMetadata.GetRootAs(metadata, 0))
+
+
+def packed_files(path):
+  """{name: bytes} of the files packed in the .tflite at `path` (the zip
+  archive appended to the model); {} where there is none. Reads only the
+  archive, at the file's end."""
+  try:
+    with zipfile.ZipFile(path) as archive:
+      return {name: archive.read(name) for name in archive.namelist()}
+  except (OSError, zipfile.BadZipFile):
+    return {}
