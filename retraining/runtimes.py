@@ -55,11 +55,15 @@ def check_packed_labels(graph_path, labels_path, labels):
     return
   from retraining.lite.metadata import packed_files
   packed = list(packed_files(model_path).values())
-  if len(packed) == 1 and labels_in(packed[0]) != labels:
-    raise UserError('labels file %s is not from the retrain.py run that wrote '
-                    '%s and %s (the labels packed in the .tflite differ): '
-                    'give that run\'s labels with --output_labels, or run '
-                    'retrain.py again' % (labels_path, graph_path, model_path))
+  if len(packed) != 1 or labels_in(packed[0]) == labels:
+    return
+  problem = (label_count_mismatch(model_path, len(labels_in(packed[0])),
+                                  labels_path, len(labels)) or
+             'labels file %s is not from the retrain.py run that wrote %s and '
+             '%s (the labels packed in the .tflite differ)' % (
+                 labels_path, graph_path, model_path))
+  raise UserError(problem + ': give that run\'s labels with --output_labels, '
+                  'or run retrain.py again')
 
 
 def open_model(runtime, graph_path, labels_path, label_count):
