@@ -41,7 +41,7 @@ from retraining import (
   outputs,
 )
 from retraining.figures import charts
-from retraining.graph import caching, distortions, export, final_layer, training
+from retraining.graph import caching, distortions, export, final_layer, summaries, training
 from retraining.graph.tensorflow_v1 import set_up_process, tf, tf1
 from retraining.photos import create_image_lists
 
@@ -158,7 +158,7 @@ def train_final_layer(inception_graph_def, splits, labels, settings):
     tf1.set_random_seed(settings.seed)
     layer = final_layer.add_final_layer(len(labels), FLAGS.final_tensor_name,
                                         settings.learning_rate)
-    writers = training.summary_writers(FLAGS.summaries_dir, graph)
+    writers = summaries.summary_writers(FLAGS.summaries_dir, graph)
     sess.run(tf1.global_variables_initializer())
     history = training.train(sess, layer, splits, settings, writers, distorted)
     evaluation = training.evaluate(sess, layer, splits['testing'], labels,

@@ -44,25 +44,29 @@ def photo_names_in(folder_path):
   except OSError as e:
     raise UserError('cannot list class folder %s (%s): make it readable, or '
                     'move it out of the image folder' % (folder_path, e.strerror))
-  names = []
+  return sorted(entry.name for entry in photo_entries(entries))
+
+
+def photo_entries(entries):
+  """The directory entries that are photos; those with a photo's name that
+  cannot be read as one are warned of, by name."""
   for entry in entries:
-    if not is_photo_name(entry.name):
+    if not is_photo_name(entry.name) or is_dir_entry(entry):
       continue
     problem = not_a_photo_file(entry)
     if problem:
       warn('skipped %s: %s' % (printable(entry.path), problem))
     else:
-      names.append(entry.name)
-  return sorted(names)
+      yield entry
 
 
 def not_a_photo_file(entry):
-  """Why a directory entry with a photo's name cannot be read as one, or
-  None."""
+  """Why a directory entry with a photo's name, not a folder, cannot be
+  read as a photo, or None."""
   try:
     if not entry.is_file():
-      return None if entry.is_dir() else (
-          'not a regular file (a FIFO, socket or device, or a link to nothing)')
+      return ('not a regular file (a FIFO, socket or device, or a link to '
+              'nothing)')
   except OSError as e:  # A link loop: ELOOP.
     return 'cannot read it (%s)' % e.strerror
   if not is_utf8(entry.name):
@@ -83,12 +87,7 @@ def photo_paths_under(folder):
   for entry in entries:
     if entry.is_dir(follow_symlinks=False):
       found.extend(photo_paths_under(entry.path))
-    elif is_photo_name(entry.name):
-      problem = not_a_photo_file(entry)
-      if problem:
-        warn('skipped %s: %s' % (printable(entry.path), problem))
-      else:
-        found.append(entry.path)
+  found.extend(entry.path for entry in photo_entries(entries))
   return sorted(found)
 
 
@@ -127,5 +126,6 @@ def is_utf8(name):
 
 
 def printable(path):
-  """`path` with bytes that are not UTF-8 shown as escapes."""
-  return path.encode('utf-8', 'backslashreplace').decode('utf-8')
+  """`path` with the bytes of its name that are not UTF-8 shown as escapes
+  (`caf\\xe9.jpg`)."""
+  return os.fsencode(path).decode('utf-8', 'backslashreplace')

@@ -67,8 +67,10 @@ def twin_originals(file_names):
   """{twin: its original} for the names of one folder that differ from
   another only in case or Unicode normalisation (`a.jpg` and `a.JPG`, or
   Hangul in NFC and macOS's NFD). The original is the one already in NFC,
-  then the first in sorted order; names without a twin are not in it, so
-  their split and their cache file stay as they were."""
+  then the one in lower case (a copy's name is more often the shouted
+  one), then the first in sorted order: where the original was there
+  first, its split and cache file stay as they were. Names without a twin
+  are not in it, so theirs do too."""
   groups = collections.defaultdict(list)
   for name in file_names:
     groups[twin_key(name)].append(name)
@@ -76,7 +78,7 @@ def twin_originals(file_names):
   for names in groups.values():
     if len(names) > 1:
       original = min(names, key=lambda n: (
-          unicodedata.normalize('NFC', n) != n, n))
+          unicodedata.normalize('NFC', n) != n, twin_key(n) != n, n))
       twins.update((name, original) for name in names if name != original)
   return twins
 

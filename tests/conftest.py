@@ -262,3 +262,44 @@ def frozen_session(frozen_graph_def):
   sess = tf1.Session(graph=graph)  # Not `with`: that would make its graph
   yield sess                       # the default one for other tests too.
   sess.close()
+
+
+def mount_or_skip(*command):
+  """Runs mount(8); skips the test where this process may not mount."""
+  if not shutil.which('mount') or os.geteuid() != 0:
+    pytest.skip('mounting needs root')
+  result = subprocess.run(['mount'] + list(command), capture_output=True,
+                          text=True)
+  if result.returncode:
+    pytest.skip('cannot mount here: %s' % result.stderr.strip())
+
+
+@contextlib.contextmanager
+def small_disk(folder, size='256k'):
+  """A tmpfs of `size` at `folder` (made if missing): a disk that fills up."""
+  os.makedirs(folder, exist_ok=True)
+  mount_or_skip('-t', 'tmpfs', '-o', 'size=%s' % size, 'tmpfs', str(folder))
+  try:
+    yield folder
+  finally:
+    subprocess.run(['umount', '-l', str(folder)], check=True)
+
+
+def fill_disk(folder):
+  """Fills the disk of `folder` (a small_disk) to its last block."""
+  with open(os.path.join(folder, 'filler'), 'wb', buffering=0) as f:
+    with contextlib.suppress(OSError):
+      while True:
+        f.write(b'\0' * 4096)
+
+
+@contextlib.contextmanager
+def read_only(folder):
+  """`folder` bound read-only onto itself: writes in it fail with EROFS,
+  even for root."""
+  mount_or_skip('--bind', str(folder), str(folder))
+  try:
+    subprocess.run(['mount', '-o', 'remount,bind,ro', str(folder)], check=True)
+    yield folder
+  finally:
+    subprocess.run(['umount', '-l', str(folder)], check=True)

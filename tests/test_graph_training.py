@@ -6,7 +6,7 @@ import pytest
 
 from retraining import inception
 from retraining.bottlenecks import Split
-from retraining.graph import final_layer, rewrite, training
+from retraining.graph import final_layer, rewrite, summaries, training
 from retraining.graph.tensorflow_v1 import tf, tf1
 
 CLASSES = 3
@@ -47,7 +47,7 @@ def trained_layer(tmp_path, capsys):
     tf1.set_random_seed(0)
     layer = final_layer.add_final_layer(CLASSES, 'final_result',
                                         SETTINGS.learning_rate)
-    writers = training.summary_writers(str(tmp_path / 'logs'), graph)
+    writers = summaries.summary_writers(str(tmp_path / 'logs'), graph)
     sess.run(tf1.global_variables_initializer())
     history = training.train(
         sess, layer, {'training': train_split, 'validation': validation},

@@ -73,3 +73,37 @@ def test_image_lists_sorted_each_file_once_hidden_skipped(tmp_path):
   assert list(lists) == ['a', 'b']
   files = sorted(sum((lists['b'][c] for c in ('training', 'testing', 'validation')), []))
   assert files == ['1.JPG', '2.jpeg', '3.Png']
+
+
+def test_twins_fall_in_one_set_and_other_names_keep_theirs(tmp_path, capsys):
+  """Real twin files: `x.jpg` beside `x.JPG`, and one Hangul name in NFC
+  beside its NFD (macOS's form). Each twin takes its original's set; the
+  names without a twin are split as they were without the twins."""
+  import shutil
+  import unicodedata
+  plain = tmp_path / 'plain'
+  for i in range(30):
+    make_photo(str(plain / 'a' / ('photo_%02d.jpg' % i)), (9, 9, 9), i)
+    make_photo(str(plain / 'a' / unicodedata.normalize('NFC', '장미_%02d.jpg' % i)),
+               (9, 9, 9), 100 + i)
+  for i in range(20):
+    make_photo(str(plain / 'b' / ('b_%02d.jpg' % i)), (200, 9, 9), i)
+  before = create_image_lists(str(plain), 30, 30)['a']
+  twins = shutil.copytree(plain, tmp_path / 'twins')
+  for name in os.listdir(plain / 'a'):
+    copy = (name.replace('.jpg', '.JPG') if name.startswith('photo')
+            else unicodedata.normalize('NFD', name))
+    shutil.copy(twins / 'a' / name, twins / 'a' / copy)
+  assert len(os.listdir(twins / 'a')) == 120
+  after = create_image_lists(str(twins), 30, 30)['a']
+  set_of = {name: category for category in ('training', 'testing', 'validation')
+            for name in after[category]}
+  assert len(set_of) == 120
+  for name in os.listdir(plain / 'a'):
+    twin = (name.replace('.jpg', '.JPG') if name.startswith('photo')
+            else unicodedata.normalize('NFD', name))
+    assert set_of[name] == set_of[twin], name
+    assert name in before[set_of[name]], name  # The original did not move.
+  warning, = [line for line in capsys.readouterr().err.splitlines()
+              if 'have a twin' in line]
+  assert warning.startswith('WARNING: 60 photos have a twin')

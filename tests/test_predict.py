@@ -390,3 +390,60 @@ def test_window_shows_the_photo_and_the_bar_chart(trained, xvfb, tmp_path):
   assert yellow > 5000 and blue > 500, (yellow, blue)
   if os.environ.get('WINDOW_SCREENSHOT'):
     shutil.copy(screenshot, os.environ['WINDOW_SCREENSHOT'])
+
+
+def test_labels_of_another_run_beside_the_tflite_are_refused(trained, tmp_path):
+  """The labels file of another run, with as many labels as the model: the
+  .tflite carries its own, so predict.py stops instead of naming the scores
+  wrongly."""
+  work, _ = trained
+  labels = (work / 'flowers_labels.txt').read_text().split()
+  other = tmp_path / 'labels.txt'
+  other.write_text('\n'.join(reversed(labels)) + '\n')
+  result = run_script('predict.py', work / 'flower_photos' / 'roses' / 'roses_00.jpg',
+                      '--output_graph', work / 'flowers_graph.pb',
+                      '--output_labels', other, '--noshow_image')
+  assert_clean_failure(result)
+  assert result.stderr.splitlines()[-1].startswith(
+      'predict.py: error: labels file %s is not from the retrain.py run that '
+      'wrote %s' % (other, work / 'flowers_graph.pb'))
+  assert not scores_of(result.stdout.splitlines())
+
+
+def test_a_fifo_a_url_and_a_labels_file_with_a_bom_are_handled(trained, tmp_path):
+  """A FIFO given or found is named, never opened (it would wait forever);
+  a URL says how to get the photo; Notepad's byte-order mark is not part of
+  the first label; a code page without Hangul replaces the header's."""
+  work, _ = trained
+  labels = tmp_path / 'labels.txt'
+  labels.write_bytes(b'\xef\xbb\xbf' + (work / 'flowers_labels.txt').read_bytes())
+  folder = tmp_path / 'photos'
+  folder.mkdir()
+  shutil.copy(work / 'flower_photos' / 'daisy' / 'daisy_01.jpg', folder)
+  os.mkfifo(folder / 'fifo.jpg')
+  table = tmp_path / 'scores.csv'
+  result = run_script('predict.py', folder / 'fifo.jpg', folder,
+                      'https://example.com/rose.jpg',
+                      '--output_graph', work / 'flowers_graph.pb',
+                      '--output_labels', labels, '--noshow_image',
+                      '--output_csv', table, env={'PYTHONIOENCODING': 'cp1252'},
+                      timeout=120)
+  assert result.returncode == 1
+  assert 'Traceback' not in result.stderr
+  errors = [line for line in result.stderr.splitlines() if 'error:' in line]
+  assert errors == [
+      'predict.py: error: %s: not a regular file (a FIFO, socket or device): '
+      'give a photo file' % (folder / 'fifo.jpg'),
+      'predict.py: error: https://example.com/rose.jpg: URLs are not read: '
+      'download the photo first (say, curl -O URL, or save it from the '
+      'browser) and give its path'], result.stderr
+  assert 'WARNING: skipped %s: not a regular file' % (folder / 'fifo.jpg') in (
+      result.stderr)
+  first_label = (work / 'flowers_labels.txt').read_text().split()[0]
+  assert '\ufeff' not in result.stdout
+  assert result.stdout.startswith('=== ?? ?? ===')
+  assert len(scores_of(result.stdout.splitlines())) == 4
+  with open(table, encoding='utf-8') as f:
+    header, *rows = list(csv.reader(f))
+  assert header[3] == first_label
+  assert str(folder / 'daisy_01.jpg') in [row[0] for row in rows]

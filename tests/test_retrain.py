@@ -4,11 +4,15 @@ its outputs, its cache, its downloads, odd photos, failed and killed runs."""
 import ast
 import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tarfile
 import time
+import unicodedata
+import zipfile
 
 import numpy as np
 import pytest
@@ -23,12 +27,15 @@ from conftest import (
   assert_clean_failure,
   closed_port_url,
   copy_shared,
+  fill_disk,
   make_bad_photo_kinds,
   make_good_photo_kinds,
   make_photo_tree,
+  read_only,
   retrain_args,
   run_script,
   shared_data,
+  small_disk,
   tiny_graph_bytes,
 )
 
@@ -536,3 +543,163 @@ def test_real_bottlenecks_train_to_the_expected_accuracy(tmp_path, model_dir):
                           result.stdout).groups()
   assert n == '359'
   assert float(accuracy) >= 84.5
+
+
+# A careful user's bad day: two runs at once, twins, side outputs that
+# cannot be written, odd files, outputs that cannot take the model.
+
+def packed_labels(tflite_path):
+  with zipfile.ZipFile(tflite_path) as archive:
+    name, = archive.namelist()
+    return archive.read(name).decode('utf-8').split()
+
+
+@pytest.mark.slow
+def test_two_runs_at_once_leave_one_runs_graph_labels_and_tflite(tmp_path,
+                                                                 model_dir):
+  """Two terminals' runs started at once on the same outputs, with other
+  classes: one waits for the other, then writes all three of its own. The
+  Korean run's report prints in a code page that has no Hangul."""
+  trees = {'english': make_photo_tree(str(tmp_path / 'english'), per_class=10),
+           'korean': make_photo_tree(str(tmp_path / 'korean'), {
+               '장미': (200, 30, 40), '해바라기': (250, 170, 20),
+               '튤립': (200, 60, 200)}, per_class=10)}
+  runs = {name: subprocess.Popen(
+      [sys.executable, os.path.join(ROOT, 'retrain.py')] +
+      retrain_args(tmp_path, photos, model_dir, 200),
+      env=dict(os.environ, MPLBACKEND='Agg', PYTHONIOENCODING='cp1252'),
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+      encoding='cp1252') for name, photos in trees.items()}
+  outputs = {name: run.communicate(timeout=600) for name, run in runs.items()}
+  for name, run in runs.items():
+    assert run.returncode == 0, outputs[name][1]
+    assert 'Traceback' not in outputs[name][1]
+  waited = [name for name, (out, _) in outputs.items()
+            if 'Another retrain.py is writing' in out]
+  assert len(waited) == 1, outputs
+  last = waited[0]
+  labels = (tmp_path / 'flowers_labels.txt').read_text(encoding='utf-8').split()
+  assert labels == sorted(os.listdir(trees[last]))
+  assert packed_labels(tmp_path / 'flowers_graph.tflite') == labels
+  assert '??' in outputs['korean'][0]  # Its report's Hangul, replaced.
+  photo = os.path.join(trees[last], labels[0], labels[0] + '_00.jpg')
+  result = run_script('predict.py', photo, '--noshow_image',
+                      '--output_graph=%s' % (tmp_path / 'flowers_graph.pb'),
+                      '--output_labels=%s' % (tmp_path / 'flowers_labels.txt'))
+  assert result.returncode == 0, result.stderr
+  assert result.stdout.split('\n')[1].startswith(labels[0] + ' (')
+
+
+def copy_as_cp_r(source, dest):
+  """`cp -r`: the copies are newer than the index beside them."""
+  return shutil.copytree(source, dest, copy_function=shutil.copyfile)
+
+
+@pytest.mark.slow
+def test_side_outputs_that_cannot_be_written_never_cost_the_model(
+    trained, tmp_path, model_dir):
+  """A shared read-only cache (complete, its index stale), TensorBoard
+  summaries on a full disk and a chart that cannot be saved: one warning
+  each, and the model is written."""
+  work, _ = trained
+  cache = copy_as_cp_r(work / 'bottlenecks', tmp_path / 'bottlenecks')
+  (tmp_path / 'flowers_graph_training.png').mkdir()  # Where the chart goes.
+  logs = tmp_path / 'retrain_logs'
+  with read_only(cache), small_disk(logs, '64k'):
+    fill_disk(logs)
+    result = run_script('retrain.py', *retrain_args(
+        tmp_path, work / 'flower_photos', model_dir, 5))
+  assert result.returncode == 0, result.stderr
+  assert 'Traceback' not in result.stderr
+  warnings = [line for line in result.stderr.splitlines()
+              if line.startswith('WARNING:')]
+  assert any('cannot write the cache index' in w for w in warnings), warnings
+  assert any('cannot write TensorBoard summaries' in w for w in warnings), warnings
+  assert any('cannot write the chart' in w for w in warnings), warnings
+  for name in ('flowers_graph.pb', 'flowers_labels.txt', 'flowers_graph.tflite'):
+    assert (tmp_path / name).stat().st_size, name
+
+
+@pytest.mark.slow
+def test_an_output_folder_full_or_read_only_keeps_the_model_it_had(
+    trained, tmp_path, model_dir):
+  work, _ = trained
+  outputs = ('flowers_graph.pb', 'flowers_labels.txt', 'flowers_graph.tflite')
+  photos = make_photo_tree(str(tmp_path / 'photos'), {
+      'a': (9, 9, 9), 'b': (200, 200, 200)}, per_class=8)
+  out = tmp_path / 'out'
+  args = retrain_args(tmp_path, photos, model_dir, 3) + [
+      '--output_graph=%s' % (out / outputs[0]),
+      '--output_labels=%s' % (out / outputs[1]), '--nosave_charts']
+  with small_disk(out, '%dk' % (sum(
+      (work / name).stat().st_size for name in outputs) // 1024 + 512)):
+    for name in outputs:
+      shutil.copy(work / name, out / name)
+    before = {name: (out / name).read_bytes() for name in outputs}
+    fill_disk(out)
+    full = run_script('retrain.py', *args)
+    (out / 'filler').unlink()
+    with read_only(out):
+      locked_out = run_script('retrain.py', *args)
+    after = {name: (out / name).read_bytes() for name in outputs}
+    left = sorted(p.name for p in out.iterdir())
+  assert_clean_failure(full)
+  assert 'free space in its folder' in full.stderr.splitlines()[-1]
+  assert_clean_failure(locked_out)
+  assert 'cannot write in the folder of %s' % (out / outputs[0]) in (
+      locked_out.stderr.splitlines()[-1])
+  assert after == before
+  assert left == sorted(outputs + ('.flowers_graph.pb.lock',))
+
+
+def test_odd_files_among_the_photos_are_skipped_with_a_warning_each(
+    tmp_path, model_dir):
+  """A FIFO, a socket, a link loop, a link to nothing, a name that is not
+  UTF-8, a name too long for its cache file, and twins: the run is not
+  stopped (nor hung) by any, and says what it did with each."""
+  photos = make_photo_tree(str(tmp_path / 'photos'), {
+      'a': (9, 9, 9), 'b': (200, 200, 200)}, per_class=10)
+  a = os.path.join(photos, 'a')
+  os.mkfifo(os.path.join(a, 'fifo.jpg'))
+  listener = socket.socket(socket.AF_UNIX)
+  listener.bind(os.path.join(a, 'socket.jpg'))
+  os.symlink('loop.jpg', os.path.join(a, 'loop.jpg'))
+  os.symlink('gone.jpg', os.path.join(a, 'dangling.jpg'))
+  shutil.copy(os.path.join(a, 'a_01.jpg'), os.fsencode(a) + b'/caf\xe9.jpg')
+  long_name = 'x' * 250 + '.jpg'  # 254 bytes: its cache name would be 258.
+  shutil.copy(os.path.join(a, 'a_02.jpg'), os.path.join(a, long_name))
+  shutil.copy(os.path.join(a, 'a_03.jpg'), os.path.join(a, 'a_03.JPG'))
+  for form in ('NFC', 'NFD'):
+    shutil.copy(os.path.join(a, 'a_04.jpg'),
+                os.path.join(a, unicodedata.normalize(form, '장미.jpg')))
+  try:
+    result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 3),
+                        '--nosave_charts', '--noexport_tflite', timeout=300)
+  finally:
+    listener.close()
+  assert result.returncode == 0, result.stderr
+  assert 'Traceback' not in result.stderr
+  warnings = '\n'.join(line for line in result.stderr.splitlines()
+                       if line.startswith('WARNING:'))
+  for name in ('fifo.jpg', 'socket.jpg', 'dangling.jpg'):
+    assert 'skipped %s: not a regular file' % os.path.join(a, name) in warnings
+  assert 'skipped %s: cannot read it' % os.path.join(a, 'loop.jpg') in warnings
+  assert "caf\\xe9.jpg: its name is not UTF-8 text" in warnings
+  assert 'the name of %s is too long for its cache file' % os.path.join(
+      a, long_name) in warnings
+  assert '2 photos have a twin' in warnings
+  assert 'a_03.JPG (twin of a_03.jpg)' in warnings
+  assert 'have the same content' in warnings and 'a_03.JPG' in warnings
+  cached = sorted(p.name for p in (tmp_path / 'bottlenecks' / 'a').iterdir())
+  twins = [n for n in cached if n.lower().startswith('a_03.')]
+  assert len({n.lower() for n in twins}) == 2, twins  # Apart on any disk.
+  assert (tmp_path / 'flowers_graph.pb').exists()
+
+
+def test_output_graph_naming_a_folder_is_one_line(tmp_path, model_dir):
+  (tmp_path / 'flowers_graph.pb').mkdir()
+  result = run_script('retrain.py', *retrain_args(tmp_path, tmp_path, model_dir))
+  assert_clean_failure(result)
+  assert result.stderr.splitlines()[-1] == (
+      'retrain.py: error: --output_graph=%s is a folder: give the path of a '
+      'file (in it, say)' % (tmp_path / 'flowers_graph.pb'))

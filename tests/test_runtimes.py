@@ -49,3 +49,9 @@ def test_another_number_of_labels_is_refused_for_either_runtime(trained, tmp_pat
     runtimes.open_model('litert', graph, labels, 3)
   with pytest.raises(UserError, match='use the two files of the same retrain.py run'):
     runtimes.open_model('tensorflow', graph, labels, 3)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_label(tmp_path):
+  labels = tmp_path / 'labels.txt'
+  labels.write_bytes('\ufeffdaisy\r\n장미\r\n'.encode('utf-8'))  # As Notepad saves.
+  assert runtimes.read_labels(str(labels)) == ['daisy', '장미']

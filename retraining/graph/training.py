@@ -5,17 +5,11 @@ without retrain.py's flags.
 """
 
 import collections
-import os
-import socket
-import time
 
 import numpy as np
-from tensorflow.core.framework import summary_pb2
-from tensorflow.core.util import event_pb2
 
 from retraining import log, warn
 from retraining.figures import report
-from retraining.graph.tensorflow_v1 import tf
 from retraining.machine import aligned
 
 Evaluation = collections.namedtuple('Evaluation', 'accuracy count matrix')
@@ -45,74 +39,6 @@ def pick(values, rows, batch_size):
   """values[rows], or `values` itself, not a copy, for a batch size of -1
   (every row, in order)."""
   return values if batch_size < 0 else values[rows]
-
-
-def summary_writers(summaries_dir, graph):
-  """TensorBoard writers for train/ and validation/, cleared of old runs.
-
-  Only the event files of earlier runs are deleted, never the folder, since
-  --summaries_dir may point anywhere. The summaries are a side output: a
-  folder or disk that cannot take them costs one warning, never the model.
-  """
-  writers = []
-  for name in ('train', 'validation'):
-    folder = os.path.join(summaries_dir, name)
-    try:
-      remove_event_files(folder)
-    except OSError as e:
-      warn('cannot clear old TensorBoard runs in %s (%s)' % (folder, e.strerror))
-    writers.append(SummaryFile(folder, graph if name == 'train' else None))
-  return writers
-
-
-def remove_event_files(folder):
-  if os.path.isdir(folder):
-    for entry in os.scandir(folder):
-      if entry.name.startswith('events.out.tfevents.'):
-        os.remove(entry.path)
-
-
-class SummaryFile:
-  """A TensorBoard event file, written as tf1.summary.FileWriter writes it,
-  but in this thread (FileWriter's own thread dies with a traceback on a
-  full disk): the first failure is one warning, then nothing more is
-  written."""
-
-  def __init__(self, folder, graph=None):
-    self.path = os.path.join(folder, 'events.out.tfevents.%d.%s' % (
-        time.time(), socket.gethostname()))
-    self.writer = None
-    self.guarded(self.open, graph)
-
-  def open(self, graph):
-    tf.io.gfile.makedirs(os.path.dirname(self.path))
-    self.writer = tf.io.TFRecordWriter(self.path)
-    self.write_event(file_version='brain.Event:2')
-    if graph is not None:
-      self.write_event(graph_def=graph.as_graph_def().SerializeToString())
-
-  def write_event(self, **fields):
-    event = event_pb2.Event(wall_time=time.time(), **fields)
-    self.writer.write(event.SerializeToString())
-
-  def add_summary(self, summary, step):
-    """Appends a serialized Summary (what a summary op returns) at `step`."""
-    if self.writer:
-      self.guarded(lambda: self.write_event(
-          step=step, summary=summary_pb2.Summary.FromString(summary)))
-
-  def flush(self):
-    if self.writer:
-      self.guarded(self.writer.flush)
-
-  def guarded(self, write, *args):
-    try:
-      write(*args)
-    except (OSError, tf.errors.OpError) as e:
-      warn('cannot write TensorBoard summaries to %s (%s): the model is '
-           'trained and saved all the same' % (
-               self.path, getattr(e, 'strerror', None) or e.message))
-      self.writer = None
 
 
 def train(sess, layer, splits, settings, writers, distorted=None):
