@@ -98,11 +98,9 @@ def test_a_failed_conversion_is_one_warning_and_writes_nothing(tmp_path, capsys)
   graph = tf.Graph()
   with graph.as_default():
     tf.identity(tf1.placeholder(tf.float32, [None, 2]), name='final_result')
-  output_graph = tmp_path / 'flowers_graph.pb'
-  output_graph.write_bytes(b'')
-  (tmp_path / 'flowers_labels.txt').write_text('a\nb\n')
-  export.save_tflite(graph.as_graph_def(), 'final_result', str(output_graph),
-                      str(tmp_path / 'flowers_labels.txt'), 2, False)
+  export.save_model(graph.as_graph_def(), ['a', 'b'], 'final_result',
+                    str(tmp_path / 'flowers_graph.pb'),
+                    str(tmp_path / 'flowers_labels.txt'), True, False)
   assert capsys.readouterr().err == (
       'WARNING: could not convert the model for TensorFlow Lite (the graph has '
       'no Mul node scaling the ResizeBilinear photo: was it written by '
@@ -121,16 +119,19 @@ def test_tflite_is_written_again_when_its_weights_or_labels_change(
   model = tmp_path / 'flowers_graph.tflite'
   labels = tmp_path / 'flowers_labels.txt'
 
-  def save(float16):
-    export.save_tflite(graph_def, 'final_result', str(tmp_path / 'flowers_graph.pb'),
-                        str(labels), 4, float16)
-    return capsys.readouterr().out
-  assert 'Saved' in save(False) and 'up to date' in save(False)
+  def saves_tflite(float16, names):
+    export.save_model(graph_def, names, 'final_result',
+                      str(tmp_path / 'flowers_graph.pb'), str(labels), True,
+                      float16)
+    out = capsys.readouterr().out
+    assert ('%s is up to date' % model in out) != (str(model) in out.splitlines()[-1])
+    return str(model) in out.splitlines()[-1]
+  names = labels.read_text().split()
+  assert saves_tflite(False, names) and not saves_tflite(False, names)
   full_size = model.stat().st_size
-  assert 'Saved' in save(True) and 'up to date' in save(True)
+  assert saves_tflite(True, names) and not saves_tflite(True, names)
   assert model.stat().st_size < 0.6 * full_size
-  labels.write_text(labels.read_text().upper())
-  assert 'Saved' in save(True)
+  assert saves_tflite(True, [name.upper() for name in names])
   assert tflite_file.read_metadata(model.read_bytes())[1] == {
       'flowers_labels.txt': labels.read_bytes()}
 
@@ -176,9 +177,10 @@ def phone_model(request, trained, tmp_path_factory):
   folder = tmp_path_factory.mktemp('float16')
   for name in ('flowers_graph.pb', 'flowers_labels.txt'):
     shutil.copy2(work / name, folder / name)
-  export.save_tflite(rewrite.read_graph_def(str(folder / 'flowers_graph.pb')),
-                      'final_result', str(folder / 'flowers_graph.pb'),
-                      str(folder / 'flowers_labels.txt'), 4, float16=True)
+  export.save_model(rewrite.read_graph_def(str(folder / 'flowers_graph.pb')),
+                    (folder / 'flowers_labels.txt').read_text().split(),
+                    'final_result', str(folder / 'flowers_graph.pb'),
+                    str(folder / 'flowers_labels.txt'), True, float16=True)
   return str(folder / 'flowers_graph.tflite'), request.param
 
 

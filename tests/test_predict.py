@@ -11,6 +11,8 @@ import time
 import numpy as np
 import pytest
 
+from retraining.graph import export, rewrite
+
 import screen
 from conftest import (
   ROOT,
@@ -134,15 +136,15 @@ def test_save_figure_for_one_photo_without_a_display(trained, tmp_path):
   assert shape == (450, 1000) and variance > 100
 
 
-def test_korean_labels_print_and_draw_without_warnings(trained, tmp_path):
+def test_korean_labels_print_and_draw_without_warnings(trained, korean_model,
+                                                       tmp_path):
   """Also where no Korean font is installed: the figure brings its own."""
   work, _ = trained
-  labels = tmp_path / 'labels.txt'
-  labels.write_text('데이지\n장미\n해바라기\n튤립\n', encoding='utf-8')
   figure = tmp_path / 'one.png'
   result = run_script('predict.py', work / 'flower_photos' / 'roses' / 'roses_02.jpg',
-                      '--output_graph', work / 'flowers_graph.pb',
-                      '--output_labels', labels, '--save_figure', figure,
+                      '--output_graph', korean_model / 'flowers_graph.pb',
+                      '--output_labels', korean_model / 'flowers_labels.txt',
+                      '--save_figure', figure,
                       '--noshow_image')
   assert result.returncode == 0, result.stderr
   assert 'cannot be shown' not in result.stdout
@@ -191,25 +193,35 @@ def hidden_tensorflow(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def photo_inputs(trained, tmp_path_factory):
-  """Every kind of good photo (JPEGs of each sort, EXIF-rotated, PNGs, GIF,
-  BMP, WebP), then a truncated JPEG and a missing file; with Korean labels."""
+def korean_model(trained, tmp_path_factory):
+  """The trained model with its classes named in Korean, as a run on
+  Korean class folders writes it: graph, labels and the .tflite with those
+  labels packed in."""
   work, _ = trained
-  folder = tmp_path_factory.mktemp('inputs')
-  good = list(make_good_photo_kinds(str(folder / 'good')).values())
-  bad = make_bad_photo_kinds(str(folder / 'bad'))['truncated']
-  labels = folder / 'labels.txt'
-  labels.write_text('\n'.join(KOREAN_LABELS) + '\n', encoding='utf-8')
-  return good, [bad, str(folder / 'missing.jpg')], labels
+  folder = tmp_path_factory.mktemp('korean')
+  shutil.copy2(work / 'flowers_graph.pb', folder / 'flowers_graph.pb')
+  export.save_model(rewrite.read_graph_def(str(folder / 'flowers_graph.pb')),
+                    KOREAN_LABELS, 'final_result', str(folder / 'flowers_graph.pb'),
+                    str(folder / 'flowers_labels.txt'), True, False)
+  return folder
 
 
 @pytest.fixture(scope='module')
-def graph_run(trained, photo_inputs):
+def photo_inputs(korean_model, tmp_path_factory):
+  """Every kind of good photo (JPEGs of each sort, EXIF-rotated, PNGs, GIF,
+  BMP, WebP), then a truncated JPEG and a missing file; with Korean labels."""
+  folder = tmp_path_factory.mktemp('inputs')
+  good = list(make_good_photo_kinds(str(folder / 'good')).values())
+  bad = make_bad_photo_kinds(str(folder / 'bad'))['truncated']
+  return good, [bad, str(folder / 'missing.jpg')], korean_model / 'flowers_labels.txt'
+
+
+@pytest.fixture(scope='module')
+def graph_run(korean_model, photo_inputs):
   """predict.py on every input with --runtime=tensorflow."""
-  work, _ = trained
   good, bad, labels = photo_inputs
   return run_script('predict.py', *good, *bad, '--runtime=tensorflow',
-                    '--output_graph', work / 'flowers_graph.pb',
+                    '--output_graph', korean_model / 'flowers_graph.pb',
                     '--output_labels', labels, '--noshow_image')
 
 
@@ -223,16 +235,15 @@ def assert_same_scores(got, expected):
 
 
 def test_litert_without_tensorflow_gives_the_graphs_scores_and_a_table(
-    trained, photo_inputs, graph_run, hidden_tensorflow, tmp_path):
+    korean_model, photo_inputs, graph_run, hidden_tensorflow, tmp_path):
   """The default runtime, where TensorFlow is not installed: the .tflite
   beside the graph, with the frozen graph's output; and --output_csv."""
   pytest.importorskip('ai_edge_litert')
   pytest.importorskip('simplejpeg')
-  work, _ = trained
   good, bad, labels = photo_inputs
   table = tmp_path / 'scores.csv'
   result = run_script('predict.py', *good, *bad,
-                      '--output_graph', work / 'flowers_graph.pb',
+                      '--output_graph', korean_model / 'flowers_graph.pb',
                       '--output_labels', labels, '--noshow_image',
                       '--output_csv', table, env=hidden_tensorflow)
   assert_clean_failure(result)
@@ -269,12 +280,11 @@ def test_litert_without_tensorflow_gives_the_graphs_scores_and_a_table(
                            for line in errors)
 
 
-def test_a_tflite_older_than_the_graph_is_not_used(trained, photo_inputs,
+def test_a_tflite_older_than_the_graph_is_not_used(korean_model, photo_inputs,
                                                   graph_run, tmp_path):
   """One warning saying why and what to do; the graph's scores."""
-  work, _ = trained
   for name in ('flowers_graph.pb', 'flowers_graph.tflite'):
-    shutil.copy2(work / name, tmp_path / name)
+    shutil.copy2(korean_model / name, tmp_path / name)
   graph_time = os.stat(tmp_path / 'flowers_graph.pb').st_mtime
   os.utime(tmp_path / 'flowers_graph.tflite', (graph_time - 60,) * 2)
   good, _, labels = photo_inputs

@@ -131,7 +131,7 @@ def tflite_writer(graph_def, final_tensor_name, path, same_graph_as,
   """write(f): writes the .tflite at `path` with its metadata and the
   labels file packed in ({name: bytes}); or None where the one there holds
   the same and is newer than the graph `same_graph_as` (which holds this
-  graph; False where it does not), since converting takes seconds. If the
+  graph; False where it does not), since converting is slow. If the
   converter fails, None too, with a warning: predict.py then uses the graph."""
   labels_name, = packed
   metadata = classifier_metadata(
@@ -150,18 +150,3 @@ def tflite_writer(graph_def, final_tensor_name, path, same_graph_as,
     return None
   return lambda f: tflite_file.write_with_metadata(f, model_bytes, metadata,
                                                    packed)
-
-
-def save_tflite(graph_def, final_tensor_name, output_graph, output_labels,
-                label_count, float16):
-  """Writes <output_graph stem>.tflite alone, beside the graph already
-  saved from `graph_def` and its labels file (see tflite_writer)."""
-  path = files.beside(output_graph, inception.TFLITE_SUFFIX)
-  write = tflite_writer(
-      graph_def, final_tensor_name, path, output_graph,
-      {os.path.basename(output_labels): files.read_bytes(output_labels)},
-      label_count, float16)
-  if write:
-    with files.atomic_write(path) as f:
-      write(f)
-    log('Saved %s' % path)
