@@ -89,7 +89,7 @@ def worker_final_layer_float16(graph_path, image_dir, bottleneck_dir):
   --tflite_float16 stores them), and the test set's accuracy with each."""
   from retraining import bottlenecks as listing
   from retraining import cache
-  from retraining.graph import rewrite
+  from retraining.graph import nodes, rewrite
   from retraining.graph.tensorflow_v1 import tf, tf1
   from retraining.photos import create_image_lists
   photos = listing.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
@@ -97,17 +97,17 @@ def worker_final_layer_float16(graph_path, image_dir, bottleneck_dir):
                                                [p.cache_path for p in photos])
   assert found.all()
   graph_def = rewrite.read_graph_def(graph_path)
-  layer = rewrite.subgraph(
-      graph_def, ['final_result'], {rewrite.node_name(FINAL_LAYER_INPUT)},
-      lambda node: rewrite.float_placeholder(node.name, tf.TensorShape(
-          [None, 2048]).as_proto()) if node.name == rewrite.node_name(
+  layer = nodes.subgraph(
+      graph_def, ['final_result'], {nodes.node_name(FINAL_LAYER_INPUT)},
+      lambda node: nodes.float_placeholder(node.name, tf.TensorShape(
+          [None, 2048]).as_proto()) if node.name == nodes.node_name(
               FINAL_LAYER_INPUT) else node)
   scores = {}
   for name in ('float32', 'float16'):
     if name == 'float16':
       for node in layer.node:
         if node.op == 'Const' and node.attr['dtype'].type == tf.float32.as_datatype_enum:
-          rounded = rewrite.const_value(node).astype(np.float16).astype(np.float32)
+          rounded = nodes.const_value(node).astype(np.float16).astype(np.float32)
           node.attr['value'].tensor.CopyFrom(tf.make_tensor_proto(rounded))
     with tf.Graph().as_default() as graph:
       tf1.import_graph_def(layer, name='')

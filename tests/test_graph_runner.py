@@ -5,7 +5,7 @@ the weights fed or constant, Pillow's photos where DecodeJpeg's go."""
 import numpy as np
 
 from retraining import inception
-from retraining.graph import rewrite
+from retraining.graph import nodes, rewrite
 from retraining.graph import runner as graph_runner
 from retraining.graph.tensorflow_v1 import tf
 
@@ -39,10 +39,10 @@ def test_body_holds_no_weight_and_is_fed_each_one_aligned(tiny_graph_def):
               if n.op == 'Const' and n.attr['dtype'].type == float_enum]
   placeholders = {n.name + ':0' for n in body.node if n.op == 'Placeholder'}
   assert placeholders == set(weights) | {inception.BATCH_INPUT_TENSOR_NAME}
-  nodes = {n.name: n for n in fast.node}
+  by_name = {n.name: n for n in fast.node}
   filter_name = next(n.input[1] for n in fast.node if n.op == 'Conv2D')
   np.testing.assert_array_equal(weights[filter_name + ':0'],
-                                rewrite.const_value(nodes[filter_name]))
+                                nodes.const_value(by_name[filter_name]))
   assert all(w.ctypes.data % 64 == 0 for w in weights.values())
   body, weights = rewrite.body_graph_def(fast, inception.BOTTLENECK_TENSOR_NAME,
                                          feed_weights=False)

@@ -21,7 +21,7 @@ import os
 from absl import logging as absl_logging
 
 from retraining import UserError, __version__, files, inception, log, native_stderr_silenced, warn
-from retraining.graph import rewrite, tflite_file
+from retraining.graph import nodes, tflite_file
 from retraining.graph.tensorflow_v1 import tf, tf1
 from retraining.inception import (
   MODEL_INPUT_HEIGHT,
@@ -75,7 +75,7 @@ def check_scaled_image_input(graph_def):
   photo."""
   names = {node.name for node in graph_def.node}
   if (SCALED_IMAGE_NODE not in names or RESIZED_IMAGE_NODE not in
-      rewrite.reachable_nodes(graph_def, [SCALED_IMAGE_NODE])):
+      nodes.reachable_nodes(graph_def, [SCALED_IMAGE_NODE])):
     raise UserError('the graph has no %s node scaling the %s photo: was it '
                     'written by retrain.py?' % (SCALED_IMAGE_NODE,
                                                 RESIZED_IMAGE_NODE))

@@ -20,7 +20,7 @@ import concurrent.futures
 import contextlib
 import io
 
-from retraining.graph import rewrite
+from retraining.graph import nodes, rewrite
 from retraining.graph.tensorflow_v1 import tf, tf1
 from retraining.inception import (
   BATCH_INPUT_TENSOR_NAME,
@@ -99,7 +99,7 @@ def decoding_session(graph_def, threads=None):
   """A session holding only the graph's decoding head, up to ResizeBilinear:
   it is quick to import, and photos decode there while the body is
   still being imported. `threads`: see session_config."""
-  return session_on(rewrite.subgraph(graph_def, [RESIZED_IMAGE_NODE]), threads)
+  return session_on(nodes.subgraph(graph_def, [RESIZED_IMAGE_NODE]), threads)
 
 
 @contextlib.contextmanager
@@ -137,10 +137,10 @@ def output_size(graph_def, output_name):
   which is quick to import."""
   def lifted(node):
     if node.name == BOTTLENECK_RESHAPE_NODE:
-      return rewrite.float_placeholder(node.name, tf.TensorShape(
+      return nodes.float_placeholder(node.name, tf.TensorShape(
           [None, BOTTLENECK_TENSOR_SIZE]).as_proto())
     return node
-  layer = rewrite.subgraph(graph_def, [rewrite.node_name(output_name)],
+  layer = nodes.subgraph(graph_def, [nodes.node_name(output_name)],
                            {BOTTLENECK_RESHAPE_NODE}, lifted)
   graph = tf.Graph()
   with graph.as_default():
