@@ -87,12 +87,11 @@ def worker_final_layer_float16(graph_path, image_dir, bottleneck_dir):
   """The new layer alone on the real bottlenecks of every photo: its
   scores with float32 weights and with the weights rounded to float16 (as
   --tflite_float16 stores them), and the test set's accuracy with each."""
-  from retraining import bottlenecks as listing
-  from retraining import cache
+  from retraining import bottlenecks, cache
   from retraining.graph import nodes, rewrite
   from retraining.graph.tensorflow_v1 import tf, tf1
   from retraining.photos import create_image_lists
-  photos = listing.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
+  photos = bottlenecks.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
   values, found, _, _ = cache.load_bottlenecks(bottleneck_dir,
                                                [p.cache_path for p in photos])
   assert found.all()

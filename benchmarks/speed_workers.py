@@ -79,11 +79,10 @@ def worker_cache_with_retrain(model_dir, image_dir, cache_dir, weights):
   empty cache, from reading the graph on (cold). With weights='fed', the
   body is fed its weights on every run whatever the photo count, as it is
   for up to FEED_WEIGHTS_UP_TO photos."""
-  from retraining import bottlenecks as listing
-  from retraining import inception, machine
+  from retraining import bottlenecks, inception, machine
   from retraining.graph import caching, rewrite
   from retraining.photos import create_image_lists
-  photos = listing.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
+  photos = bottlenecks.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
   machine.keep_freed_memory()  # As retrain.py does when it starts.
   start = time.perf_counter()
   graph_def = rewrite.fast_graph_def(rewrite.read_graph_def(
@@ -159,10 +158,9 @@ def worker_train_book(bottleneck_dir):
 def worker_load_cache(image_dir, bottleneck_dir):
   """Loading every cached bottleneck: from the text files alone (cold), then
   with the binary index a first run leaves (warm)."""
-  from retraining import bottlenecks as listing
-  from retraining import cache
+  from retraining import bottlenecks, cache
   from retraining.photos import create_image_lists
-  photos = listing.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
+  photos = bottlenecks.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
   rel_paths = [p.cache_path for p in photos]
   index = os.path.join(bottleneck_dir, cache.INDEX_FILE_NAME)
   if os.path.exists(index):
@@ -179,8 +177,7 @@ def worker_load_cache(image_dir, bottleneck_dir):
 
 def worker_memory(count, scratch):
   """RSS growth per photo when `count` cached photos are listed and loaded."""
-  from retraining import bottlenecks as listing
-  from retraining import cache
+  from retraining import bottlenecks, cache
   count = int(count)
   line = ','.join(['0.25'] * 2048)
   image_lists = collections.OrderedDict()
@@ -194,7 +191,7 @@ def worker_memory(count, scratch):
     image_lists[folder] = {'dir': folder, 'training': names, 'testing': [],
                            'validation': []}
   before = rss_bytes()
-  photos = listing.list_photos(image_lists, '/photos')
+  photos = bottlenecks.list_photos(image_lists, '/photos')
   values, found, _, _ = cache.load_bottlenecks(scratch, [p.cache_path for p in photos])
   assert found.all() and len(values) == count
   return {'per_photo_bytes': (rss_bytes() - before) / count}
