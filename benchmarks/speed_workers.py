@@ -87,9 +87,9 @@ def worker_cache_with_retrain(model_dir, image_dir, cache_dir, weights):
   start = time.perf_counter()
   graph_def = rewrite.fast_graph_def(rewrite.read_graph_def(
       os.path.join(model_dir, inception.GRAPH_FILE_NAME)))
-  bottlenecks = caching.cached_bottlenecks(
+  cached = caching.cached_bottlenecks(
       graph_def, photos, cache_dir, feed_weights=True if weights == 'fed' else None)
-  assert bottlenecks.ok.all()
+  assert cached.ok.all()
   return {'photos': len(photos), 'cold_s': time.perf_counter() - start}
 
 
