@@ -183,13 +183,12 @@ def test_help_lists_every_flag():
 def test_split_does_not_move_when_image_dir_is_spelled_differently(tmp_path, model_dir):
   """Also: flags take both spellings (--flag=value, --flag value, --noflag)."""
   photos = make_photo_tree(str(tmp_path / 'photos'), per_class=15)
-  spellings = (['--how_many_training_steps=1'],
-               ['--how_many_training_steps=7', '--noflip_left_right'],
+  spellings = (['--how_many_training_steps=7', '--noflip_left_right'],
                ['--how_many_training_steps', '4', '--eval_step_interval', '2',
                 '--print_misclassified_test_images=False'])
   outputs, steps = [], []
   for i, (image_dir, flags) in enumerate(zip(
-      (photos, './photos', os.path.abspath(photos) + '/'), spellings)):
+      ('./photos', os.path.abspath(photos) + '/'), spellings)):
     work = tmp_path / ('run%d' % i)
     result = run_script('retrain.py', *retrain_args(work, image_dir, model_dir)[:-2],
                         *flags, cwd=str(tmp_path))
@@ -197,9 +196,9 @@ def test_split_does_not_move_when_image_dir_is_spelled_differently(tmp_path, mod
     outputs.append(re.search(r'Training on .*', result.stdout).group(0))
     steps.append([int(line.split()[3][:-1]) for line in result.stdout.splitlines()
                   if 'Train accuracy' in line])
-  assert outputs[0] == outputs[1] == outputs[2]
+  assert outputs[0] == outputs[1]
   # Evaluated every 10 steps (every 2 with --eval_step_interval 2) and last.
-  assert steps == [[0], [0, 6], [0, 2, 3]]
+  assert steps == [[0, 6], [0, 2, 3]]
   assert 'MISCLASSIFIED' not in result.stdout
 
 
