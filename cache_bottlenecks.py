@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 r"""Caches the bottlenecks of a photo folder with Apache Beam, into the cache
-retrain.py reads: on every core of this machine, or on a Dataflow, Flink or
-Spark cluster (see docs/cluster.md).
+retrain.py reads: on every core of this machine, or on a cluster through
+Beam's portable runners (see docs/cluster.md).
 
   pip install -r requirements.txt -r requirements-beam.txt
   python cache_bottlenecks.py --image_dir=./workspace/flower_photos \
@@ -9,63 +9,74 @@ Spark cluster (see docs/cluster.md).
 
 retrain.py, given the same three flags, then finds every bottleneck cached.
 --image_dir, --bottleneck_dir, --model_dir and --model_url are retrain.py's
-flags; every other flag is Apache Beam's own (--runner, --project, --region,
---temp_location, --num_workers, ...) and goes to the pipeline as it is.
-Without --runner, the job runs here, one worker process per core. A job
-that is stopped, run again, computes only what is missing.
+flags; every other flag is Apache Beam's own (--runner, --job_endpoint,
+--environment_type, --project, --region, --temp_location, --num_workers,
+...) and goes to the pipeline as it is. Without --runner, the job runs here,
+one worker process per core. A job that is stopped, run again, computes
+only what is missing.
 """
 
-import argparse
 import os
+import sys
 
-from retraining import UserError, defaults, errors_as_one_line, inception, log, warn
+from absl import app, flags
 
-DESCRIPTION = __doc__.split('\n\n')[0]
-EPILOG = ('Every other flag is Apache Beam\'s own (--runner, --project, '
-          '--region, --temp_location, --num_workers, ...): see docs/cluster.md.')
+from retraining import UserError, defaults, error, errors_as_one_line, inception, log, warn
 
-
-def parse_flags(argv):
-  """(this script's flags, Beam's flags)."""
-  parser = argparse.ArgumentParser(description=DESCRIPTION, epilog=EPILOG,
-                                   allow_abbrev=False)
-  parser.add_argument('--image_dir', default=defaults.IMAGE_DIR,
-                      help='Folder of labelled photos, one sub-folder per class '
-                      '(a folder or a bucket: gs://..., s3://...).')
-  parser.add_argument('--bottleneck_dir', default=defaults.BOTTLENECK_DIR,
-                      help='Folder of cached bottleneck values (text files), '
-                      'retrain.py\'s --bottleneck_dir (a folder or a bucket).')
-  parser.add_argument('--model_dir', default=defaults.MODEL_DIR,
-                      help='Folder of classify_image_graph_def.pb; it is '
-                      'downloaded there if missing.')
-  parser.add_argument('--model_url', default=inception.ARCHIVE_URL,
-                      help='Where to download the Inception v3 archive from.')
-  parser.add_argument('--threads_per_worker', type=int, default=0,
-                      help='Ops each worker process runs at once (0: this '
-                      'machine\'s cores shared among the local worker '
-                      'processes; 1 on a cluster).')
-  return parser.parse_known_args(argv)
+SCRIPT = 'cache_bottlenecks.py'
+FLAGS = flags.FLAGS
+flags.DEFINE_string('image_dir', defaults.IMAGE_DIR,
+                    'Folder of labelled photos, one sub-folder per class (a '
+                    'folder or a bucket: gs://..., s3://...).')
+flags.DEFINE_string('bottleneck_dir', defaults.BOTTLENECK_DIR,
+                    'Folder of cached bottleneck values (text files), '
+                    'retrain.py\'s --bottleneck_dir (a folder or a bucket).')
+flags.DEFINE_string('model_dir', defaults.MODEL_DIR,
+                    'Folder of classify_image_graph_def.pb; it is downloaded '
+                    'there if missing.')
+flags.DEFINE_string('model_url', inception.ARCHIVE_URL,
+                    'Where to download the Inception v3 archive from.')
+flags.DEFINE_integer('threads_per_worker', 0,
+                     'Ops each worker process runs at once (0: this machine\'s '
+                     'cores shared among the local worker processes; on a '
+                     'portable runner each worker machine\'s cores shared among '
+                     'its --sdk_worker_parallelism processes; 1 on Dataflow). '
+                     'Every flag not listed here is Apache Beam\'s own: see '
+                     'docs/cluster.md.', lower_bound=0)
 
 
-def import_pipeline():
-  """retraining.beam.pipeline, or a clear error where Beam is not installed."""
+def split_flags(argv):
+  """Parses this script's flags; returns the rest, Beam's flags."""
   try:
-    from retraining.beam import pipeline
+    return FLAGS(argv, known_only=True)[1:]
+  except flags.Error as e:
+    error(SCRIPT, e)
+    sys.exit(1)
+
+
+def import_beam():
+  """retraining.beam's modules, or a clear error where Beam is not installed."""
+  try:
+    from retraining.beam import options, paths, pipeline, staging, worker
   except ModuleNotFoundError as e:
     if e.name != 'apache_beam' and not (e.name or '').startswith('apache_beam.'):
       raise
     raise UserError('Apache Beam is not installed: pip install -r '
                     'requirements-beam.txt')
-  return pipeline
+  return options, paths, pipeline, staging, worker
 
 
-def check_image_dir(pipeline, image_dir):
+def check_image_dir(paths, image_dir):
   """A folder of this machine must exist (a bucket's is checked by listing)."""
-  if pipeline.is_local(image_dir) and not os.path.isdir(image_dir):
+  if paths.is_local(image_dir) and not os.path.isdir(image_dir):
     raise UserError('image folder %s does not exist' % image_dir)
 
 
 def report_counts(counts, image_dir, skipped_list):
+  if counts is None:
+    log('done; this runner counts nothing: see %s for the skipped photos'
+        % skipped_list)
+    return
   if not counts['photos']:
     raise UserError('no photos found in sub-folders of %s: put each class in '
                     'its own folder, e.g. %s' % (
@@ -77,27 +88,27 @@ def report_counts(counts, image_dir, skipped_list):
          % (counts['skipped'], skipped_list))
 
 
-def run_job(args, beam_args):
-  pipeline = import_pipeline()
-  options = pipeline.pipeline_options(beam_args)
-  image_dir = pipeline.absolute(args.image_dir)
-  bottleneck_dir = pipeline.absolute(args.bottleneck_dir)
-  check_image_dir(pipeline, image_dir)
-  graph_path = pipeline.model_graph(args.model_dir, args.model_url)
-  threads = args.threads_per_worker or pipeline.threads_per_worker(options)
-  pipeline.ship_package(options)
-  log('Caching the bottlenecks of the photos in %s into %s (%s, %d threads '
-      'per worker process)' % (image_dir, bottleneck_dir,
-                               pipeline.runner_name(options), threads))
-  counts = pipeline.run(options, image_dir, bottleneck_dir, graph_path, threads)
-  report_counts(counts, image_dir, pipeline.skipped_list_path(bottleneck_dir))
+def cache_with_beam(beam_args):
+  options, paths, pipeline, staging, worker = import_beam()
+  job_options = options.pipeline_options(beam_args)
+  image_dir = paths.absolute(FLAGS.image_dir)
+  bottleneck_dir = paths.absolute(FLAGS.bottleneck_dir)
+  check_image_dir(paths, image_dir)
+  graph_path = staging.model_graph(FLAGS.model_dir, FLAGS.model_url)
+  threads = FLAGS.threads_per_worker or options.threads_per_worker(job_options)
+  staging.ship_package(job_options)
+  log('Caching the bottlenecks of the photos in %s into %s (%s)' % (
+      image_dir, bottleneck_dir, options.parallelism(job_options, threads)))
+  model = (graph_path, threads, options.processes_per_machine(job_options),
+           worker.installed_versions())
+  counts = pipeline.run(job_options, image_dir, bottleneck_dir, model)
+  report_counts(counts, image_dir, paths.skipped_list_path(bottleneck_dir))
 
 
-def main(argv=None):
-  args, beam_args = parse_flags(argv)
-  with errors_as_one_line('cache_bottlenecks.py'):
-    run_job(args, beam_args)
+def main(beam_args):
+  with errors_as_one_line(SCRIPT):
+    cache_with_beam(beam_args)
 
 
 if __name__ == '__main__':
-  main()
+  app.run(main, flags_parser=split_flags)

@@ -1,0 +1,108 @@
+"""The worker's side: the model that RunInference runs on each worker
+process, loaded as retrain.py loads it, after checking that the worker has
+the driver's versions of what decides the bytes."""
+
+import concurrent.futures
+import contextlib
+from importlib import metadata
+
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.ml.inference.base import ModelHandler
+
+from retraining import UserError, inception
+from retraining.beam import workarounds
+from retraining.machine import cpu_cores
+from retraining.photos import BadPhoto, photo_from_bytes
+
+# The distributions whose versions decide a bottleneck's bytes: TensorFlow
+# runs the graph, numpy formats the numbers, Pillow decodes what is not a
+# JPEG.
+BYTE_DECIDING = ('tensorflow', 'numpy', 'pillow')
+# The most photos in one batch where each worker counts its own threads.
+WORKER_BATCH_LIMIT = 64
+
+
+def installed_versions(names=BYTE_DECIDING):
+  """{distribution: version} of those of `names` this process has."""
+  versions = {}
+  for name in names:
+    try:
+      versions[name] = metadata.version(name)
+    except metadata.PackageNotFoundError:
+      pass
+  return versions
+
+
+def check_versions(expected):
+  """Refuses, with one line, a worker whose versions of what decides the
+  bytes differ from the driver's (`expected`), rather than writing other
+  bytes."""
+  found = installed_versions(sorted(expected))
+  for name, version in sorted(expected.items()):
+    if found.get(name) != version:
+      raise UserError(
+          'this worker has %s %s where the job\'s driver has %s, so its '
+          'bottlenecks would not be the same bytes: install %s==%s on the '
+          'workers (see docs/cluster.md)' % (
+              name, found.get(name, '(none)'), version, name, version))
+
+
+class BottleneckHandler(ModelHandler):
+  """RunInference's door to the Inception graph: a photo file's bytes in,
+  its bottleneck (float32 [2048]) out, or the reason (a str) it could not
+  be read.
+
+  Beam's own TensorFlow handlers load Keras models only, and the 2015 graph
+  must run exactly as retrain.py runs it to give the same bytes, so this one
+  loads it with the package's own code. Batches hold at most one photo per
+  thread, each photo run alone. `threads` 0: this worker's cores divided by
+  `share`, the worker processes on its machine.
+  """
+
+  def __init__(self, graph_path, threads, share, versions):
+    super().__init__(max_batch_size=threads or WORKER_BATCH_LIMIT)
+    self._graph_path = graph_path
+    self._threads = threads
+    self._share = share
+    self._versions = versions
+
+  def load_model(self):
+    check_versions(self._versions)
+    threads = self._threads or max(1, cpu_cores() // max(1, self._share))
+    return load_bottleneck_model(self._graph_path, threads)
+
+  def run_inference(self, batch, model, inference_args=None):
+    return model(batch)
+
+
+def load_bottleneck_model(graph_path, threads):
+  """bottlenecks(photo files' bytes) -> [bottleneck, or why it cannot be
+  read]: the graph at `graph_path` loaded as retrain.py loads it, into
+  sessions running at most `threads` ops at once, that serve until the
+  worker process ends. A function, since Beam keeps a weak reference to
+  the model."""
+  from retraining.graph import rewrite  # TensorFlow, here only.
+  from retraining.graph import runner as graph_runner
+  from retraining.graph.tensorflow_v1 import set_up_process
+  set_up_process()  # The process retrain.py sets up.
+  with FileSystems.open(graph_path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+    graph_def = rewrite.fast_graph_def(rewrite.parse_graph_def(f.read(), graph_path))
+  sessions = contextlib.ExitStack()
+  decoder = sessions.enter_context(contextlib.closing(
+      graph_runner.decoding_session(graph_def, threads)))
+  run_body = sessions.enter_context(graph_runner.body_session(
+      graph_def, inception.BOTTLENECK_TENSOR_NAME, threads=threads))
+  pool = sessions.enter_context(concurrent.futures.ThreadPoolExecutor(threads))
+  workarounds.exit_at_once_when_done()
+
+  def bottleneck(data):
+    try:
+      image = graph_runner.resize_read_photo(decoder, photo_from_bytes(data))
+    except BadPhoto as e:
+      return str(e)
+    return run_body(image)
+
+  def bottlenecks(batch, sessions=sessions):  # They serve as long as it does.
+    return list(pool.map(bottleneck, batch))
+  return bottlenecks
