@@ -100,7 +100,7 @@ def cache_with_beam(beam_args):
   log('Caching the bottlenecks of the photos in %s into %s (%s)' % (
       image_dir, bottleneck_dir, options.parallelism(job_options, threads)))
   model = (graph_path, threads, options.processes_per_machine(job_options),
-           worker.installed_versions())
+           worker.installed_versions(), worker.kernel_choice())
   counts = pipeline.run(job_options, image_dir, bottleneck_dir, model)
   report_counts(counts, image_dir, paths.skipped_list_path(bottleneck_dir))
 

@@ -117,25 +117,9 @@ def test_a_graph_the_workers_cannot_read_ends_with_one_clear_line(tmp_path):
                          'graph' % broken), last
 
 
-def has_avx512():
-  try:
-    with open('/proc/cpuinfo') as f:
-      return ' avx512f' in f.read()
-  except OSError:
-    return True
-
-
-# Known and not yet fixed: on a CPU without AVX-512, oneDNN's kernels give
-# Beam's workers (one thread each) other last digits than retrain.py (one
-# thread per core). strict: the day it holds, this mark must go.
-ONEDNN_WITHOUT_AVX512 = pytest.mark.xfail(
-    not has_avx512(), strict=True,
-    reason='oneDNN on AVX2: the bytes depend on the threads per process')
-
-
 @needs_beam
 @pytest.mark.slow
-@pytest.mark.parametrize('onednn', ['0', pytest.param('1', marks=ONEDNN_WITHOUT_AVX512)])
+@pytest.mark.parametrize('onednn', ['0', '1'])
 def test_the_cache_is_retrains_byte_for_byte_and_retrain_creates_none(
     tmp_path, model_dir, onednn):
   """Every kind of photo a user has (JPEG bytes into the graph, Pillow's
@@ -272,3 +256,69 @@ def test_setup_py_packs_what_the_workers_import(tmp_path):
   assert 'retraining/beam/pipeline.py' in package
   assert package <= names, package - names
   assert b'tensorflow' in requires
+
+
+# Beam's portable worker path, the one Dataflow, Flink and Spark run Python
+# workers by: Beam's job service and a worker pool, from an environment
+# without this project (tests/beam_services.py).
+
+@pytest.fixture(scope='session')
+def portable(tmp_path_factory):
+  """(the workers' Python, the pool's boot executable, a folder to run
+  the services in)."""
+  if importlib.util.find_spec('apache_beam') is None:
+    pytest.skip('Apache Beam is not installed')
+  import beam_services
+  folder = tmp_path_factory.mktemp('beam_workers')
+  python, boot = beam_services.make_worker_environment(folder / 'venv')
+  return python, boot, str(folder)
+
+
+def portable_args(job, pool):
+  return ['--runner=PortableRunner', '--job_endpoint=%s' % job,
+          '--environment_type=EXTERNAL', '--environment_config=%s' % pool]
+
+
+@needs_beam
+@pytest.mark.slow
+@pytest.mark.parametrize('onednn', ['0', '1'])
+def test_portable_workers_get_the_code_by_staging_and_write_retrains_bytes(
+    tmp_path, model_dir, portable, onednn):
+  """Beam's job service and a worker pool whose Python lacks the project:
+  each worker installs the staged package and the driver's pins (boot.py),
+  writes retrain.py's bytes under both kernel families, on every core; the
+  skipped list is right, and a rerun computes nothing."""
+  import beam_services
+  python, boot, folder = portable
+  env = {'TF_ENABLE_ONEDNN_OPTS': onednn}
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=4)
+  make_good_photo_kinds(os.path.join(photos, 'kinds'))
+  broken = os.path.join(photos, 'roses', 'broken.jpg')
+  with open(broken, 'w') as f:
+    f.write('not a photo\n')
+  by_retrain = run_script('retrain.py', *retrain_args(tmp_path / 'r', photos,
+                                                      model_dir, 2), env=env)
+  assert by_retrain.returncode == 0, by_retrain.stderr
+  bottlenecks = tmp_path / 'b'
+  args = ['--image_dir=%s' % photos, '--bottleneck_dir=%s' % bottlenecks,
+          '--model_dir=%s' % model_dir]
+  with beam_services.job_service(python, folder) as job, \
+      beam_services.worker_pool(python, boot, folder, env) as pool:
+    first = run_script(SCRIPT, *args, *portable_args(job, pool), env=env)
+    before = stamps(bottlenecks)
+    rerun = run_script(SCRIPT, *args, *portable_args(job, pool), env=env)
+  assert first.returncode == 0, first.stderr
+  count = photo_count(photos)
+  assert summary(first) == (count, 0, count - 1, 1)
+  assert ('(PortableRunner, worker processes as the runner starts them, 1 per '
+          'machine, threads per worker: its machine\'s cores, counted where it '
+          'runs)') in first.stdout
+  assert (bottlenecks / SKIPPED_LIST).read_text() == broken + '\n'
+  expected = cache_files(tmp_path / 'r' / 'bottlenecks')
+  written = cache_files(bottlenecks)
+  assert sorted(written) == sorted(expected) and len(expected) == count - 1
+  differing = sorted(name for name in expected if written[name] != expected[name])
+  assert not differing, '%d files differ: %s' % (len(differing), differing[:3])
+  assert rerun.returncode == 0, rerun.stderr
+  assert summary(rerun) == (count, count - 1, 0, 1)
+  assert stamps(bottlenecks) == before

@@ -106,12 +106,14 @@ def parallelism(options, threads):
   elif 'dataflow' in runner.lower():
     processes = 'one worker process per vCPU'
   elif processes_per_machine(options):
-    processes = 'worker processes as the runner starts them, %d a machine' % (
+    processes = 'worker processes as the runner starts them, %d per machine' % (
         processes_per_machine(options))
   else:
     processes = 'worker processes as the runner chooses'
   if threads == ON_THE_WORKER:
-    per_worker = 'each its machine\'s cores / %d threads' % processes_per_machine(options)
+    share = processes_per_machine(options)
+    per_worker = 'threads per worker: its machine\'s cores%s, counted where it runs' % (
+        ' / %d' % share if share > 1 else '')
   else:
     per_worker = '%d threads per worker process' % threads
   return '%s, %s, %s' % (runner, processes, per_worker)

@@ -61,6 +61,13 @@ def run(options, image_dir, bottleneck_dir, model):
     result.wait_until_finish()
   except Exception as e:
     raise workarounds.worker_user_error(e) or e
+  return job_counts(result)
+
+
+def job_counts(result):
+  """The counters of a finished job, as `run` returns them: None where the
+  runner has no metrics (its result's metrics() raises NotImplementedError,
+  as Beam's PipelineResult does by default)."""
   try:
     counters = result.metrics().query(
         MetricsFilter().with_namespace(COUNTERS))['counters']

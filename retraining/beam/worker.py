@@ -4,6 +4,8 @@ the driver's versions of what decides the bytes."""
 
 import concurrent.futures
 import contextlib
+import os
+import sys
 from importlib import metadata
 
 from apache_beam.io.filesystem import CompressionTypes
@@ -19,6 +21,9 @@ from retraining.photos import BadPhoto, photo_from_bytes
 # runs the graph, numpy formats the numbers, Pillow decodes what is not a
 # JPEG.
 BYTE_DECIDING = ('tensorflow', 'numpy', 'pillow')
+# The environment variables that choose TensorFlow's kernels, which the
+# workers take from the driver: oneDNN's kernels give other last digits.
+KERNEL_CHOICE = ('TF_ENABLE_ONEDNN_OPTS',)
 # The most photos in one batch where each worker counts its own threads.
 WORKER_BATCH_LIMIT = 64
 
@@ -48,6 +53,28 @@ def check_versions(expected):
               name, found.get(name, '(none)'), version, name, version))
 
 
+def kernel_choice():
+  """{variable: value} of those of KERNEL_CHOICE set in this process's
+  environment: the driver's, for the workers (see use_kernel_choice)."""
+  return {name: os.environ[name] for name in KERNEL_CHOICE if name in os.environ}
+
+
+def use_kernel_choice(choice):
+  """Makes this worker's TensorFlow use the driver's kernels (`choice`,
+  from kernel_choice): sets the variables before TensorFlow is imported,
+  and refuses, with one line, a worker that imported it with others."""
+  for name, value in sorted(choice.items()):
+    if os.environ.get(name) == value:
+      continue
+    if 'tensorflow' in sys.modules:
+      raise UserError(
+          'this worker runs TensorFlow with %s=%s where the job\'s driver has '
+          '%s, so its bottlenecks would not be the same bytes: set it on the '
+          'workers (see docs/cluster.md)' % (
+              name, os.environ.get(name, '(unset)'), value))
+    os.environ[name] = value
+
+
 class BottleneckHandler(ModelHandler):
   """RunInference's door to the Inception graph: a photo file's bytes in,
   its bottleneck (float32 [2048]) out, or the reason (a str) it could not
@@ -57,18 +84,21 @@ class BottleneckHandler(ModelHandler):
   must run exactly as retrain.py runs it to give the same bytes, so this one
   loads it with the package's own code. Batches hold at most one photo per
   thread, each photo run alone. `threads` 0: this worker's cores divided by
-  `share`, the worker processes on its machine.
+  `share`, the worker processes on its machine. `versions` and `kernels`:
+  the driver's installed_versions() and kernel_choice().
   """
 
-  def __init__(self, graph_path, threads, share, versions):
+  def __init__(self, graph_path, threads, share, versions, kernels):
     super().__init__(max_batch_size=threads or WORKER_BATCH_LIMIT)
     self._graph_path = graph_path
     self._threads = threads
     self._share = share
     self._versions = versions
+    self._kernels = kernels
 
   def load_model(self):
     check_versions(self._versions)
+    use_kernel_choice(self._kernels)
     threads = self._threads or max(1, cpu_cores() // max(1, self._share))
     return load_bottleneck_model(self._graph_path, threads)
 

@@ -21,7 +21,7 @@ import contextlib
 import io
 
 from retraining.graph import nodes, rewrite
-from retraining.graph.tensorflow_v1 import tf, tf1
+from retraining.graph.tensorflow_v1 import onednn_enabled, tf, tf1
 from retraining.inception import (
   BATCH_INPUT_TENSOR_NAME,
   BOTTLENECK_RESHAPE_NODE,
@@ -51,7 +51,11 @@ def photo_outputs(graph_def, paths, output_name, feed_weights=None):
 
   feed_weights: whether the body is fed its weights on every run (see
   body_session); None, the default, feeds them for up to FEED_WEIGHTS_UP_TO
-  photos. benchmarks/benchmark.py times both ways.
+  photos, unless oneDNN's kernels run: with them, fed weights give other
+  last digits than constant ones in a fresh process, so the bytes would
+  depend on how many photos a run computes, and Beam's workers (constant
+  weights) would not write retrain.py's. benchmarks/benchmark.py times
+  both ways.
   """
   if not paths:
     yield iter(())
@@ -63,7 +67,7 @@ def photo_outputs(graph_def, paths, output_name, feed_weights=None):
       images = map_ahead(decoders, lambda path: resize_photo(decoder, path),
                          paths, DECODE_AHEAD)
       if feed_weights is None:
-        feed_weights = len(paths) <= FEED_WEIGHTS_UP_TO
+        feed_weights = len(paths) <= FEED_WEIGHTS_UP_TO and not onednn_enabled()
       with body_session(graph_def, output_name, feed_weights) as run_body, \
           concurrent.futures.ThreadPoolExecutor(cores) as body_threads:
         outputs = map_ahead(body_threads, lambda image: run_body(image.result()),

@@ -26,3 +26,15 @@ def set_up_process():
   the same bytes), and freed memory kept for reuse (see machine.py)."""
   tf.config.experimental.enable_op_determinism()
   keep_freed_memory()
+
+
+def onednn_enabled():
+  """Whether this process runs TensorFlow's oneDNN kernels (its default on
+  some CPUs, or TF_ENABLE_ONEDNN_OPTS=1). Where the answer is unknown (the
+  call is TensorFlow's own, not public), True: the choice that keeps the
+  bytes the same either way (see runner.photo_outputs)."""
+  try:
+    from tensorflow.python.util import _pywrap_util_port
+    return bool(_pywrap_util_port.IsMklEnabled())
+  except (ImportError, AttributeError):
+    return True

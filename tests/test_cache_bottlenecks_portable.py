@@ -1,0 +1,245 @@
+"""cache_bottlenecks.py on Beam's portable path, the protocol every runner
+uses to run Python workers (Flink's and Spark's job servers, Dataflow's
+Runner v2, a Kubernetes worker pool): Beam's Python job service and an SDK
+worker pool, both from a second virtual environment that has Beam and
+TensorFlow but not the project, so the workers get the code only by
+staging. Each worker is started by tests/beam_boot.py, which does what the
+SDK container's boot does.
+
+The environment, the job service and the worker pool are made once per
+session, on loopback only (tests/grpc_loopback.py), and stopped at its end.
+"""
+
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from test_cache_bottlenecks import (
+  HANG_GUARD_S,
+  SCRIPT,
+  SKIPPED_LIST,
+  cache_files,
+  needs_beam,
+  photo_count,
+  stamps,
+  summary,
+)
+
+from retraining import cache
+
+from conftest import ROOT, make_good_photo_kinds, make_photo_tree, retrain_args, run_script
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+START_GUARD_S = 120  # A service that does not listen by then fails the test.
+
+pytestmark = [needs_beam, pytest.mark.skipif(
+    importlib.util.find_spec('venv') is None, reason='needs the venv module')]
+
+
+def make_worker_environment(folder):
+  """A virtual environment seeing this Python's packages but not the
+  project; returns its python. Its gRPC servers listen on loopback only,
+  and `boot` in it starts a worker with tests/beam_boot.py."""
+  subprocess.run([sys.executable, '-m', 'venv', '--system-site-packages',
+                  '--without-pip', str(folder)], check=True, timeout=120)
+  python = os.path.join(folder, 'bin', 'python')
+  site_packages = subprocess.run(
+      [python, '-c', 'import sysconfig; print(sysconfig.get_path("purelib"))'],
+      capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+  shutil.copy(os.path.join(TESTS, 'grpc_loopback.py'),
+              os.path.join(site_packages, 'sitecustomize.py'))
+  boot = os.path.join(folder, 'bin', 'boot')
+  with open(boot, 'w') as f:
+    f.write('#!/bin/sh\nexec %s %s "$@"\n' % (python, os.path.join(TESTS, 'beam_boot.py')))
+  os.chmod(boot, 0o755)
+  return python
+
+
+def free_port():
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    return s.getsockname()[1]
+
+
+def wait_for_port(port, process):
+  waited = time.monotonic()
+  while True:
+    assert process.poll() is None, 'a service ended as it started'
+    try:
+      socket.create_connection(('127.0.0.1', port), timeout=1).close()
+      return
+    except OSError:
+      assert time.monotonic() - waited < START_GUARD_S, 'nothing on port %d' % port
+      time.sleep(0.2)
+
+
+def start_service(python, folder, module, *args):
+  """Starts `module` of the worker environment in its own process group,
+  in a folder away from the project (nothing there to import)."""
+  env = {name: value for name, value in os.environ.items() if name != 'PYTHONPATH'}
+  log = open(os.path.join(folder, module.rsplit('.', 1)[-1] + '.log'), 'w')
+  with log:
+    return subprocess.Popen([python, '-m', module] + list(args), cwd=folder, env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(process):
+  """Ends `process` and everything it started."""
+  try:
+    os.killpg(process.pid, signal.SIGKILL)
+  except ProcessLookupError:
+    pass
+  process.wait()
+
+
+@pytest.fixture(scope='session')
+def portable(tmp_path_factory):
+  """(job service port, worker pool port, worker pool process)."""
+  folder = tmp_path_factory.mktemp('portable')
+  python = make_worker_environment(folder / 'venv')
+  lacks = subprocess.run([python, '-c', 'import retraining'], cwd=folder,
+                         capture_output=True, text=True, timeout=120)
+  assert "No module named 'retraining'" in lacks.stderr, lacks.stderr
+  job_port, pool_port = free_port(), free_port()
+  services = []
+  try:
+    services.append(start_service(
+        python, folder, 'apache_beam.runners.portability.local_job_service_main',
+        '--port=%d' % job_port))
+    services.append(start_service(
+        python, folder, 'apache_beam.runners.worker.worker_pool_main',
+        '--service_port=%d' % pool_port,
+        '--container_executable=%s' % (folder / 'venv' / 'bin' / 'boot')))
+    for port, process in zip((job_port, pool_port), services):
+      wait_for_port(port, process)
+    yield job_port, pool_port, services[1]
+  finally:
+    for process in services:
+      stop(process)
+
+
+def portable_args(portable, image_dir, bottleneck_dir, model_dir):
+  """The flags a user gives for the job service and worker pool."""
+  job_port, pool_port, _ = portable
+  return ['--image_dir=%s' % image_dir, '--bottleneck_dir=%s' % bottleneck_dir,
+          '--model_dir=%s' % model_dir, '--runner=PortableRunner',
+          '--job_endpoint=localhost:%d' % job_port, '--environment_type=EXTERNAL',
+          '--environment_config=localhost:%d' % pool_port]
+
+
+def photos_with_a_broken_one(folder, per_class):
+  photos = make_photo_tree(str(folder), per_class=per_class)
+  broken = os.path.join(photos, 'roses', 'broken.jpg')
+  with open(broken, 'w') as f:
+    f.write('not a photo\n')
+  return photos, broken
+
+
+def retrains_cache(work, photos, model_dir, env=None):
+  """{name: bytes} of the cache retrain.py writes for `photos`."""
+  trained = run_script('retrain.py', *retrain_args(work, photos, model_dir, 2), env=env)
+  assert trained.returncode == 0, trained.stderr
+  return cache_files(work / 'bottlenecks')
+
+
+def assert_same_files(written, expected):
+  assert sorted(written) == sorted(expected)
+  # Names only: pytest's diff of thousands of numbers takes minutes.
+  differing = sorted(name for name in expected if written[name] != expected[name])
+  assert not differing, '%d files differ: %s' % (len(differing), differing[:3])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('onednn', ['0', '1'])
+def test_workers_given_the_code_by_staging_write_retrains_cache(
+    tmp_path, model_dir, portable, onednn):
+  """Both kernel families: the driver's choice reaches the workers, whose
+  worker pool was started without it."""
+  env = {'TF_ENABLE_ONEDNN_OPTS': onednn}
+  photos, broken = photos_with_a_broken_one(tmp_path / 'photos', per_class=3)
+  make_good_photo_kinds(os.path.join(photos, 'kinds'))
+  bottlenecks = tmp_path / 'b'
+  args = portable_args(portable, photos, bottlenecks, model_dir)
+  by_beam = run_script(SCRIPT, *args, env=env)
+  assert by_beam.returncode == 0, by_beam.stderr
+  count = photo_count(photos)
+  assert summary(by_beam) == (count, 0, count - 1, 1)
+  assert '(PortableRunner, worker processes as the runner starts them' in by_beam.stdout
+  assert (bottlenecks / SKIPPED_LIST).read_text() == broken + '\n'
+  assert_same_files(cache_files(bottlenecks),
+                    retrains_cache(tmp_path / 'r', photos, model_dir, env))
+
+  if onednn == '0':  # Once is enough.
+    before = stamps(bottlenecks)
+    again = run_script(SCRIPT, *args, env=env)
+    assert again.returncode == 0, again.stderr
+    assert summary(again) == (count, count - 1, 0, 1)
+    assert stamps(bottlenecks) == before
+
+
+def sdk_workers(pool):
+  """The process ids of the SDK workers the worker pool started."""
+  found = []
+  for pid in filter(str.isdigit, os.listdir('/proc')):
+    try:
+      with open('/proc/%s/stat' % pid) as f:
+        parent = int(f.read().rsplit(')', 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+      continue
+    if parent == pool.pid:
+      found.append(int(pid))
+  return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, 'mkfifo'), reason='needs named pipes (POSIX)')
+def test_a_worker_killed_mid_job_leaves_no_half_written_file(
+    tmp_path, model_dir, portable):
+  """A photo that is a named pipe blocks the worker's read for ever, so the
+  job is surely still running when its worker is killed. The next run
+  computes the rest, and the cache is retrain.py's."""
+  photos, broken = photos_with_a_broken_one(tmp_path / 'photos', per_class=4)
+  stuck = os.path.join(photos, 'tulips', 'stuck.jpg')
+  os.mkfifo(stuck)
+  bottlenecks = tmp_path / 'b'
+  args = portable_args(portable, photos, bottlenecks, model_dir)
+  job = subprocess.Popen([sys.executable, os.path.join(ROOT, SCRIPT)] + args,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+  try:
+    waited = time.monotonic()
+    while not (bottlenecks.exists() and cache_files(bottlenecks)):
+      assert job.poll() is None, 'the job ended before its worker was killed'
+      assert time.monotonic() - waited < HANG_GUARD_S, 'no cache file written'
+      time.sleep(0.2)
+    for pid in sdk_workers(portable[2]):
+      os.kill(pid, signal.SIGKILL)
+    _, err = job.communicate(timeout=HANG_GUARD_S)
+  finally:
+    stop(job)
+  assert job.returncode != 0, err
+
+  left = cache_files(bottlenecks)
+  for rel, data in left.items():  # Complete, or not there at all.
+    assert cache.parse_bottleneck(data.decode()) is not None, rel
+  for folder in os.listdir(bottlenecks):
+    for name in os.listdir(bottlenecks / folder):
+      assert name.endswith(cache.CACHE_SUFFIX) or (
+          name.startswith('.') and name.endswith('.tmp')), name
+  kept = stamps(bottlenecks)
+
+  os.remove(stuck)
+  result = run_script(SCRIPT, *args)
+  assert result.returncode == 0, result.stderr
+  count = photo_count(photos)
+  assert summary(result) == (count, len(kept), count - 1 - len(kept), 1)
+  now = stamps(bottlenecks)
+  assert {rel: now[rel] for rel in kept} == kept  # Not written again.
+  assert_same_files(cache_files(bottlenecks),
+                    retrains_cache(tmp_path / 'r', photos, model_dir))
