@@ -3,8 +3,8 @@ uses to run Python workers (Flink's and Spark's job servers, Dataflow's
 Runner v2, a Kubernetes worker pool): Beam's Python job service and an SDK
 worker pool, both from a second virtual environment that has Beam and
 TensorFlow but not the project, so the workers get the code only by
-staging. Each worker is started by tests/beam_boot.py, which does what the
-SDK container's boot does.
+staging. Each worker is started by retraining/beam/boot.py, which does what
+the SDK container's boot does.
 
 The environment, the job service and the worker pool are made once per
 session, on loopback only (tests/grpc_loopback.py), and stopped at its end.
@@ -36,6 +36,7 @@ from retraining import cache
 from conftest import ROOT, make_good_photo_kinds, make_photo_tree, retrain_args, run_script
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
+BOOT = os.path.join(ROOT, 'retraining', 'beam', 'boot.py')
 START_GUARD_S = 120  # A service that does not listen by then fails the test.
 
 pytestmark = [needs_beam, pytest.mark.skipif(
@@ -45,7 +46,8 @@ pytestmark = [needs_beam, pytest.mark.skipif(
 def make_worker_environment(folder):
   """A virtual environment seeing this Python's packages but not the
   project; returns its python. Its gRPC servers listen on loopback only,
-  and `boot` in it starts a worker with tests/beam_boot.py."""
+  and `boot` in it starts a worker with a copy of retraining/beam/boot.py,
+  as a worker image would hold it."""
   subprocess.run([sys.executable, '-m', 'venv', '--system-site-packages',
                   '--without-pip', str(folder)], check=True, timeout=120)
   python = os.path.join(folder, 'bin', 'python')
@@ -54,9 +56,10 @@ def make_worker_environment(folder):
       capture_output=True, text=True, check=True, timeout=60).stdout.strip()
   shutil.copy(os.path.join(TESTS, 'grpc_loopback.py'),
               os.path.join(site_packages, 'sitecustomize.py'))
+  shutil.copy(BOOT, os.path.join(folder, 'boot.py'))
   boot = os.path.join(folder, 'bin', 'boot')
   with open(boot, 'w') as f:
-    f.write('#!/bin/sh\nexec %s %s "$@"\n' % (python, os.path.join(TESTS, 'beam_boot.py')))
+    f.write('#!/bin/sh\nexec %s %s "$@"\n' % (python, os.path.join(folder, 'boot.py')))
   os.chmod(boot, 0o755)
   return python
 
