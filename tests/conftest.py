@@ -4,6 +4,9 @@ and running the scripts as a user would."""
 import contextlib
 import functools
 import http.server
+import importlib
+import importlib.util
+import logging
 import os
 import shutil
 import socket
@@ -303,3 +306,18 @@ def read_only(folder):
     yield folder
   finally:
     subprocess.run(['umount', '-l', str(folder)], check=True)
+
+
+def import_beam_module(name):
+  """The module `name` (retraining.beam's or Beam's), imported with Python's
+  root log handlers kept as they were: Beam's import adds one, which would
+  change what later tests' captured output holds. Skips the test where
+  Beam is not installed."""
+  if importlib.util.find_spec('apache_beam') is None:
+    pytest.skip('Apache Beam is not installed (pip install -r requirements-beam.txt)')
+  handlers, level = logging.root.handlers[:], logging.root.level
+  try:
+    return importlib.import_module(name)
+  finally:
+    logging.root.handlers[:] = handlers
+    logging.root.setLevel(level)

@@ -102,6 +102,40 @@ def test_a_missing_photo_folder_or_unknown_flag_is_one_clear_error(
 
 
 @needs_beam
+@pytest.mark.parametrize('runner', [
+    ['--runner=DaskRunner', '--dask_client_address=127.0.0.1:8786'],
+    ['--runner=apache_beam.runners.dask.dask_runner.DaskRunner']])
+def test_a_runner_naming_dask_is_refused_saying_what_to_use(tmp_path, model_dir, runner):
+  """Beam 2.77's Dask runner would write a wrong cache (see
+  retraining/beam/options.py): nothing is started, nothing written."""
+  result = run_script(SCRIPT, *cache_args(tmp_path / 'photos', tmp_path / 'b',
+                                          model_dir), *runner)
+  assert_clean_failure(result)
+  assert result.returncode == 1
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith('cache_bottlenecks.py: error: %s: Beam 2.77\'s Dask runner '
+                         'would write a wrong cache' % runner[0]), last
+  assert '--runner=PortableRunner' in last and 'unknown flag' not in result.stderr
+  assert not (tmp_path / 'b').exists()
+
+
+@needs_beam
+@pytest.mark.parametrize('runner', [
+    ['--runner=FlinkRunner', '--flink_master=localhost:8081'],
+    ['--runner=apache_beam.runners.render.RenderRunner', '--render_output=job.svg']])
+def test_a_runners_own_options_are_beams_not_unknown(tmp_path, model_dir, runner):
+  """Options Beam defines for a runner, in its own module too (the render
+  runner's), pass the flag check: the run goes on to the next check, the
+  photo folder, which is missing here, before any job starts."""
+  result = run_script(SCRIPT, *cache_args(tmp_path / 'nowhere', tmp_path / 'b',
+                                          model_dir), *runner)
+  assert_clean_failure(result)
+  assert result.stderr.strip().splitlines()[-1] == (
+      'cache_bottlenecks.py: error: image folder %s does not exist' % (
+          tmp_path / 'nowhere'))
+
+
+@needs_beam
 @pytest.mark.slow
 def test_a_graph_the_workers_cannot_read_ends_with_one_clear_line(tmp_path):
   """The workers print Beam's own report of it; the job's last line says
