@@ -7,19 +7,22 @@ staging. Each worker is started by retraining/beam/boot.py, which does what
 the SDK container's boot does.
 
 The environment, the job service and the worker pool are made once per
-session, on loopback only (tests/grpc_loopback.py), and stopped at its end.
+session by tests/portable_services.py, on loopback only, and stopped at
+its end.
 """
 
 import importlib.util
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
+
+from retraining import cache
+
+from conftest import ROOT, make_good_photo_kinds, make_photo_tree, retrain_args, run_script
 from test_cache_bottlenecks import (
   HANG_GUARD_S,
   SCRIPT,
@@ -31,65 +34,10 @@ from test_cache_bottlenecks import (
   summary,
 )
 
-from retraining import cache
-
-from conftest import ROOT, make_good_photo_kinds, make_photo_tree, retrain_args, run_script
-
 TESTS = os.path.dirname(os.path.abspath(__file__))
-BOOT = os.path.join(ROOT, 'retraining', 'beam', 'boot.py')
-START_GUARD_S = 120  # A service that does not listen by then fails the test.
 
 pytestmark = [needs_beam, pytest.mark.skipif(
     importlib.util.find_spec('venv') is None, reason='needs the venv module')]
-
-
-def make_worker_environment(folder):
-  """A virtual environment seeing this Python's packages but not the
-  project; returns its python. Its gRPC servers listen on loopback only,
-  and `boot` in it starts a worker with a copy of retraining/beam/boot.py,
-  as a worker image would hold it."""
-  subprocess.run([sys.executable, '-m', 'venv', '--system-site-packages',
-                  '--without-pip', str(folder)], check=True, timeout=120)
-  python = os.path.join(folder, 'bin', 'python')
-  site_packages = subprocess.run(
-      [python, '-c', 'import sysconfig; print(sysconfig.get_path("purelib"))'],
-      capture_output=True, text=True, check=True, timeout=60).stdout.strip()
-  shutil.copy(os.path.join(TESTS, 'grpc_loopback.py'),
-              os.path.join(site_packages, 'sitecustomize.py'))
-  shutil.copy(BOOT, os.path.join(folder, 'boot.py'))
-  boot = os.path.join(folder, 'bin', 'boot')
-  with open(boot, 'w') as f:
-    f.write('#!/bin/sh\nexec %s %s "$@"\n' % (python, os.path.join(folder, 'boot.py')))
-  os.chmod(boot, 0o755)
-  return python
-
-
-def free_port():
-  with socket.socket() as s:
-    s.bind(('127.0.0.1', 0))
-    return s.getsockname()[1]
-
-
-def wait_for_port(port, process):
-  waited = time.monotonic()
-  while True:
-    assert process.poll() is None, 'a service ended as it started'
-    try:
-      socket.create_connection(('127.0.0.1', port), timeout=1).close()
-      return
-    except OSError:
-      assert time.monotonic() - waited < START_GUARD_S, 'nothing on port %d' % port
-      time.sleep(0.2)
-
-
-def start_service(python, folder, module, *args):
-  """Starts `module` of the worker environment in its own process group,
-  in a folder away from the project (nothing there to import)."""
-  env = {name: value for name, value in os.environ.items() if name != 'PYTHONPATH'}
-  log = open(os.path.join(folder, module.rsplit('.', 1)[-1] + '.log'), 'w')
-  with log:
-    return subprocess.Popen([python, '-m', module] + list(args), cwd=folder, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def stop(process):
@@ -103,28 +51,21 @@ def stop(process):
 
 @pytest.fixture(scope='session')
 def portable(tmp_path_factory):
-  """(job service port, worker pool port, worker pool process)."""
+  """(job service port, worker pool port, worker pool's process id)."""
   folder = tmp_path_factory.mktemp('portable')
-  python = make_worker_environment(folder / 'venv')
-  lacks = subprocess.run([python, '-c', 'import retraining'], cwd=folder,
-                         capture_output=True, text=True, timeout=120)
-  assert "No module named 'retraining'" in lacks.stderr, lacks.stderr
-  job_port, pool_port = free_port(), free_port()
-  services = []
+  services = subprocess.Popen(
+      [sys.executable, os.path.join(TESTS, 'portable_services.py'), str(folder)],
+      stdout=subprocess.PIPE, text=True, start_new_session=True)
   try:
-    services.append(start_service(
-        python, folder, 'apache_beam.runners.portability.local_job_service_main',
-        '--port=%d' % job_port))
-    services.append(start_service(
-        python, folder, 'apache_beam.runners.worker.worker_pool_main',
-        '--service_port=%d' % pool_port,
-        '--container_executable=%s' % (folder / 'venv' / 'bin' / 'boot')))
-    for port, process in zip((job_port, pool_port), services):
-      wait_for_port(port, process)
-    yield job_port, pool_port, services[1]
+    line = services.stdout.readline()
+    assert line, 'the services did not start: see the logs in %s' % folder
+    lacks = subprocess.run([str(folder / 'venv' / 'bin' / 'python'), '-c',
+                            'import retraining'], cwd=folder, capture_output=True,
+                           text=True, timeout=120)
+    assert "No module named 'retraining'" in lacks.stderr, lacks.stderr
+    yield tuple(int(n) for n in line.split())
   finally:
-    for process in services:
-      stop(process)
+    stop(services)
 
 
 def portable_args(portable, image_dir, bottleneck_dir, model_dir):
@@ -187,7 +128,8 @@ def test_workers_given_the_code_by_staging_write_retrains_cache(
 
 
 def sdk_workers(pool):
-  """The process ids of the SDK workers the worker pool started."""
+  """The process ids of the SDK workers the worker pool `pool` (its id)
+  started."""
   found = []
   for pid in filter(str.isdigit, os.listdir('/proc')):
     try:
@@ -195,7 +137,7 @@ def sdk_workers(pool):
         parent = int(f.read().rsplit(')', 1)[1].split()[1])
     except (OSError, IndexError, ValueError):
       continue
-    if parent == pool.pid:
+    if parent == pool:
       found.append(int(pid))
   return found
 
