@@ -76,6 +76,7 @@ def start(python, folder, module, *args):
 
 
 def serve(folder):
+  os.makedirs(folder, exist_ok=True)
   python, boot = make_worker_environment(os.path.join(folder, 'venv'))
   job_port, pool_port = free_port(), free_port()
   job = start(python, folder, 'apache_beam.runners.portability.local_job_service_main',
