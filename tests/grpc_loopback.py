@@ -1,8 +1,9 @@
-"""Makes every gRPC server of the Python environment it is installed in
-listen on loopback only: Beam 2.77's worker pool and its runner's
-control, data, state and logging servers ask for every interface ([::]).
-tests/test_cache_bottlenecks_portable.py installs it (with a .pth file) in
-the worker environment it makes, where the job service and worker pool run.
+"""Makes every gRPC server of the Python that imports it listen on loopback
+only: Beam 2.77's worker pool and its runner's control, data, state and
+logging servers ask for every interface ([::]). tests/portable_services.py
+installs it as the sitecustomize of the workers' environment, where the job
+service and the worker pool run; tests/test_beam_workarounds.py imports it
+before its pipelines run.
 """
 
 from grpc import _server
