@@ -192,6 +192,28 @@ def test_the_cache_is_retrains_byte_for_byte_and_retrain_creates_none(
   assert stamps(bottlenecks) == before
 
 
+def wait_for_a_cache_file(job, bottlenecks):
+  """Until `job` (a running process) has written a cache file."""
+  waited = time.monotonic()
+  while not (bottlenecks.exists() and cache_files(bottlenecks)):
+    assert job.poll() is None, 'the job ended before it was killed'
+    assert time.monotonic() - waited < HANG_GUARD_S, 'no cache file written'
+    time.sleep(0.2)
+
+
+def complete_cache_files(bottlenecks):
+  """The cache files a killed job left, each checked complete; anything
+  else there is a temporary file, which nothing reads."""
+  left = cache_files(bottlenecks)
+  for rel, data in left.items():
+    assert cache.parse_bottleneck(data.decode()) is not None, rel
+  for folder in os.listdir(bottlenecks):
+    for name in os.listdir(bottlenecks / folder):
+      assert name.endswith(cache.CACHE_SUFFIX) or (
+          name.startswith('.') and name.endswith('.tmp')), name
+  return left
+
+
 @needs_beam
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, 'mkfifo'), reason='needs named pipes (POSIX)')
@@ -213,22 +235,12 @@ def test_a_killed_job_resumes_with_only_what_is_missing(tmp_path, model_dir):
           photos, bottlenecks, model_dir),
       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
   try:
-    waited = time.monotonic()
-    while not (bottlenecks.exists() and cache_files(bottlenecks)):
-      assert job.poll() is None, 'the job ended before it was killed'
-      assert time.monotonic() - waited < HANG_GUARD_S, 'no cache file written'
-      time.sleep(0.2)
+    wait_for_a_cache_file(job, bottlenecks)
   finally:
     os.killpg(job.pid, signal.SIGKILL)
     job.wait()
 
-  left = cache_files(bottlenecks)
-  for rel, data in left.items():  # Complete, or not there at all.
-    assert cache.parse_bottleneck(data.decode()) is not None, rel
-  for folder in os.listdir(bottlenecks):
-    for name in os.listdir(bottlenecks / folder):
-      assert name.endswith(cache.CACHE_SUFFIX) or (
-          name.startswith('.') and name.endswith('.tmp')), name
+  left = complete_cache_files(bottlenecks)
   deleted = sorted(left)[:2]
   for rel in deleted:
     os.remove(bottlenecks / rel)

@@ -16,11 +16,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
-
-from retraining import cache
 
 from conftest import ROOT, make_good_photo_kinds, make_photo_tree, retrain_args, run_script
 from test_cache_bottlenecks import (
@@ -28,10 +25,12 @@ from test_cache_bottlenecks import (
   SCRIPT,
   SKIPPED_LIST,
   cache_files,
+  complete_cache_files,
   needs_beam,
   photo_count,
   stamps,
   summary,
+  wait_for_a_cache_file,
 )
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -158,11 +157,7 @@ def test_a_worker_killed_mid_job_leaves_no_half_written_file(
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          text=True, start_new_session=True)
   try:
-    waited = time.monotonic()
-    while not (bottlenecks.exists() and cache_files(bottlenecks)):
-      assert job.poll() is None, 'the job ended before its worker was killed'
-      assert time.monotonic() - waited < HANG_GUARD_S, 'no cache file written'
-      time.sleep(0.2)
+    wait_for_a_cache_file(job, bottlenecks)
     for pid in sdk_workers(portable[2]):
       os.kill(pid, signal.SIGKILL)
     _, err = job.communicate(timeout=HANG_GUARD_S)
@@ -170,13 +165,7 @@ def test_a_worker_killed_mid_job_leaves_no_half_written_file(
     stop(job)
   assert job.returncode != 0, err
 
-  left = cache_files(bottlenecks)
-  for rel, data in left.items():  # Complete, or not there at all.
-    assert cache.parse_bottleneck(data.decode()) is not None, rel
-  for folder in os.listdir(bottlenecks):
-    for name in os.listdir(bottlenecks / folder):
-      assert name.endswith(cache.CACHE_SUFFIX) or (
-          name.startswith('.') and name.endswith('.tmp')), name
+  complete_cache_files(bottlenecks)
   kept = stamps(bottlenecks)
 
   os.remove(stuck)
