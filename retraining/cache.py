@@ -10,6 +10,7 @@ modification time; a text file that changed since (or is new) wins.
 
 import hashlib
 import os
+import re
 import warnings
 
 import numpy as np
@@ -20,6 +21,7 @@ from retraining.machine import aligned_zeros
 
 INDEX_FILE_NAME = '.bottleneck_index.npz'
 CACHE_SUFFIX = '.txt'  # after the photo's own file name
+TWIN_SUFFIX = re.compile(r'\.twin-[0-9a-f]{8}$')  # after a twin's (see cache_file_name)
 CHUNK_ROWS = 1024  # rows of values read or moved at a time (8 MB)
 
 
@@ -33,6 +35,12 @@ def cache_file_name(folder, file_name, twin=False):
   if twin:
     file_name += '.twin-%s' % hashlib.sha1(file_name.encode('utf-8')).hexdigest()[:8]
   return '%s/%s%s' % (folder, file_name, CACHE_SUFFIX)
+
+
+def photo_name_of(cache_name):
+  """The photo's file name in the name of its cache file (one of
+  cache_file_name's, without the folder)."""
+  return TWIN_SUFFIX.sub('', cache_name[:len(cache_name) - len(CACHE_SUFFIX)])
 
 
 def format_bottleneck(values):

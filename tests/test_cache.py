@@ -22,6 +22,15 @@ def test_format_round_trips_and_is_upstreams_text():
   assert np.array_equal(cache.parse_bottleneck(text), v)
 
 
+@pytest.mark.parametrize('twin', [False, True])
+def test_a_cache_files_name_gives_back_its_photos(twin):
+  """As the Beam pipeline pairs a cache file with its photo."""
+  folder, name = cache.cache_file_name('장미', 'A_00.JPG.jpg', twin).split('/')
+  assert folder == '장미'
+  assert ('.twin-' in name) == twin
+  assert cache.photo_name_of(name) == 'A_00.JPG.jpg'
+
+
 @pytest.mark.parametrize('text', [
     '', '1.0', ','.join(['0.5'] * 2047), ','.join(['0.5'] * 2049),
     ','.join(['0.5'] * 2047 + ['nan']), ','.join(['0.5'] * 2047 + ['inf']),

@@ -26,10 +26,12 @@ from test_cache_bottlenecks import (
   SKIPPED_LIST,
   cache_files,
   complete_cache_files,
+  make_a_twin,
   needs_beam,
   photo_count,
   stamps,
   summary,
+  twin_cache_files,
   wait_for_a_cache_file,
 )
 
@@ -107,6 +109,7 @@ def test_workers_given_the_code_by_staging_write_retrains_cache(
   env = {'TF_ENABLE_ONEDNN_OPTS': '0'}
   photos, broken = photos_with_a_broken_one(tmp_path / 'photos', per_class=3)
   make_good_photo_kinds(os.path.join(photos, 'kinds'))
+  make_a_twin(photos)
   bottlenecks = tmp_path / 'b'
   args = portable_args(portable, photos, bottlenecks, model_dir)
   by_beam = run_script(SCRIPT, *args, env=env)
@@ -115,6 +118,7 @@ def test_workers_given_the_code_by_staging_write_retrains_cache(
   assert summary(by_beam) == (count, 0, count - 1, 1)
   assert '(PortableRunner, worker processes as the runner starts them' in by_beam.stdout
   assert (bottlenecks / SKIPPED_LIST).read_text() == broken + '\n'
+  assert len(twin_cache_files(cache_files(bottlenecks))) == 1
   assert_same_files(cache_files(bottlenecks),
                     retrains_cache(tmp_path / 'r', photos, model_dir, env))
 

@@ -7,8 +7,11 @@ The pipeline (`cache_photos`):
    retrain.py lists) and the cache files already there, each in one listing:
    a bucket lists a thousand names per request, where asking about each
    photo would cost a request per photo.
-2. Join the two by photo. A photo with a cache file is done, so a job that
-   was killed, run again, computes only what is missing.
+2. Join the two by photo, naming each photo's cache file as retrain.py
+   does (a twin, a name that differs from another's only in case or
+   Unicode form, has its own: see cache.cache_file_name). A photo with a
+   cache file is done, so a job that was killed, run again, computes only
+   what is missing.
 3. Spread the rest over the workers and read each photo's bytes.
 4. RunInference with worker.BottleneckHandler: each worker process loads
    the graph once and runs it as retrain.py does, so each bottleneck is the
@@ -38,6 +41,7 @@ from retraining.beam.options import runs_here
 from retraining.beam.paths import is_local, skipped_list_path
 from retraining.beam.worker import BottleneckHandler
 from retraining.listing import is_photo_name
+from retraining.photos import twin_key, twin_originals
 
 COUNTERS = 'bottlenecks'  # the namespace of the pipeline's counters
 SKIPPED = 'skipped'  # the tag of the photos that cannot be read
@@ -106,41 +110,52 @@ def cache_photos(pipeline, image_dir, bottleneck_dir, model):
        | 'List them' >> beam.Map(write_skipped_list, skipped_list_path(bottleneck_dir)))
 
 
-def photo_key(path, suffix=''):
-  """(class folder, photo file name) of a photo, or of its cache file."""
+def folder_and_name(path):
+  """(class folder, file name) of a photo, or of its cache file."""
   folder_path, name = FileSystems.split(path)
-  return FileSystems.split(folder_path)[1], name[:len(name) - len(suffix)]
+  return FileSystems.split(folder_path)[1], name
 
 
 def photo_entry(metadata):
   """(key, path) of a file the listing found, if retrain.py lists it as a
-  photo: a photo's name in a class folder that is not hidden."""
-  folder, name = photo_key(metadata.path)
+  photo: a photo's name in a class folder that is not hidden. The key,
+  (class folder, twin_key of the name), is one for a photo and its twins."""
+  folder, name = folder_and_name(metadata.path)
   if is_photo_name(name) and not folder.startswith('.'):
-    yield (folder, name), metadata.path
+    yield (folder, twin_key(name)), metadata.path
 
 
 def cache_entry(metadata):
-  """(key, None) of a cache file the listing found, if it is not broken."""
+  """(key, its cache file name) of a cache file the listing found, if it is
+  not broken; the key is its photo's (see photo_entry)."""
   if metadata.size_in_bytes >= MIN_CACHE_FILE_BYTES:
-    yield photo_key(metadata.path, cache.CACHE_SUFFIX), None
+    folder, name = folder_and_name(metadata.path)
+    yield (folder, twin_key(cache.photo_name_of(name))), '%s/%s' % (folder, name)
 
 
 def photos_to_compute(joined):
-  """The photo of a key, unless its cache file is there; counts both."""
-  _, found = joined
-  for path in found['photo']:
+  """(path, cache file name) of the photos of a key that have no cache file
+  yet; counts both kinds. The photos of a key are one photo and its twins,
+  so twin_originals of them names each cache file as retrain.py does."""
+  (folder, _), found = joined
+  paths = {folder_and_name(path)[1]: path for path in found['photo']}
+  twins = twin_originals(paths)
+  for name, path in sorted(paths.items()):
     count('photos')
-    if found['cached']:
+    cache_name = cache.cache_file_name(folder, name, twin=name in twins)
+    if cache_name in found['cached']:
       count('cached')
     else:
-      yield path
+      yield path, cache_name
 
 
-def read_photo_file(path):
+def read_photo_file(photo):
+  """((path, cache file name), the photo file's bytes), or (path, why it
+  cannot be read) to SKIPPED."""
+  path, _ = photo
   try:
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-      yield path, f.read()
+      yield photo, f.read()
   except OSError as e:  # Beam's BeamIOError too.
     yield beam.pvalue.TaggedOutput(SKIPPED, (path, 'cannot read it (%s)' % e))
 
@@ -148,13 +163,12 @@ def read_photo_file(path):
 def write_cache_file(outcome, bottleneck_dir):
   """Writes a photo's bottleneck to its cache file; passes a photo that
   could not be read on to SKIPPED."""
-  path, output = outcome
+  (path, cache_name), output = outcome
   if isinstance(output, str):
     yield beam.pvalue.TaggedOutput(SKIPPED, (path, output))
     return
-  folder, name = photo_key(path)
-  save(FileSystems.join(bottleneck_dir, cache.cache_file_name(folder, name)),
-       cache.format_bottleneck(output), durable=False)
+  save(FileSystems.join(bottleneck_dir, cache_name), cache.format_bottleneck(output),
+       durable=False)
   count('computed')
 
 
