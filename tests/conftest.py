@@ -26,6 +26,7 @@ from retraining import inception
 from retraining.graph import rewrite
 from retraining.graph import runner as graph_runner
 from retraining.graph.tensorflow_v1 import tf, tf1
+from retraining.machine import cpu_cores
 
 import standin
 
@@ -33,6 +34,21 @@ SHARED_DATA = os.path.join(os.path.dirname(ROOT), 'shared', 'data')
 MODEL_ARCHIVE = 'inception-2015-12-05.tgz'
 COLORS = {'daisy': (230, 230, 60), 'roses': (200, 30, 40),
           'tulips': (200, 60, 200), 'sunflowers': (250, 170, 20)}
+
+
+# Memory to allow each pytest-xdist worker: its own process and the script
+# it runs, each with TensorFlow and a graph loaded.
+WORKER_MEMORY_BYTES = 3 << 30
+
+
+def pytest_xdist_auto_num_workers(config):
+  """`-n auto`: one worker per core this process may run on (xdist's own
+  count ignores affinity), fewer where memory is short."""
+  try:
+    memory = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
+  except (AttributeError, ValueError, OSError):  # Not on Linux or macOS.
+    return cpu_cores()
+  return max(1, min(cpu_cores(), memory // WORKER_MEMORY_BYTES))
 
 
 def closed_port_url():
