@@ -25,6 +25,7 @@ from retraining.machine import cpu_cores
 from conftest import (
   ROOT,
   assert_clean_failure,
+  closed_port_url,
   make_good_photo_kinds,
   make_photo,
   make_photo_tree,
@@ -145,6 +146,28 @@ def test_a_runners_own_options_are_beams_not_unknown(tmp_path, model_dir, runner
   assert result.stderr.strip().splitlines()[-1] == (
       'cache_bottlenecks.py: error: image folder %s does not exist' % (
           tmp_path / 'nowhere'))
+
+
+@needs_beam
+def test_a_job_server_jar_that_cannot_be_downloaded_is_one_clear_line(
+    tmp_path, model_dir):
+  """The Flink runner first downloads its job server's jar (from Maven
+  Central, unless given): here from a loopback URL nothing listens on, as
+  offline. Beam's cache of jars is in the test's HOME."""
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=1)
+  jar = closed_port_url().rsplit('/', 1)[0] + '/flink-job-server.jar'
+  result = run_script(SCRIPT, *cache_args(photos, tmp_path / 'b', model_dir),
+                      '--runner=FlinkRunner', '--flink_job_server_jar=' + jar,
+                      env={'HOME': str(tmp_path)})
+  assert_clean_failure(result)
+  assert result.returncode == 1
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith('cache_bottlenecks.py: error: the runner\'s job server '
+                         'cannot start. Unable to fetch remote job server jar at '
+                         '%s: ' % jar), last
+  assert last.endswith('or give its jar (--flink_job_server_jar=PATH, '
+                       '--spark_job_server_jar=PATH)'), last
+  assert not (tmp_path / 'b').exists()
 
 
 @needs_beam

@@ -35,7 +35,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 
-from retraining import cache, files, inception, warn
+from retraining import UserError, cache, files, inception, warn
 from retraining.beam import workarounds
 from retraining.beam.options import runs_here
 from retraining.beam.paths import is_local, skipped_list_path
@@ -45,6 +45,9 @@ from retraining.photos import twin_key, twin_originals
 
 COUNTERS = 'bottlenecks'  # the namespace of the pipeline's counters
 SKIPPED = 'skipped'  # the tag of the photos that cannot be read
+# How Beam 2.77's error begins where a runner's job-server jar (Flink's,
+# Spark's: from Maven Central, on first use) cannot be downloaded.
+JAR_NOT_FETCHED = 'Unable to fetch remote job server jar'
 # A cache file shorter than 2,048 one-digit numbers and their commas is
 # broken (a crash of the machine may leave one empty: see
 # cache.write_bottleneck) and is computed again; retrain.py finds any other
@@ -64,8 +67,18 @@ def run(options, image_dir, bottleneck_dir, model):
     result = pipeline.run()
     result.wait_until_finish()
   except Exception as e:
-    raise workarounds.worker_user_error(e) or e
+    raise workarounds.worker_user_error(e) or job_server_error(e) or e
   return job_counts(result)
+
+
+def job_server_error(error):
+  """The UserError for a runner's job server that cannot start because its
+  jar could not be downloaded (Beam's error says where to put it), or None."""
+  if isinstance(error, RuntimeError) and str(error).startswith(JAR_NOT_FETCHED):
+    return UserError('the runner\'s job server cannot start. %s, or give its jar '
+                     '(--flink_job_server_jar=PATH, --spark_job_server_jar=PATH)'
+                     % str(error).rstrip('.'))
+  return None
 
 
 def job_counts(result):
