@@ -96,12 +96,14 @@ def cache_with_beam(beam_args):
   check_image_dir(paths, image_dir)
   graph_path = staging.model_graph(FLAGS.model_dir, FLAGS.model_url)
   threads = FLAGS.threads_per_worker or options.threads_per_worker(job_options)
-  staging.ship_package(job_options)
+  versions = worker.installed_versions()
+  staging.ship_package(job_options, versions)
   log('Caching the bottlenecks of the photos in %s into %s (%s)' % (
       image_dir, bottleneck_dir, options.parallelism(job_options, threads)))
-  model = (graph_path, threads, options.processes_per_machine(job_options),
-           worker.installed_versions(), worker.kernel_choice())
-  counts = pipeline.run(job_options, image_dir, bottleneck_dir, model)
+  handler = worker.BottleneckHandler(
+      graph_path, threads, options.processes_per_machine(job_options), versions,
+      worker.kernel_choice())
+  counts = pipeline.run(job_options, image_dir, bottleneck_dir, handler)
   report_counts(counts, image_dir, paths.skipped_list_path(bottleneck_dir))
 
 

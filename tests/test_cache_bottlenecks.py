@@ -77,6 +77,28 @@ def summary(result):
   return tuple(int(n) for n in match.groups())
 
 
+def photos_with_a_broken_one(folder, per_class):
+  photos = make_photo_tree(str(folder), per_class=per_class)
+  broken = os.path.join(photos, 'roses', 'broken.jpg')
+  with open(broken, 'w') as f:
+    f.write('not a photo\n')
+  return photos, broken
+
+
+def retrains_cache(work, photos, model_dir, env=None):
+  """{name: bytes} of the cache retrain.py writes for `photos`."""
+  trained = run_script('retrain.py', *retrain_args(work, photos, model_dir, 2), env=env)
+  assert trained.returncode == 0, trained.stderr
+  return cache_files(work / 'bottlenecks')
+
+
+def assert_same_files(written, expected):
+  assert sorted(written) == sorted(expected)
+  # Names only: pytest's diff of thousands of numbers takes minutes.
+  differing = sorted(name for name in expected if written[name] != expected[name])
+  assert not differing, '%d files differ: %s' % (len(differing), differing[:3])
+
+
 def make_a_twin(photos):
   """A photo whose name differs from another's only in case (see
   photos.twin_originals), of other pixels: retrain.py gives it a cache file
@@ -197,9 +219,7 @@ def test_the_cache_is_retrains_byte_for_byte_and_retrain_creates_none(
   photos = make_photo_tree(str(tmp_path / 'photos'), per_class=5)
   make_good_photo_kinds(os.path.join(photos, 'kinds'))
   make_a_twin(photos)
-  by_retrain = run_script('retrain.py', *retrain_args(tmp_path / 'r', photos,
-                                                      model_dir, 2), env=env)
-  assert by_retrain.returncode == 0, by_retrain.stderr
+  expected = retrains_cache(tmp_path / 'r', photos, model_dir, env)
   # Into the cache folder of a second retrain.py run.
   bottlenecks = tmp_path / 't' / 'bottlenecks'
   by_beam = run_script(SCRIPT, *cache_args(photos, bottlenecks, model_dir), env=env)
@@ -210,14 +230,10 @@ def test_the_cache_is_retrains_byte_for_byte_and_retrain_creates_none(
   assert '(FnApiRunner, 2 worker processes, %d threads per worker process)' % (
       threads) in by_beam.stdout
 
-  expected = cache_files(tmp_path / 'r' / 'bottlenecks')
   assert len(expected) == count
   written = cache_files(bottlenecks)
   assert len(twin_cache_files(written)) == 1
-  assert sorted(written) == sorted(expected)
-  # Names only: pytest's diff of thousands of numbers takes minutes.
-  differing = sorted(name for name in expected if written[name] != expected[name])
-  assert not differing, '%d files differ: %s' % (len(differing), differing[:3])
+  assert_same_files(written, expected)
   assert (bottlenecks / SKIPPED_LIST).read_text() == ''
 
   before = stamps(bottlenecks)
@@ -260,10 +276,7 @@ def test_a_killed_job_resumes_with_only_what_is_missing(tmp_path, model_dir):
   processes at once), whatever the speed of the machine. Two more cache
   files are deleted before the second run, and a broken photo is skipped
   and named."""
-  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=6)
-  broken = os.path.join(photos, 'roses', 'broken.jpg')
-  with open(broken, 'w') as f:
-    f.write('not a photo\n')
+  photos, broken = photos_with_a_broken_one(tmp_path / 'photos', per_class=6)
   stuck = os.path.join(photos, 'tulips', 'stuck.jpg')
   os.mkfifo(stuck)
   bottlenecks = tmp_path / 'b'

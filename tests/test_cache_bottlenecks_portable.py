@@ -19,16 +19,19 @@ import sys
 
 import pytest
 
-from conftest import ROOT, make_good_photo_kinds, make_photo_tree, retrain_args, run_script
+from conftest import ROOT, make_good_photo_kinds, run_script
 from test_cache_bottlenecks import (
   HANG_GUARD_S,
   SCRIPT,
   SKIPPED_LIST,
+  assert_same_files,
   cache_files,
   complete_cache_files,
   make_a_twin,
   needs_beam,
   photo_count,
+  photos_with_a_broken_one,
+  retrains_cache,
   stamps,
   summary,
   twin_cache_files,
@@ -76,28 +79,6 @@ def portable_args(portable, image_dir, bottleneck_dir, model_dir):
           '--model_dir=%s' % model_dir, '--runner=PortableRunner',
           '--job_endpoint=localhost:%d' % job_port, '--environment_type=EXTERNAL',
           '--environment_config=localhost:%d' % pool_port]
-
-
-def photos_with_a_broken_one(folder, per_class):
-  photos = make_photo_tree(str(folder), per_class=per_class)
-  broken = os.path.join(photos, 'roses', 'broken.jpg')
-  with open(broken, 'w') as f:
-    f.write('not a photo\n')
-  return photos, broken
-
-
-def retrains_cache(work, photos, model_dir, env=None):
-  """{name: bytes} of the cache retrain.py writes for `photos`."""
-  trained = run_script('retrain.py', *retrain_args(work, photos, model_dir, 2), env=env)
-  assert trained.returncode == 0, trained.stderr
-  return cache_files(work / 'bottlenecks')
-
-
-def assert_same_files(written, expected):
-  assert sorted(written) == sorted(expected)
-  # Names only: pytest's diff of thousands of numbers takes minutes.
-  differing = sorted(name for name in expected if written[name] != expected[name])
-  assert not differing, '%d files differ: %s' % (len(differing), differing[:3])
 
 
 @pytest.mark.slow

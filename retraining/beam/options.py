@@ -65,6 +65,11 @@ def runs_here(options):
   return runner_of(options) in LOCAL_RUNNERS
 
 
+def on_dataflow(options):
+  """Dataflow starts one worker process per vCPU."""
+  return 'dataflow' in runner_of(options).lower()
+
+
 def local_processes(options):
   """How many worker processes the local runner starts (0 if it runs the
   job in this process, or the job does not run here)."""
@@ -90,7 +95,7 @@ def threads_per_worker(options):
     if not local_processes(options):
       return cpu_cores()  # The job runs in this process.
     return max(1, cpu_cores() // local_processes(options))
-  if 'dataflow' in runner_of(options).lower() or not processes_per_machine(options):
+  if on_dataflow(options) or not processes_per_machine(options):
     return 1
   return ON_THE_WORKER
 
@@ -103,7 +108,7 @@ def parallelism(options, threads):
     processes = '%d worker processes' % local_processes(options)
   elif runs_here(options):
     processes = 'in this process'
-  elif 'dataflow' in runner.lower():
+  elif on_dataflow(options):
     processes = 'one worker process per vCPU'
   elif processes_per_machine(options):
     processes = 'worker processes as the runner starts them, %d per machine' % (

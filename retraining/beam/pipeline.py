@@ -39,7 +39,6 @@ from retraining import UserError, cache, files, inception, warn
 from retraining.beam import workarounds
 from retraining.beam.options import runs_here
 from retraining.beam.paths import is_local, skipped_list_path
-from retraining.beam.worker import BottleneckHandler
 from retraining.listing import is_photo_name
 from retraining.photos import twin_key, twin_originals
 
@@ -55,14 +54,14 @@ JAR_NOT_FETCHED = 'Unable to fetch remote job server jar'
 MIN_CACHE_FILE_BYTES = 2 * inception.BOTTLENECK_TENSOR_SIZE - 1
 
 
-def run(options, image_dir, bottleneck_dir, model):
+def run(options, image_dir, bottleneck_dir, handler):
   """Runs the pipeline to its end; returns its counters {name: count}:
   photos, cached (already), computed, skipped; None where the runner
   counts nothing."""
   if runs_here(options):  # The worker processes print their lines themselves.
     workarounds.quiet_forwarded_worker_logs()
   pipeline = beam.Pipeline(options=options)
-  cache_photos(pipeline, image_dir, bottleneck_dir, model)
+  cache_photos(pipeline, image_dir, bottleneck_dir, handler)
   try:
     result = pipeline.run()
     result.wait_until_finish()
@@ -96,9 +95,9 @@ def job_counts(result):
   return counts
 
 
-def cache_photos(pipeline, image_dir, bottleneck_dir, model):
+def cache_photos(pipeline, image_dir, bottleneck_dir, handler):
   """Adds the steps described in this module's docstring to `pipeline`;
-  `model`: BottleneckHandler's arguments."""
+  `handler`: the worker.BottleneckHandler the workers run."""
   photos = (pipeline
             | 'List photos' >> fileio.MatchFiles(FileSystems.join(image_dir, '*', '*'))
             | 'Keep photos' >> beam.FlatMap(photo_entry))
@@ -112,8 +111,7 @@ def cache_photos(pipeline, image_dir, bottleneck_dir, model):
           | 'Spread' >> beam.Reshuffle()
           | 'Read' >> beam.ParDo(read_photo_file).with_outputs(SKIPPED, main='photos'))
   written = (read.photos
-             | 'Bottlenecks' >> RunInference(KeyedModelHandler(
-                 BottleneckHandler(*model)))
+             | 'Bottlenecks' >> RunInference(KeyedModelHandler(handler))
              | 'Write' >> beam.ParDo(write_cache_file, bottleneck_dir).with_outputs(
                  SKIPPED, main='written'))
   _ = ((read[SKIPPED], written[SKIPPED])

@@ -11,7 +11,6 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import SetupOptions
 
 from retraining import downloads, inception
-from retraining.beam import worker
 from retraining.beam.options import runs_here
 from retraining.beam.paths import is_local
 
@@ -22,9 +21,10 @@ SETUP_FILE = os.path.join(ROOT, 'setup.py')
 SHIPS_CODE = {'setup_file', 'extra_packages', 'sdk_container_image'}
 
 
-def ship_package(options):
+def ship_package(options, versions):
   """Makes this package importable on the workers, with the driver's
-  versions of what decides the bytes. Local worker processes inherit this
+  `versions` of what decides the bytes ({distribution: version}, as
+  worker.installed_versions gives them). Local worker processes inherit this
   process's PYTHONPATH. Workers elsewhere install the package from
   setup.py, unless the options already ship code (--setup_file,
   --extra_package, or a container image holding it), and the pins from a
@@ -38,7 +38,7 @@ def ship_package(options):
   if not SHIPS_CODE & given:
     setup.setup_file = SETUP_FILE
   if 'requirements_file' not in given:
-    setup.requirements_file = pins_file(worker.installed_versions())
+    setup.requirements_file = pins_file(versions)
     if 'requirements_cache' not in given:
       # The workers install the pins themselves (or have them already):
       # Beam would otherwise download each into a cache here, to stage it.
