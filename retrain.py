@@ -32,7 +32,7 @@ import sys
 from absl import app, flags
 
 from retraining import (
-  bottlenecks,
+  dataset,
   defaults,
   downloads,
   errors_as_one_line,
@@ -41,9 +41,9 @@ from retraining import (
   outputs,
 )
 from retraining.figures import charts
-from retraining.graph import caching, distortions, export, final_layer, summaries, training
+from retraining.graph import bottlenecks, distortions, export, final_layer, summaries, training
 from retraining.graph.tensorflow_v1 import set_up_process, tf, tf1
-from retraining.photos import create_image_lists
+from retraining.image_lists import create_image_lists
 
 FLAGS = flags.FLAGS
 # Input and output file flags.
@@ -148,7 +148,7 @@ def distortion_flags():
                                  FLAGS.random_scale, FLAGS.random_brightness)
 
 
-def train_final_layer(inception_graph_def, splits, labels, settings):
+def train_final_layer(inception_graph_def, sets, labels, settings):
   """Adds the new layer, trains it and measures it on the test set; returns
   (the frozen graph: Inception plus the layer, the history, the Evaluation)."""
   with distortions.distorted_bottlenecks(inception_graph_def, settings.seed,
@@ -160,8 +160,8 @@ def train_final_layer(inception_graph_def, splits, labels, settings):
                                         settings.learning_rate)
     writers = summaries.summary_writers(FLAGS.summaries_dir, graph)
     sess.run(tf1.global_variables_initializer())
-    history = training.train(sess, layer, splits, settings, writers, distorted)
-    evaluation = training.evaluate(sess, layer, splits['testing'], labels,
+    history = training.train(sess, layer, sets, settings, writers, distorted)
+    evaluation = training.evaluate(sess, layer, sets['testing'], labels,
                                    settings)
     output_graph_def = final_layer.frozen_graph(sess, inception_graph_def,
                                                 FLAGS.final_tensor_name)
@@ -178,22 +178,22 @@ def retrain():
   image_lists = create_image_lists(FLAGS.image_dir, FLAGS.testing_percentage,
                                    FLAGS.validation_percentage)
   labels = list(image_lists.keys())
-  photos = bottlenecks.list_photos(image_lists, FLAGS.image_dir)
+  photos = dataset.list_photos(image_lists, FLAGS.image_dir)
   log('Found %d photos in %d classes' % (len(photos), len(labels)))
 
   # Cache the bottleneck of every photo; train and evaluate from memory.
-  inception_graph_def = caching.read_inception_graph(graph_path)
-  cached = caching.cached_bottlenecks(inception_graph_def, photos,
+  inception_graph_def = bottlenecks.read_inception_graph(graph_path)
+  cached = bottlenecks.cached_bottlenecks(inception_graph_def, photos,
                                       FLAGS.bottleneck_dir)
-  splits = bottlenecks.split_sets(photos, cached)
-  bottlenecks.check_every_class_has_photos(splits, labels)
-  bottlenecks.warn_of_same_content(splits)
+  sets = dataset.cut_into_sets(photos, cached)
+  dataset.check_every_class_has_photos(sets, labels)
+  dataset.warn_of_same_content(sets)
   log('Training on %d photos, validating on %d, testing on %d' % tuple(
-      len(splits[c].labels) for c in ('training', 'validation', 'testing')))
+      len(sets[s].labels) for s in ('training', 'validation', 'testing')))
 
   # Add the new layer, train it, measure it on the test set.
   output_graph_def, history, evaluation = train_final_layer(
-      inception_graph_def, splits, labels, training_settings())
+      inception_graph_def, sets, labels, training_settings())
 
   # Export it with Inception: the graph, the labels, the phone model.
   export.save_model(output_graph_def, labels, FLAGS.final_tensor_name,
@@ -202,7 +202,7 @@ def retrain():
   if FLAGS.save_charts:
     charts.save_training_figures(history, evaluation, labels,
                                  FLAGS.output_graph)
-  bottlenecks.report_skipped_photos(cached.skipped, FLAGS.output_graph)
+  dataset.report_skipped_photos(cached.skipped, FLAGS.output_graph)
 
 
 def main(argv):

@@ -16,10 +16,10 @@ functions, and patches nothing:
   TensorFlow's or numpy's, would give: TensorFlow's alone can be the slower
   one (as on an AVX2 CPU with oneDNN off) and would understate the limit.
 - The steady caching rate (after the first STEADY_AFTER photos) comes from
-  the times caching.cached_bottlenecks wrote the photos' cache files (their
+  the times bottlenecks.cached_bottlenecks wrote the photos' cache files (their
   mtimes), within one run.
 - The runs with the weights fed pass feed_weights=True to
-  caching.cached_bottlenecks (and on to graph_runner.photo_outputs).
+  bottlenecks.cached_bottlenecks (and on to graph_runner.photo_outputs).
 - The training phase is the time from retrain.py printing 'Training on' to
   its printing 'Final test accuracy', by this script's clock as each line
   arrives.

@@ -165,7 +165,7 @@ def run_benchmark(scratch):
          % layer['photos'], layer['top1'], '')
   report('    max |score gap|', layer['max_gap'], '')
   report('    mean |score gap|', layer['mean_gap'], '')
-  report('    test accuracy (N=%d), float32' % layer['test_photos'],
+  report('    test accuracy (N=%d), float32' % layer['test_image_lists'],
          layer['float32_accuracy'], '')
   report('    float16', layer['float16_accuracy'], '')
 

@@ -87,11 +87,11 @@ def worker_final_layer_float16(graph_path, image_dir, bottleneck_dir):
   """The new layer alone on the real bottlenecks of every photo: its
   scores with float32 weights and with the weights rounded to float16 (as
   --tflite_float16 stores them), and the test set's accuracy with each."""
-  from retraining import bottlenecks, cache
+  from retraining import cache, dataset
   from retraining.graph import nodes, rewrite
   from retraining.graph.tensorflow_v1 import tf, tf1
-  from retraining.photos import create_image_lists
-  photos = bottlenecks.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
+  from retraining.image_lists import create_image_lists
+  photos = dataset.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
   values, found, _, _ = cache.load_bottlenecks(bottleneck_dir,
                                                [p.cache_path for p in photos])
   assert found.all()
@@ -113,8 +113,8 @@ def worker_final_layer_float16(graph_path, image_dir, bottleneck_dir):
       with tf1.Session(graph=graph) as sess:
         scores[name] = sess.run('final_result:0', {FINAL_LAYER_INPUT: values})
   truth = np.array([p.label_index for p in photos])
-  test = np.array([p.category == 'testing' for p in photos])
-  figures = {'photos': len(photos), 'test_photos': int(test.sum())}
+  test = np.array([p.set_name == 'testing' for p in photos])
+  figures = {'photos': len(photos), 'test_image_lists': int(test.sum())}
   figures.update(score_gaps(scores['float16'], scores['float32']))
   for name, values in scores.items():
     figures[name + '_accuracy'] = float(

@@ -75,19 +75,19 @@ def best_matmul_rate(multiply):
 
 
 def worker_cache_with_retrain(model_dir, image_dir, cache_dir, weights):
-  """retrain.py's caching (caching.cached_bottlenecks) of every photo into an
+  """retrain.py's caching (bottlenecks.cached_bottlenecks) of every photo into an
   empty cache, from reading the graph on (cold). With weights='fed', the
   body is fed its weights on every run whatever the photo count, as it is
   for up to FEED_WEIGHTS_UP_TO photos."""
-  from retraining import bottlenecks, inception, machine
-  from retraining.graph import caching, rewrite
-  from retraining.photos import create_image_lists
-  photos = bottlenecks.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
+  from retraining import dataset, inception, machine
+  from retraining.graph import bottlenecks, rewrite
+  from retraining.image_lists import create_image_lists
+  photos = dataset.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
   machine.keep_freed_memory()  # As retrain.py does when it starts.
   start = time.perf_counter()
   graph_def = rewrite.fast_graph_def(rewrite.read_graph_def(
       os.path.join(model_dir, inception.GRAPH_FILE_NAME)))
-  cached = caching.cached_bottlenecks(
+  cached = bottlenecks.cached_bottlenecks(
       graph_def, photos, cache_dir, feed_weights=True if weights == 'fed' else None)
   assert cached.ok.all()
   return {'photos': len(photos), 'cold_s': time.perf_counter() - start}
@@ -158,9 +158,9 @@ def worker_train_book(bottleneck_dir):
 def worker_load_cache(image_dir, bottleneck_dir):
   """Loading every cached bottleneck: from the text files alone (cold), then
   with the binary index a first run leaves (warm)."""
-  from retraining import bottlenecks, cache
-  from retraining.photos import create_image_lists
-  photos = bottlenecks.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
+  from retraining import cache, dataset
+  from retraining.image_lists import create_image_lists
+  photos = dataset.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
   rel_paths = [p.cache_path for p in photos]
   index = os.path.join(bottleneck_dir, cache.INDEX_FILE_NAME)
   if os.path.exists(index):
@@ -177,7 +177,7 @@ def worker_load_cache(image_dir, bottleneck_dir):
 
 def worker_memory(count, scratch):
   """RSS growth per photo when `count` cached photos are listed and loaded."""
-  from retraining import bottlenecks, cache
+  from retraining import cache, dataset
   count = int(count)
   line = ','.join(['0.25'] * 2048)
   image_lists = collections.OrderedDict()
@@ -191,7 +191,7 @@ def worker_memory(count, scratch):
     image_lists[folder] = {'dir': folder, 'training': names, 'testing': [],
                            'validation': []}
   before = rss_bytes()
-  photos = bottlenecks.list_photos(image_lists, '/photos')
+  photos = dataset.list_photos(image_lists, '/photos')
   values, found, _, _ = cache.load_bottlenecks(scratch, [p.cache_path for p in photos])
   assert found.all() and len(values) == count
   return {'per_photo_bytes': (rss_bytes() - before) / count}

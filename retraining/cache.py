@@ -29,7 +29,7 @@ def cache_file_name(folder, file_name, twin=False):
   """The cache file of photo `folder/file_name`, relative to the cache folder,
   with '/' on every system (the index's keys are the same everywhere, and
   Windows opens such paths). A `twin` (a name differing from another photo's
-  only in case or Unicode form, see photos.twin_originals) gets a hash of
+  only in case or Unicode form, see image_lists.twin_originals) gets a hash of
   its exact name too: on a disk blind to case (Windows, macOS) the two
   would otherwise be one cache file."""
   if twin:

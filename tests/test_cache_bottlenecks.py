@@ -101,7 +101,7 @@ def assert_same_files(written, expected):
 
 def make_a_twin(photos):
   """A photo whose name differs from another's only in case (see
-  photos.twin_originals), of other pixels: retrain.py gives it a cache file
+  image_lists.twin_originals), of other pixels: retrain.py gives it a cache file
   of its own, `<name>.twin-<hash>.txt`."""
   return make_photo(os.path.join(photos, 'roses', 'ROSES_00.JPG'), (0, 90, 0), seed=5)
 

@@ -48,7 +48,7 @@ def test_report_numbers():
   assert total[0].split() == ['total', '10']
 
 
-def test_report_recall_of_a_class_without_test_photos():
+def test_report_recall_of_a_class_without_test_image_lists():
   text = report.format_evaluation_report(np.array([[2, 0], [0, 0]]),
                                          ['cats', 'dogs'])
   dogs = [line.split() for line in text.splitlines()

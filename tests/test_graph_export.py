@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from retraining import UserError, __version__
+from retraining.decoding import read_photo
 from retraining.graph import export, rewrite, tflite_file
 from retraining.graph import runner as graph_runner
 from retraining.graph.tensorflow_v1 import tf, tf1
@@ -19,7 +20,6 @@ from retraining.lite.schema.metadata_schema_py_generated import (
   ContentProperties,
   ProcessUnitOptions,
 )
-from retraining.photos import read_photo
 
 from conftest import make_good_photo_kinds
 

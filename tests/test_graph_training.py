@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from retraining import inception
-from retraining.bottlenecks import Split
+from retraining.dataset import PhotoSet
 from retraining.graph import final_layer, rewrite, summaries, training
 from retraining.graph.tensorflow_v1 import tf, tf1
 
@@ -24,7 +24,7 @@ def separable_split(per_class, seed):
   labels = np.repeat(np.arange(CLASSES), per_class)
   bottlenecks = rng.normal(0, 0.1, (len(labels), inception.BOTTLENECK_TENSOR_SIZE))
   bottlenecks[np.arange(len(labels)), labels] += 3
-  return Split(bottlenecks.astype(np.float32), labels,
+  return PhotoSet(bottlenecks.astype(np.float32), labels,
                         ['photo_%d.jpg' % i for i in range(len(labels))])
 
 
@@ -83,7 +83,7 @@ def test_evaluate_reports_accuracy_confusion_and_mistakes(trained_layer, capsys)
 
 def test_evaluate_without_a_test_set_warns(trained_layer, capsys):
   sess, layer, _, _ = trained_layer
-  empty = Split(np.zeros((0, inception.BOTTLENECK_TENSOR_SIZE), np.float32),
+  empty = PhotoSet(np.zeros((0, inception.BOTTLENECK_TENSOR_SIZE), np.float32),
                          np.zeros(0, np.int64), [])
   assert training.evaluate(sess, layer, empty, ['a', 'b', 'c'],
                            SETTINGS) is None

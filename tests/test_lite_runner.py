@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 
 from retraining import inception
+from retraining.decoding import BadPhoto, read_photo
 from retraining.graph import runner as graph_runner
 from retraining.graph.tensorflow_v1 import tf
 from retraining.lite import runner as litert_runner
-from retraining.photos import BadPhoto, read_photo
 
 from conftest import ROOT, make_bad_photo_kinds, make_good_photo_kinds, make_photo, shared_data
 

@@ -39,8 +39,8 @@ from retraining import UserError, cache, files, inception, warn
 from retraining.beam import workarounds
 from retraining.beam.options import runs_here
 from retraining.beam.paths import is_local, skipped_list_path
+from retraining.image_lists import twin_key, twin_originals
 from retraining.listing import is_photo_name
-from retraining.photos import twin_key, twin_originals
 
 COUNTERS = 'bottlenecks'  # the namespace of the pipeline's counters
 SKIPPED = 'skipped'  # the tag of the photos that cannot be read

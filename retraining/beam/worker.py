@@ -14,8 +14,8 @@ from apache_beam.ml.inference.base import ModelHandler
 
 from retraining import UserError, inception
 from retraining.beam import workarounds
+from retraining.decoding import BadPhoto, photo_from_bytes
 from retraining.machine import cpu_cores
-from retraining.photos import BadPhoto, photo_from_bytes
 
 # The distributions whose versions decide a bottleneck's bytes: TensorFlow
 # runs the graph, numpy formats the numbers, Pillow decodes what is not a

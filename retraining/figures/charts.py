@@ -15,7 +15,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from retraining import files, log, photos, warn
+from retraining import decoding, files, log, warn
 from retraining.figures.fonts import fonts_for
 from retraining.figures.report import ELLIPSIS, shorten
 
@@ -222,8 +222,8 @@ def _draw_photo(axes, photo_path, title):
   axes.set_axis_off()
   axes.set_title(title)
   try:
-    pixels = photos.decode_with_pillow(photo_path)
-  except photos.BadPhoto as e:
+    pixels = decoding.decode_with_pillow(photo_path)
+  except decoding.BadPhoto as e:
     axes.text(0.5, 0.5, 'cannot show the photo:\n%s' % shorten(str(e), 40),
               ha='center', va='center', wrap=True, fontsize=TITLE_FONT_SIZE,
               transform=axes.transAxes)

@@ -13,6 +13,7 @@ import contextlib
 import numpy as np
 
 from retraining import UserError
+from retraining.decoding import BadPhoto
 from retraining.graph import runner as graph_runner
 from retraining.graph.tensorflow_v1 import tf, tf1
 from retraining.inception import (
@@ -22,7 +23,6 @@ from retraining.inception import (
   MODEL_INPUT_WIDTH,
 )
 from retraining.machine import cpu_cores
-from retraining.photos import BadPhoto
 
 # retrain.py's four distortion flags: whether to flip, and the percentages
 # of the crop, the scale and the brightness. None of them: no distortion.

@@ -20,6 +20,7 @@ import concurrent.futures
 import contextlib
 import io
 
+from retraining.decoding import decode_with_pillow, outcomes, read_photo
 from retraining.graph import nodes, rewrite
 from retraining.graph.tensorflow_v1 import onednn_enabled, tf, tf1
 from retraining.inception import (
@@ -32,7 +33,6 @@ from retraining.inception import (
   RESIZED_IMAGE_TENSOR_NAME,
 )
 from retraining.machine import cpu_cores, map_ahead
-from retraining.photos import decode_with_pillow, outcomes, read_photo
 
 DECODE_AHEAD = 64  # photos decoded before the body asks for them
 FEED_WEIGHTS_UP_TO = 64  # photos; see body_session

@@ -41,9 +41,9 @@ def pick(values, rows, batch_size):
   return values if batch_size < 0 else values[rows]
 
 
-def train(sess, layer, splits, settings, writers, distorted=None):
+def train(sess, layer, sets, settings, writers, distorted=None):
   """Runs settings.steps training steps of `layer` (a final_layer.FinalLayer)
-  on splits['training'], measuring it on splits['validation'] and logging
+  on sets['training'], measuring it on sets['validation'] and logging
   as upstream; returns the history
   {'step', 'train_accuracy', 'cross_entropy', 'validation_accuracy': list}.
 
@@ -52,7 +52,7 @@ def train(sess, layer, splits, settings, writers, distorted=None):
   maps photo paths to the bottlenecks of freshly distorted copies) it is fed
   those bottlenecks instead.
   """
-  training, validation = splits['training'], splits['validation']
+  training, validation = sets['training'], sets['validation']
   class_count, training_set = layer.class_count, layer.training_set
   train_writer, validation_writer = writers
   rng = np.random.default_rng(settings.seed)

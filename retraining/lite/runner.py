@@ -33,9 +33,9 @@ from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
 from retraining import native_stderr_silenced
+from retraining.decoding import decode_with_pillow, outcomes, read_photo
 from retraining.inception import MODEL_INPUT_HEIGHT, MODEL_INPUT_WIDTH, PIXEL_MEAN, PIXEL_STD
 from retraining.machine import cpu_cores, keep_freed_memory, map_ahead
-from retraining.photos import decode_with_pillow, outcomes, read_photo
 
 # simplejpeg's error message is TurboJPEG's: the libjpeg error that stopped
 # the decoding or, where none did, the first warning. libjpeg's warnings
@@ -161,7 +161,7 @@ def photo_pixels(path):
 
   As in graph_runner.resize_photo: a JPEG that needs no rotation is decoded as
   DecodeJpeg would decode it; anything else, and a JPEG DecodeJpeg would
-  reject, is decoded by Pillow (retraining.photos). Raises BadPhoto.
+  reject, is decoded by Pillow (retraining/decoding.py). Raises BadPhoto.
   """
   kind, data = read_photo(path)
   if kind == 'jpeg':

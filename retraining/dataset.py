@@ -2,7 +2,7 @@
 training, validation and testing sets (no TensorFlow).
 
 The bottlenecks themselves are read from the cache or computed by
-retraining/graph/caching.py, one row per photo in the order of list_photos.
+retraining/graph/bottlenecks.py, one row per photo in the order of list_photos.
 """
 
 import collections
@@ -11,16 +11,16 @@ import os
 import numpy as np
 
 from retraining import UserError, cache, files, warn
-from retraining.photos import CATEGORIES, twin_originals
+from retraining.image_lists import SET_NAMES, twin_originals
 
 Photo = collections.namedtuple(
-    'Photo', 'label_index category image_path cache_path')
+    'Photo', 'label_index set_name image_path cache_path')
 # The bottlenecks of the usable photos, in order [usable, 2048]; which photos
 # are usable [n]; the paths of the photos that could not be read.
 Bottlenecks = collections.namedtuple('Bottlenecks', 'values ok skipped')
 # One of the training, validation and testing sets: bottlenecks [n, 2048],
 # label indices [n] sorted, and the photos' paths.
-Split = collections.namedtuple('Split', 'bottlenecks labels paths')
+PhotoSet = collections.namedtuple('PhotoSet', 'bottlenecks labels paths')
 # How many of a bottleneck's first values group photos that may be copies.
 FINGERPRINT_VALUES = 16
 
@@ -28,62 +28,62 @@ FINGERPRINT_VALUES = 16
 def list_photos(image_lists, image_dir):
   """Flattens the image lists into one list of Photo: the training set, then
   the testing and the validation sets, each in label order, so that each
-  set's bottlenecks are consecutive rows (see split_sets)."""
+  set's bottlenecks are consecutive rows (see cut_into_sets)."""
   photos = []
-  twins = [twin_originals([name for c in CATEGORIES for name in lists[c]])
+  twins = [twin_originals([name for s in SET_NAMES for name in lists[s]])
            for lists in image_lists.values()]
-  for category in CATEGORIES:
+  for set_name in SET_NAMES:
     for label_index, lists in enumerate(image_lists.values()):
-      for file_name in lists[category]:
+      for file_name in lists[set_name]:
         photos.append(Photo(
-            label_index, category,
+            label_index, set_name,
             os.path.join(image_dir, lists['dir'], file_name),
             cache.cache_file_name(lists['dir'], file_name,
                                   twin=file_name in twins[label_index])))
   return photos
 
 
-def split_sets(photos, bottlenecks):
-  """{category: Split} of the usable photos, sorted by label.
+def cut_into_sets(photos, bottlenecks):
+  """{set_name: PhotoSet} of the usable photos, sorted by label.
 
   The photos come set by set (see list_photos), so each set's bottlenecks
   are consecutive rows: a view, not a copy.
   """
   usable = [p for p, ok in zip(photos, bottlenecks.ok) if ok]
-  splits, start = {}, 0
-  for category in CATEGORIES:
-    end = start + sum(p.category == category for p in usable)
+  sets, start = {}, 0
+  for set_name in SET_NAMES:
+    end = start + sum(p.set_name == set_name for p in usable)
     members = usable[start:end]
-    assert all(p.category == category for p in members), 'not set by set'
-    splits[category] = Split(
+    assert all(p.set_name == set_name for p in members), 'not set by set'
+    sets[set_name] = PhotoSet(
         bottlenecks.values[start:end],
         np.array([p.label_index for p in members], np.int64),
         [p.image_path for p in members])
     start = end
-  return splits
+  return sets
 
 
-def warn_of_same_content(splits):
+def warn_of_same_content(sets):
   """Names, in one warning, the photos whose bottlenecks are equal: the same
   photo under two names (a copy), which in two sets makes the test accuracy
   measure photos the layer trained on. Candidates are grouped by their first
   values, then compared whole."""
   candidates = collections.defaultdict(list)
-  for category in CATEGORIES:
-    split = splits[category]
-    heads = np.ascontiguousarray(split.bottlenecks[:, :FINGERPRINT_VALUES])
+  for set_name in SET_NAMES:
+    photo_set = sets[set_name]
+    heads = np.ascontiguousarray(photo_set.bottlenecks[:, :FINGERPRINT_VALUES])
     for row, head in enumerate(heads):
-      candidates[head.tobytes()].append((category, row))
+      candidates[head.tobytes()].append((set_name, row))
   groups = []
   for members in candidates.values():
     while len(members) > 1:
-      first = splits[members[0][0]].bottlenecks[members[0][1]]
+      first = sets[members[0][0]].bottlenecks[members[0][1]]
       same = [m for m in members
-              if np.array_equal(splits[m[0]].bottlenecks[m[1]], first)]
+              if np.array_equal(sets[m[0]].bottlenecks[m[1]], first)]
       members = [m for m in members if m not in same]
       if len(same) > 1:
-        groups.append(' = '.join('%s (%s)' % (splits[c].paths[r], c)
-                                 for c, r in same))
+        groups.append(' = '.join('%s (%s)' % (sets[s].paths[r], s)
+                                 for s, r in same))
   if groups:
     warn('%d groups of photos have the same content (their bottlenecks are '
          'equal): %s; a copy in another set than its original is measured '
@@ -91,21 +91,21 @@ def warn_of_same_content(splits):
                                                         '; '.join(sorted(groups))))
 
 
-def check_every_class_has_photos(splits, labels):
+def check_every_class_has_photos(sets, labels):
   """Refuses a class with no training photo; warns of empty validation/test."""
-  counts = {c: np.bincount(splits[c].labels, minlength=len(labels))
-            for c in CATEGORIES}
+  counts = {s: np.bincount(sets[s].labels, minlength=len(labels))
+            for s in SET_NAMES}
   for label_index, label in enumerate(labels):
-    total = sum(int(counts[c][label_index]) for c in CATEGORIES)
+    total = sum(int(counts[s][label_index]) for s in SET_NAMES)
     if counts['training'][label_index] == 0:
       raise UserError('class %r has no photo in the training set (%d usable '
                       'photos in all): add photos to its folder' % (label, total))
-    for category, flag in (('validation', 'validation_percentage'),
+    for set_name, flag in (('validation', 'validation_percentage'),
                            ('testing', 'testing_percentage')):
-      if counts[category][label_index] == 0 and len(splits[category].labels):
+      if counts[set_name][label_index] == 0 and len(sets[set_name].labels):
         warn('class %r (%d photos) has no photo in the %s set, so it is not '
              'measured there: add photos or raise --%s'
-             % (label, total, category, flag))
+             % (label, total, set_name, flag))
 
 
 def report_skipped_photos(skipped, output_graph):

@@ -6,11 +6,11 @@ import os
 import pytest
 
 from retraining import UserError
-from retraining.photos import (
+from retraining.image_lists import (
   MAX_NUM_IMAGES_PER_CLASS,
   create_image_lists,
   label_for_folder,
-  split_for_file,
+  set_for_file,
 )
 
 from conftest import make_photo
@@ -32,21 +32,21 @@ def upstream_split(path, testing_percentage=10, validation_percentage=10):
 
 def test_split_is_upstream_rule_on_the_file_name():
   names = ['%08d_%s.jpg' % (i, 'abc') for i in range(2000)]
-  got = [split_for_file(os.path.join('any', 'where', n), 10, 10) for n in names]
+  got = [set_for_file(os.path.join('any', 'where', n), 10, 10) for n in names]
   assert got == [upstream_split(n) for n in names]
   assert 150 < got.count('testing') < 250 and 150 < got.count('validation') < 250
 
 
 def test_nohash_variants_stay_together():
-  sets = {split_for_file('dog_nohash_%d.jpg' % i, 30, 30) for i in range(50)}
+  sets = {set_for_file('dog_nohash_%d.jpg' % i, 30, 30) for i in range(50)}
   assert len(sets) == 1
-  assert sets == {split_for_file('dog', 30, 30)}
+  assert sets == {set_for_file('dog', 30, 30)}
 
 
 def test_split_does_not_depend_on_the_folder():
   for name in ('1.jpg', 'a_b_c.jpeg', '장미.png'):
-    assert (split_for_file('/home/me/flower_photos/roses/' + name, 10, 10) ==
-            split_for_file('flower_photos/roses/' + name, 10, 10))
+    assert (set_for_file('/home/me/flower_photos/roses/' + name, 10, 10) ==
+            set_for_file('flower_photos/roses/' + name, 10, 10))
 
 
 @pytest.mark.parametrize('folder,label', [

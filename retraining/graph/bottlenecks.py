@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 from retraining import UserError, cache, files, inception, log, warn
-from retraining.bottlenecks import Bottlenecks
+from retraining.dataset import Bottlenecks
 from retraining.graph import rewrite
 from retraining.graph import runner as graph_runner
 from retraining.progress import progress_bar

@@ -1,13 +1,13 @@
-"""retraining/bottlenecks.py: the photos as rows, copies named."""
+"""retraining/dataset.py: the photos as rows, copies named."""
 
 import numpy as np
 
 from retraining import inception
-from retraining.bottlenecks import Split, list_photos, warn_of_same_content
+from retraining.dataset import PhotoSet, list_photos, warn_of_same_content
 
 
 def split_of(rows, paths):
-  return Split(np.array(rows, np.float32), np.zeros(len(rows), int), paths)
+  return PhotoSet(np.array(rows, np.float32), np.zeros(len(rows), int), paths)
 
 
 def test_photos_with_the_same_content_are_named_in_one_warning(capsys):

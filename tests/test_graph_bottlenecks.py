@@ -1,7 +1,7 @@
-"""retraining/graph/caching.py: the Inception graph read and checked."""
+"""retraining/graph/bottlenecks.py: the Inception graph read and checked."""
 
 from retraining import downloads, inception
-from retraining.graph import caching
+from retraining.graph import bottlenecks
 
 import standin
 from conftest import MODEL_ARCHIVE, closed_port_url, tiny_graph_bytes
@@ -15,14 +15,14 @@ def test_graph_placed_by_hand_is_used_with_one_warning_if_unknown(
   graph.write_bytes(tiny_graph_bytes(served_dir / MODEL_ARCHIVE))
   closed = closed_port_url()
   assert downloads.maybe_download_and_extract(str(model_dir), closed) == str(graph)
-  graph_def = caching.read_inception_graph(str(graph))
+  graph_def = bottlenecks.read_inception_graph(str(graph))
   assert inception.BATCH_INPUT_NODE in {n.name for n in graph_def.node}  # Used.
   warnings = capsys.readouterr().err.splitlines()
   assert len(warnings) == 1 and str(graph) in warnings[0], warnings
   assert 'sha256' in warnings[0] and 'using it' in warnings[0]
   monkeypatch.setattr(inception, 'GRAPH_SIZE', graph.stat().st_size)
   monkeypatch.setattr(inception, 'GRAPH_SHA256', downloads.sha256_of(str(graph)))
-  caching.read_inception_graph(str(graph))
+  bottlenecks.read_inception_graph(str(graph))
   assert capsys.readouterr().err == ''
 
 
@@ -35,7 +35,7 @@ def test_an_index_that_cannot_be_written_is_one_warning(tmp_path, capsys):
   from conftest import fill_disk, small_disk
   with small_disk(tmp_path / 'bottlenecks', '64k') as folder:
     fill_disk(folder)
-    caching.save_index(str(folder), ['a/x.jpg.txt'],
+    bottlenecks.save_index(str(folder), ['a/x.jpg.txt'],
                        np.ones((1, inception.BOTTLENECK_TENSOR_SIZE), np.float32))
     assert not (folder / cache.INDEX_FILE_NAME).exists()
   assert capsys.readouterr().err.startswith(
