@@ -16,14 +16,21 @@ one worker process per core. A job that is stopped, run again, computes
 only what is missing.
 """
 
-import os
 import sys
 
 from absl import app, flags
 
-from retraining import UserError, defaults, error, errors_as_one_line, inception, log, warn
+from retraining import (
+  UserError,
+  dataset,
+  defaults,
+  error,
+  errors_as_one_line,
+  image_lists,
+  inception,
+  log,
+)
 
-SCRIPT = 'cache_bottlenecks.py'
 FLAGS = flags.FLAGS
 flags.DEFINE_string('image_dir', defaults.IMAGE_DIR,
                     'Folder of labelled photos, one sub-folder per class (a '
@@ -50,7 +57,7 @@ def split_flags(argv):
   try:
     return FLAGS(argv, known_only=True)[1:]
   except flags.Error as e:
-    error(SCRIPT, e)
+    error(e)
     sys.exit(1)
 
 
@@ -66,26 +73,17 @@ def import_beam():
   return options, paths, pipeline, staging, worker
 
 
-def check_image_dir(paths, image_dir):
-  """A folder of this machine must exist (a bucket's is checked by listing)."""
-  if paths.is_local(image_dir) and not os.path.isdir(image_dir):
-    raise UserError('image folder %s does not exist' % image_dir)
-
-
 def report_counts(counts, image_dir, skipped_list):
   if counts is None:
     log('done; this runner counts nothing: see %s for the skipped photos'
         % skipped_list)
     return
   if not counts['photos']:
-    raise UserError('no photos found in sub-folders of %s: put each class in '
-                    'its own folder, e.g. %s' % (
-                        image_dir, os.path.join(image_dir, 'roses', '1.jpg')))
+    raise image_lists.no_photos_error(image_dir)
   log('%d photos: %d were cached already, %d computed, %d skipped' % (
       counts['photos'], counts['cached'], counts['computed'], counts['skipped']))
   if counts['skipped']:
-    warn('%d photos could not be read and were left out; the list is in %s'
-         % (counts['skipped'], skipped_list))
+    dataset.warn_of_skipped_photos(counts['skipped'], skipped_list)
 
 
 def cache_with_beam(beam_args):
@@ -93,7 +91,8 @@ def cache_with_beam(beam_args):
   job_options = options.pipeline_options(beam_args)
   image_dir = paths.absolute(FLAGS.image_dir)
   bottleneck_dir = paths.absolute(FLAGS.bottleneck_dir)
-  check_image_dir(paths, image_dir)
+  if paths.is_local(image_dir):  # A bucket's is checked by listing it.
+    image_lists.check_image_dir(image_dir)
   graph_path = staging.model_graph(FLAGS.model_dir, FLAGS.model_url)
   threads = FLAGS.threads_per_worker or options.threads_per_worker(job_options)
   versions = worker.installed_versions()
@@ -108,7 +107,7 @@ def cache_with_beam(beam_args):
 
 
 def main(beam_args):
-  with errors_as_one_line(SCRIPT):
+  with errors_as_one_line():
     cache_with_beam(beam_args)
 
 

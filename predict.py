@@ -27,7 +27,6 @@ from retraining import UserError, defaults, error, errors_as_one_line, files, ru
 from retraining.figures import charts
 from retraining.listing import photo_paths_under, why_not_a_photo_file
 
-SCRIPT = 'predict.py'
 RESULT_HEADER = '=== 예측 결과 ==='  # The book's, above each photo's scores.
 CSV_FIRST_COLUMNS = ('path', 'top_label', 'top_score')
 CSV_LAST_COLUMN = 'error'  # after one column per label
@@ -79,7 +78,7 @@ def classify_photos(model, photos, labels):
     start = time.time()
     for path, scores, failure in outputs:
       if failure:
-        error(SCRIPT, '%s: %s' % (path, failure))
+        error('%s: %s' % (path, failure))
       else:
         print_scores(path, scores, labels, with_path=len(photos) > 1)
       outcomes.append((path, scores, failure))
@@ -161,7 +160,7 @@ def predict(inputs):
   found = find_photos(inputs)
   for path, reason in found:
     if reason:
-      error(SCRIPT, '%s: %s' % (path, reason))
+      error('%s: %s' % (path, reason))
   photos = [path for path, reason in found if not reason]
   outcomes = []
   if photos:
@@ -183,7 +182,7 @@ def main(argv):
     sys.exit('usage: python predict.py IMAGE [IMAGE or FOLDER ...] '
              '[--output_graph PATH] [--output_labels PATH] [--noshow_image] '
              '[--runtime=auto|litert|tensorflow] [--output_csv PATH]')
-  with errors_as_one_line(SCRIPT, interrupted='interrupted'):
+  with errors_as_one_line(interrupted='interrupted'):
     sys.exit(predict(argv[1:]))
 
 

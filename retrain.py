@@ -144,27 +144,30 @@ def training_settings():
 
 
 def distortion_flags():
+  """Upstream's distortions of training photos, from the flags of the same
+  names."""
   return distortions.Distortions(FLAGS.flip_left_right, FLAGS.random_crop,
                                  FLAGS.random_scale, FLAGS.random_brightness)
 
 
-def train_final_layer(inception_graph_def, sets, labels, settings):
+def train_final_layer(inception_graph_def, sets, labels, settings,
+                      photo_distortions, final_tensor_name, summaries_dir):
   """Adds the new layer, trains it and measures it on the test set; returns
   (the frozen graph: Inception plus the layer, the history, the Evaluation)."""
   with distortions.distorted_bottlenecks(inception_graph_def, settings.seed,
-                                         distortion_flags()) as distorted, \
+                                         photo_distortions) as distorted, \
       tf.Graph().as_default() as graph, \
       final_layer.training_session() as sess:
     tf1.set_random_seed(settings.seed)
-    layer = final_layer.add_final_layer(len(labels), FLAGS.final_tensor_name,
+    layer = final_layer.add_final_layer(len(labels), final_tensor_name,
                                         settings.learning_rate)
-    writers = summaries.summary_writers(FLAGS.summaries_dir, graph)
+    writers = summaries.summary_writers(summaries_dir, graph)
     sess.run(tf1.global_variables_initializer())
     history = training.train(sess, layer, sets, settings, writers, distorted)
     evaluation = training.evaluate(sess, layer, sets['testing'], labels,
                                    settings)
     output_graph_def = final_layer.frozen_graph(sess, inception_graph_def,
-                                                FLAGS.final_tensor_name)
+                                                final_tensor_name)
   return output_graph_def, history, evaluation
 
 
@@ -184,7 +187,7 @@ def retrain():
   # Cache the bottleneck of every photo; train and evaluate from memory.
   inception_graph_def = bottlenecks.read_inception_graph(graph_path)
   cached = bottlenecks.cached_bottlenecks(inception_graph_def, photos,
-                                      FLAGS.bottleneck_dir)
+                                          FLAGS.bottleneck_dir)
   sets = dataset.cut_into_sets(photos, cached)
   dataset.check_every_class_has_photos(sets, labels)
   dataset.warn_of_same_content(sets)
@@ -193,7 +196,8 @@ def retrain():
 
   # Add the new layer, train it, measure it on the test set.
   output_graph_def, history, evaluation = train_final_layer(
-      inception_graph_def, sets, labels, training_settings())
+      inception_graph_def, sets, labels, training_settings(),
+      distortion_flags(), FLAGS.final_tensor_name, FLAGS.summaries_dir)
 
   # Export it with Inception: the graph, the labels, the phone model.
   export.save_model(output_graph_def, labels, FLAGS.final_tensor_name,
@@ -209,7 +213,7 @@ def main(argv):
   if len(argv) > 1:
     sys.exit('retrain.py: error: unexpected argument %r (flags look like '
              '--image_dir=PATH; see --help)' % argv[1])
-  with errors_as_one_line('retrain.py'):
+  with errors_as_one_line():
     outputs.check_output_paths({'output_graph': FLAGS.output_graph,
                                 'output_labels': FLAGS.output_labels})
     # One run at a time writes these outputs: its graph, labels and .tflite.

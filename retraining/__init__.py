@@ -53,9 +53,15 @@ INTERRUPTED_CACHING = ('interrupted; the cache keeps what was finished, run '
                        'again to resume')
 
 
-def error(script, message):
+def script_name():
+  """The running script's file name (`retrain.py`), which starts its error
+  lines."""
+  return os.path.basename(sys.argv[0])
+
+
+def error(message):
   """One error line on stderr, as the scripts print them."""
-  print('%s: error: %s' % (script, message), file=sys.stderr, flush=True)
+  print('%s: error: %s' % (script_name(), message), file=sys.stderr, flush=True)
 
 
 def output_never_raises():
@@ -69,7 +75,7 @@ def output_never_raises():
 
 
 @contextlib.contextmanager
-def errors_as_one_line(script, interrupted=INTERRUPTED_CACHING):
+def errors_as_one_line(interrupted=INTERRUPTED_CACHING):
   """Ends the process with exit status 1 and one line on stderr, without a
   traceback, on a UserError or Ctrl-C in the block; what the block prints
   never raises for its encoding (see output_never_raises)."""
@@ -77,7 +83,7 @@ def errors_as_one_line(script, interrupted=INTERRUPTED_CACHING):
   try:
     yield
   except UserError as e:
-    error(script, e)
+    error(e)
     sys.exit(1)
   except KeyboardInterrupt:
-    sys.exit('%s: %s' % (script, interrupted))
+    sys.exit('%s: %s' % (script_name(), interrupted))

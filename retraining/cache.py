@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from retraining import files
+from retraining import files, warn
 from retraining.inception import BOTTLENECK_TENSOR_SIZE
 from retraining.machine import aligned_zeros
 
@@ -185,17 +185,24 @@ def read_rows(f, count):
 
 
 def save_index(bottleneck_dir, relative_paths, values):
-  """Records the values of the given cache files with their current stamps.
-  numpy writes `values` a chunk at a time; they are copied only if some
-  files were removed since they were read."""
+  """Records the values of the given cache files with their current stamps,
+  or gives one warning where the index cannot be written (a shared
+  read-only cache, a full disk): it is only a shortcut. numpy writes
+  `values` a chunk at a time; they are copied only if some files were
+  removed since they were read."""
   stamps = file_stamps(bottleneck_dir, relative_paths)
   kept = stamps[:, 0] >= 0
   if not kept.all():
     relative_paths = [rel for rel, keep in zip(relative_paths, kept) if keep]
     stamps, values = stamps[kept], values[kept]
-  with files.atomic_write(os.path.join(bottleneck_dir, INDEX_FILE_NAME)) as f:
-    np.savez(f, paths=np.array(relative_paths, dtype=str), stamps=stamps,
-             values=values)
+  path = os.path.join(bottleneck_dir, INDEX_FILE_NAME)
+  try:
+    with files.atomic_write(path) as f:
+      np.savez(f, paths=np.array(relative_paths, dtype=str), stamps=stamps,
+               values=values)
+  except OSError as e:
+    warn('cannot write the cache index %s (%s): the next run reads the cache '
+         'files again, which is slower' % (path, e.strerror or e))
 
 
 def keep_rows(values, keep):

@@ -118,5 +118,9 @@ def report_skipped_photos(skipped, output_graph):
       warn('%d photos could not be read and were left out (cannot write '
            'their list to %s: %s)' % (len(skipped), path, e))
       return
-    warn('%d photos could not be read and were left out; the list is in %s'
-         % (len(skipped), path))
+    warn_of_skipped_photos(len(skipped), path)
+
+
+def warn_of_skipped_photos(count, list_path):
+  warn('%d photos could not be read and were left out; the list is in %s'
+       % (count, list_path))

@@ -73,6 +73,19 @@ def twin_originals(file_names):
   return twins
 
 
+def check_image_dir(image_dir):
+  """Raises UserError unless the folder `image_dir` exists."""
+  if not os.path.isdir(image_dir):
+    raise UserError('image folder %s does not exist' % image_dir)
+
+
+def no_photos_error(image_dir):
+  """The UserError of a photo folder with no photo in a class folder."""
+  return UserError('no photos found in sub-folders of %s: put each class in '
+                   'its own folder, e.g. %s' % (
+                       image_dir, os.path.join(image_dir, 'roses', '1.jpg')))
+
+
 def create_image_lists(image_dir, testing_percentage, validation_percentage):
   """Lists the photos of each class folder, split into the three sets.
 
@@ -80,8 +93,7 @@ def create_image_lists(image_dir, testing_percentage, validation_percentage):
   'testing': [...], 'validation': [...]} of file names, in sorted folder
   order: that order is the label index written to the labels file.
   """
-  if not os.path.isdir(image_dir):
-    raise UserError('image folder %s does not exist' % image_dir)
+  check_image_dir(image_dir)
   image_lists = collections.OrderedDict()
   folder_of_label = {}
   all_twins = {}
@@ -116,9 +128,7 @@ def create_image_lists(image_dir, testing_percentage, validation_percentage):
              '%s (twin of %s)' % (path, original)
              for path, original in sorted(all_twins.items()))))
   if not image_lists:
-    raise UserError('no photos found in sub-folders of %s: put each class in '
-                    'its own folder, e.g. %s' % (
-                        image_dir, os.path.join(image_dir, 'roses', '1.jpg')))
+    raise no_photos_error(image_dir)
   if len(image_lists) == 1:
     raise UserError('only one class folder of photos found in %s; at least two '
                     'are needed for classification' % image_dir)

@@ -19,6 +19,17 @@ def is_photo_name(file_name):
           and os.path.splitext(file_name)[1].lower() in PHOTO_EXTENSIONS)
 
 
+def is_class_folder(folder_name):
+  """Every sub-folder of the image folder is a class, but hidden ones."""
+  return not folder_name.startswith('.')
+
+
+def is_class_photo(folder_name, file_name):
+  """Whether `file_name` in the sub-folder `folder_name` of the image
+  folder is listed as a photo of a class (by its name alone)."""
+  return is_class_folder(folder_name) and is_photo_name(file_name)
+
+
 def list_class_folders(image_dir):
   """Sorted names of the non-hidden sub-folders of `image_dir`."""
   try:
@@ -26,7 +37,7 @@ def list_class_folders(image_dir):
   except OSError as e:
     raise UserError('cannot read image folder %s (%s)' % (image_dir, e.strerror))
   folders = sorted(e.name for e in entries
-                   if is_dir_entry(e) and not e.name.startswith('.'))
+                   if is_dir_entry(e) and is_class_folder(e.name))
   for folder in folders:
     if not is_utf8(folder):
       raise UserError('the name of folder %s is not UTF-8 text: rename it'

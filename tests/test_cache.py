@@ -7,7 +7,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from retraining import cache, machine
+from retraining import cache, inception, machine
+
+from conftest import fill_disk, small_disk
 
 
 def values(seed=0):
@@ -141,3 +143,15 @@ def test_values_are_aligned_for_tensorflow_to_read_in_place(tmp_path):
   copy = machine.aligned(shifted)
   assert copy.ctypes.data % machine.TENSORFLOW_ALIGNMENT == 0
   assert np.array_equal(copy, shifted)
+
+
+def test_an_index_that_cannot_be_written_is_one_warning(tmp_path, capsys):
+  """A full disk: the index is only a shortcut, so the run goes on."""
+  with small_disk(tmp_path / 'bottlenecks', '64k') as folder:
+    fill_disk(folder)
+    cache.save_index(str(folder), ['a/x.jpg.txt'],
+                     np.ones((1, inception.BOTTLENECK_TENSOR_SIZE), np.float32))
+    assert not (folder / cache.INDEX_FILE_NAME).exists()
+  assert capsys.readouterr().err.startswith(
+      'WARNING: cannot write the cache index %s (No space left on device)'
+      % (tmp_path / 'bottlenecks' / cache.INDEX_FILE_NAME))

@@ -24,20 +24,3 @@ def test_graph_placed_by_hand_is_used_with_one_warning_if_unknown(
   monkeypatch.setattr(inception, 'GRAPH_SHA256', downloads.sha256_of(str(graph)))
   bottlenecks.read_inception_graph(str(graph))
   assert capsys.readouterr().err == ''
-
-
-def test_an_index_that_cannot_be_written_is_one_warning(tmp_path, capsys):
-  """A full disk: the index is only a shortcut, so the run goes on."""
-  import numpy as np
-
-  from retraining import cache
-
-  from conftest import fill_disk, small_disk
-  with small_disk(tmp_path / 'bottlenecks', '64k') as folder:
-    fill_disk(folder)
-    bottlenecks.save_index(str(folder), ['a/x.jpg.txt'],
-                       np.ones((1, inception.BOTTLENECK_TENSOR_SIZE), np.float32))
-    assert not (folder / cache.INDEX_FILE_NAME).exists()
-  assert capsys.readouterr().err.startswith(
-      'WARNING: cannot write the cache index %s (No space left on device)'
-      % (tmp_path / 'bottlenecks' / cache.INDEX_FILE_NAME))

@@ -14,7 +14,6 @@ Without the local MediaPipe copy it prints an address that tells the page
 to load MediaPipe from a CDN (then the phone needs the internet).
 """
 
-import argparse
 import errno
 import http.server
 import json
@@ -24,13 +23,15 @@ import socket
 import sys
 import urllib.parse
 
+from absl import app, flags
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))  # The `retraining` package.
+# The one script outside the project's root: Python looks for the
+# `retraining` package beside this file, so it is told where the root is.
+sys.path.insert(0, os.path.dirname(HERE))
 
-from retraining import UserError, defaults, error, inception  # noqa: E402
+from retraining import UserError, defaults, errors_as_one_line, inception  # noqa: E402
 
-SCRIPT = 'serve.py'
-DEFAULT_OUTPUT_GRAPH = defaults.OUTPUT_GRAPH
 TFLITE_SUFFIX = inception.TFLITE_SUFFIX
 MODEL_URL = '/model.tflite'  # where the page looks for the model by default
 DEFAULT_HOST = '0.0.0.0'  # every network of this machine: the phone's too
@@ -63,28 +64,22 @@ PRIVATE_PROBE = ('10.255.255.255', 1)
 LOOPBACK_HOSTS = ('127.0.0.1', 'localhost', '::1')
 
 
-def parse_args(argv):
-  parser = argparse.ArgumentParser(
-      description='Serve the page that runs the trained .tflite in a phone\'s '
-      'browser (same Wi-Fi). Only the page, MediaPipe\'s files and the model '
-      'are served, read-only.')
-  parser.add_argument('--output_graph', default=DEFAULT_OUTPUT_GRAPH,
-                      help='retrain.py\'s --output_graph; the model is the '
-                      '.tflite beside it (default: %(default)s)')
-  parser.add_argument('--tflite', help='the model to serve, instead of the '
-                      '.tflite beside --output_graph')
-  parser.add_argument('--host', default=DEFAULT_HOST,
-                      help='the address to listen on (default: %(default)s, '
-                      'open to the local network; 127.0.0.1: this computer only)')
-  parser.add_argument('--port', type=int, default=DEFAULT_PORT,
-                      help='the port (default: %(default)s; 0: any free one)')
-  return parser.parse_args(argv)
+FLAGS = flags.FLAGS
+flags.DEFINE_string('output_graph', defaults.OUTPUT_GRAPH,
+                    'retrain.py\'s --output_graph; the model served is the '
+                    '.tflite beside it.')
+flags.DEFINE_string('tflite', None, 'The model to serve, instead of the '
+                    '.tflite beside --output_graph.')
+flags.DEFINE_string('host', DEFAULT_HOST,
+                    'The address to listen on: open to the local network by '
+                    'default; 127.0.0.1: this computer only.')
+flags.DEFINE_integer('port', DEFAULT_PORT, 'The port (0: any free one).',
+                     lower_bound=0, upper_bound=65535)
 
 
-def model_path(args):
-  if args.tflite:
-    return args.tflite
-  return os.path.splitext(args.output_graph)[0] + TFLITE_SUFFIX
+def model_path(output_graph, tflite):
+  """The model to serve: `tflite`, or the .tflite beside `output_graph`."""
+  return tflite or os.path.splitext(output_graph)[0] + TFLITE_SUFFIX
 
 
 def check_model(path):
@@ -240,24 +235,22 @@ def announce(host, port, model, mediapipe_version):
   print('Press Ctrl-C to stop.', flush=True)
 
 
-def main(argv=None):
-  args = parse_args(argv)
-  try:
-    model = model_path(args)
+def main(argv):
+  if len(argv) > 1:
+    sys.exit('serve.py: error: unexpected argument %r (flags look like '
+             '--port=8000; see --help)' % argv[1])
+  with errors_as_one_line(interrupted='stopped'):
+    model = model_path(FLAGS.output_graph, FLAGS.tflite)
     check_model(model)
     mediapipe_version = local_mediapipe()
-    server = make_server(args.host, args.port, routes(model, mediapipe_version))
-  except UserError as e:
-    error(SCRIPT, e)
-    return 1
+    server = make_server(FLAGS.host, FLAGS.port, routes(model, mediapipe_version))
   with server:
     try:
-      announce(args.host, server.server_address[1], model, mediapipe_version)
+      announce(FLAGS.host, server.server_address[1], model, mediapipe_version)
       server.serve_forever()
     except KeyboardInterrupt:
       print('\nStopped.')
-  return 0
 
 
 if __name__ == '__main__':
-  sys.exit(main())
+  app.run(main)

@@ -40,7 +40,7 @@ from retraining.beam import workarounds
 from retraining.beam.options import runs_here
 from retraining.beam.paths import is_local, skipped_list_path
 from retraining.image_lists import twin_key, twin_originals
-from retraining.listing import is_photo_name
+from retraining.listing import is_class_photo
 
 COUNTERS = 'bottlenecks'  # the namespace of the pipeline's counters
 SKIPPED = 'skipped'  # the tag of the photos that cannot be read
@@ -132,7 +132,7 @@ def photo_entry(metadata):
   photo: a photo's name in a class folder that is not hidden. The key,
   (class folder, twin_key of the name), is one for a photo and its twins."""
   folder, name = folder_and_name(metadata.path)
-  if is_photo_name(name) and not folder.startswith('.'):
+  if is_class_photo(folder, name):
     yield (folder, twin_key(name)), metadata.path
 
 

@@ -74,7 +74,7 @@ def cached_bottlenecks(inception_graph_def, photos, bottleneck_dir,
   check_cache_writes(writes, bottleneck_dir)
   values = cache.keep_rows(values, ok)
   if todo or parsed_count:  # Otherwise the index is already up to date.
-    save_index(bottleneck_dir, [r for r, good in zip(rel_paths, ok) if good],
+    cache.save_index(bottleneck_dir, [r for r, good in zip(rel_paths, ok) if good],
                values)
   return Bottlenecks(values, ok, skipped)
 
@@ -96,13 +96,3 @@ def check_cache_writes(writes, bottleneck_dir):
                     'there, or give --bottleneck_dir elsewhere' % (
                         path, bottleneck_dir, getattr(e, 'strerror', None) or e))
 
-
-def save_index(bottleneck_dir, relative_paths, values):
-  """cache.save_index, or one warning where it cannot be written: the index
-  is only a shortcut (a shared read-only cache, a full disk)."""
-  try:
-    cache.save_index(bottleneck_dir, relative_paths, values)
-  except OSError as e:
-    warn('cannot write the cache index %s (%s): the next run reads the cache '
-         'files again, which is slower' % (
-             os.path.join(bottleneck_dir, cache.INDEX_FILE_NAME), e.strerror or e))

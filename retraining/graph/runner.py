@@ -34,7 +34,9 @@ from retraining.inception import (
 )
 from retraining.machine import cpu_cores, map_ahead
 
-DECODE_AHEAD = 64  # photos decoded before the body asks for them
+# Photos decoded and resized before the body asks for them: each is small
+# (299 x 299), and many keep every core's body busy.
+RESIZED_AHEAD_OF_BODY = 64
 FEED_WEIGHTS_UP_TO = 64  # photos; see body_session
 # The graph's decoding head: (JPEG bytes input, decoded pixels, [1, 299,
 # 299, 3] output). retrain.py's distortions have a head of their own.
@@ -65,7 +67,7 @@ def photo_outputs(graph_def, paths, output_name, feed_weights=None):
       concurrent.futures.ThreadPoolExecutor(max(2, cores)) as decoders:
     try:
       images = map_ahead(decoders, lambda path: resize_photo(decoder, path),
-                         paths, DECODE_AHEAD)
+                         paths, RESIZED_AHEAD_OF_BODY)
       if feed_weights is None:
         feed_weights = len(paths) <= FEED_WEIGHTS_UP_TO and not onednn_enabled()
       with body_session(graph_def, output_name, feed_weights) as run_body, \

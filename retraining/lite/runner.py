@@ -47,9 +47,10 @@ LIBJPEG_WARNINGS = (
     'Inconsistent progression sequence', 'Warning: unknown JFIF revision',
     'Invalid SOS parameters for sequential JPEG',
     'Application transferred too many scanlines')
-# Photos decoded while the model runs on an earlier one. Few: each is held
-# whole, at its full size, until the model has run on it.
-DECODE_AHEAD = 2
+# Photos decoded while the model runs on an earlier one, in one thread. Few:
+# the model uses every core, and a photo's decoding makes arrays of its full
+# size.
+DECODED_AHEAD_OF_MODEL = 2
 
 
 # ---------------------------------------------------------------- the model
@@ -93,7 +94,7 @@ def photo_outputs(interpreter, paths):
   keep_freed_memory()
   with concurrent.futures.ThreadPoolExecutor(1) as decoder:
     try:
-      photos = map_ahead(decoder, scaled_photo, paths, DECODE_AHEAD)
+      photos = map_ahead(decoder, scaled_photo, paths, DECODED_AHEAD_OF_MODEL)
       yield ((path, None if failure else classify(interpreter, photo), failure)
              for path, photo, failure in outcomes(paths, photos))
     finally:
