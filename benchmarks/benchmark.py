@@ -227,7 +227,7 @@ def predict_folder(graph, labels, runtime):
 def predicting_many_photos(graph, labels, limit):
   """predict.py on 150 photos, LiteRT against TensorFlow; what LiteRT would
   need to meet its goal, and what it reaches with the pixels ready."""
-  from retraining import files, inception
+  from retraining.lite import model_file
   litert, tensorflow = (predict_folder(graph, labels, runtime)
                         for runtime in ('litert', 'tensorflow'))
   report('predict.py, %d photos in one call, LiteRT, after loading'
@@ -242,7 +242,7 @@ def predicting_many_photos(graph, labels, limit):
   needed = n / (0.5 * tensorflow['wall_s'] - litert_loading)
   report('    the rate after loading that 0.5 x needs', needed, 'photo/s',
          'x limit', needed / limit)
-  kernels = run_worker('litert_kernels', files.beside(graph, inception.TFLITE_SUFFIX))
+  kernels = run_worker('litert_kernels', model_file.beside(graph))
   report('    LiteRT alone, pixels ready, on one thread', kernels['one_thread'],
          'photo/s')
   report('    the same, one thread per core', kernels['all_cores'], 'photo/s',

@@ -19,7 +19,7 @@ FINAL_LAYER_INPUT = 'input/BottleneckInputPlaceholder:0'
 def worker_export(graph_path, labels_path):
   """Seconds of the export alone (conversion and metadata), float32 and
   float16, from the frozen graph as retrain.py holds it; and the sizes."""
-  from retraining.graph import export, rewrite, tflite_file
+  from retraining.graph import export, rewrite
   graph_def = rewrite.read_graph_def(graph_path)
   with open(labels_path, 'rb') as f:
     labels = f.read()
@@ -30,7 +30,7 @@ def worker_export(graph_path, labels_path):
     metadata = export.classifier_metadata(
         'flowers_graph', len(labels.split()), 'flowers_labels.txt', float16)
     with tempfile.TemporaryFile() as f:
-      tflite_file.write_with_metadata(f, model, metadata,
+      export.write_with_metadata(f, model, metadata,
                                           {'flowers_labels.txt': labels})
       figures[name + '_s'] = time.perf_counter() - start
       figures[name + '_mb'] = f.tell() / 1e6

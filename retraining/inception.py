@@ -35,9 +35,6 @@ SCALED_IMAGE_SHAPE = [1, MODEL_INPUT_HEIGHT, MODEL_INPUT_WIDTH, MODEL_INPUT_DEPT
 # The retrained layer's scores, which predict.py reads (retrain.py's
 # --final_tensor_name, by default).
 FINAL_TENSOR_NAME = 'final_result:0'
-# retrain.py writes the model for LiteRT and phones beside the frozen graph,
-# with this in place of the graph's extension (see files.beside).
-TFLITE_SUFFIX = '.tflite'
 # What the rewrite adds between the head and the body (see rewrite.py).
 BATCH_INPUT_NODE = 'input/ResizedImages'
 BATCH_INPUT_TENSOR_NAME = BATCH_INPUT_NODE + ':0'

@@ -14,7 +14,8 @@ import functools
 import os
 
 from retraining import UserError, files, machine, warn
-from retraining.inception import FINAL_TENSOR_NAME, TFLITE_SUFFIX
+from retraining.inception import FINAL_TENSOR_NAME
+from retraining.lite import model_file
 
 RUNTIMES = ('auto', 'litert', 'tensorflow')
 LITERT_PACKAGES = 'ai-edge-litert simplejpeg'
@@ -50,11 +51,10 @@ def check_packed_labels(graph_path, labels_path, labels):
   (so by the run that wrote it), carries other labels than `labels`, the
   labels file's: that file is from another run, and its labels would name
   the scores wrongly with either runtime."""
-  model_path = files.beside(graph_path, TFLITE_SUFFIX)
+  model_path = model_file.beside(graph_path)
   if not os.path.exists(model_path) or files.is_newer(graph_path, model_path):
     return
-  from retraining.lite.metadata import packed_files
-  packed = list(packed_files(model_path).values())
+  packed = list(model_file.packed_files(model_path).values())
   if len(packed) != 1 or labels_in(packed[0]) == labels:
     return
   problem = (label_count_mismatch(model_path, len(labels_in(packed[0])),
@@ -92,7 +92,7 @@ def open_model(runtime, graph_path, labels_path, label_count):
 def litert_model(runtime, graph_path, labels_path, label_count):
   """LiteRT's interpreter on the .tflite beside the graph, or None where
   'auto' falls back to the graph."""
-  model_path = files.beside(graph_path, TFLITE_SUFFIX)
+  model_path = model_file.beside(graph_path)
   problem = litert_unavailable(model_path)
   interpreter = None
   if not problem:
@@ -176,7 +176,7 @@ def no_tensorflow_message(import_error, graph_path, runtime):
   return ('TensorFlow is not installed (%s) and LiteRT cannot run the model: '
           'pip install tensorflow; or pip install %s and let retrain.py write '
           '%s' % (import_error, LITERT_PACKAGES,
-                  files.beside(graph_path, TFLITE_SUFFIX)))
+                  model_file.beside(graph_path)))
 
 
 def label_count_mismatch(model_name, score_count, labels_path, label_count):

@@ -1,7 +1,8 @@
-"""retraining/graph/export.py and tflite_file.py: the .tflite beside the
+"""retraining/graph/export.py and lite/model_file.py: the .tflite beside the
 frozen graph, its metadata, and MediaPipe Tasks' own ImageClassifier
 opening it (the client of Android, iOS and web apps)."""
 
+import io
 import os
 import shutil
 
@@ -10,10 +11,11 @@ import pytest
 
 from retraining import UserError, __version__
 from retraining.decoding import read_photo
-from retraining.graph import export, rewrite, tflite_file
+from retraining.graph import export, rewrite
 from retraining.graph import runner as graph_runner
 from retraining.graph.tensorflow_v1 import tf, tf1
 from retraining.lite import metadata as tflite_metadata
+from retraining.lite import model_file
 from retraining.lite.schema.metadata_schema_py_generated import (
   AssociatedFileType,
   ColorSpaceType,
@@ -132,7 +134,7 @@ def test_tflite_is_written_again_when_its_weights_or_labels_change(
   assert saves_tflite(True, names) and not saves_tflite(True, names)
   assert model.stat().st_size < 0.6 * full_size
   assert saves_tflite(True, [name.upper() for name in names])
-  assert tflite_file.read_metadata(model.read_bytes())[1] == {
+  assert model_file.packed_files(str(model)) == {
       'flowers_labels.txt': labels.read_bytes()}
 
 
@@ -144,11 +146,24 @@ def model(trained):
           (work / 'flowers_labels.txt').read_bytes())
 
 
+def test_the_metadata_read_without_a_schema_is_what_the_schema_reads(model):
+  """model_file walks three fields of the flatbuffer by hand: the same
+  bytes as TensorFlow's generated schema of the whole model gives."""
+  from tensorflow.lite.python import schema_py_generated as model_schema
+  model_bytes, _ = model
+  root = model_schema.Model.GetRootAs(model_bytes, 0)
+  (entry,) = [root.Metadata(i) for i in range(root.MetadataLength())
+              if root.Metadata(i).Name() == b'TFLITE_METADATA']
+  expected = root.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
+  assert len(expected) > 100
+  assert model_file.read_metadata(model_bytes) == expected
+
+
 def test_metadata_reads_back_without_mediapipe(model):
   """What MediaPipe reads: RGB, (pixel - 128) / 128, the labels packed in."""
   model_bytes, labels = model
-  metadata, packed = tflite_file.read_metadata(model_bytes)
-  assert packed == {'flowers_labels.txt': labels}
+  metadata = model_file.read_metadata(model_bytes)
+  assert model_file.packed_files(io.BytesIO(model_bytes)) == {'flowers_labels.txt': labels}
   metadata = tflite_metadata.parsed_metadata(metadata)
   assert metadata.name == b'flowers_graph'
   assert metadata.version.decode() == __version__

@@ -290,10 +290,11 @@ def predict_scores(work, photos, folder):
 def model_variant(source, dest, labels):
   """A copy of the .tflite `source` with other labels packed in, or none
   (labels None: no labels file named, none packed)."""
-  from retraining.graph import tflite_file
+  from retraining.graph import export
   from retraining.lite import metadata as tflite_metadata
+  from retraining.lite import model_file
   model = open(source, 'rb').read()
-  metadata, _ = tflite_file.read_metadata(model)
+  metadata = model_file.read_metadata(model)
   parsed = tflite_metadata.parsed_metadata(metadata)
   (scores,) = parsed.subgraphMetadata[0].outputTensorMetadata
   (labels_file,) = scores.associatedFiles
@@ -303,7 +304,7 @@ def model_variant(source, dest, labels):
   else:
     packed = {labels_file.name.decode(): ('\n'.join(labels) + '\n').encode()}
   with open(dest, 'wb') as f:
-    tflite_file.write_with_metadata(
+    export.write_with_metadata(
         f, model, tflite_metadata.finished(parsed, tflite_metadata.METADATA_IDENTIFIER),
         packed)
   return dest

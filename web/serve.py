@@ -30,13 +30,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # `retraining` package beside this file, so it is told where the root is.
 sys.path.insert(0, os.path.dirname(HERE))
 
-from retraining import UserError, defaults, errors_as_one_line, inception  # noqa: E402
+from retraining import UserError, defaults, errors_as_one_line  # noqa: E402
+from retraining.lite import model_file  # noqa: E402
 
-TFLITE_SUFFIX = inception.TFLITE_SUFFIX
 MODEL_URL = '/model.tflite'  # where the page looks for the model by default
 DEFAULT_HOST = '0.0.0.0'  # every network of this machine: the phone's too
 DEFAULT_PORT = 8000
-MODEL_MAGIC = b'TFL3'  # a .tflite's flatbuffer identifier, at bytes 4 to 8
 PAGE_FILES = ('index.html', 'app.js', 'style.css')
 MEDIAPIPE_VERSION = '1.1.0'  # as web/package.json pins it
 MEDIAPIPE_PACKAGE = os.path.join(HERE, 'node_modules', '@mediapipe', 'tasks-vision')
@@ -79,7 +78,7 @@ flags.DEFINE_integer('port', DEFAULT_PORT, 'The port (0: any free one).',
 
 def model_path(output_graph, tflite):
   """The model to serve: `tflite`, or the .tflite beside `output_graph`."""
-  return tflite or os.path.splitext(output_graph)[0] + TFLITE_SUFFIX
+  return tflite or model_file.beside(output_graph)
 
 
 def check_model(path):
@@ -89,11 +88,10 @@ def check_model(path):
                     'the .tflite beside --output_graph), or give one with '
                     '--tflite PATH' % path)
   try:
-    with open(path, 'rb') as f:
-      head = f.read(8)
+    is_tflite = model_file.is_tflite(path)
   except OSError as e:
     raise UserError('cannot read the model %s (%s)' % (path, e.strerror))
-  if head[4:8] != MODEL_MAGIC:
+  if not is_tflite:
     raise UserError('%s is not a TensorFlow Lite model (.tflite): give the '
                     '.tflite that retrain.py wrote' % path)
 

@@ -17,11 +17,13 @@ turns the second into a plain pass-through, so it does not become an input.
 """
 
 import os
+import zipfile
 
 from absl import logging as absl_logging
+from tensorflow.lite.python import schema_py_generated as model_schema
 
-from retraining import UserError, __version__, files, inception, log, native_stderr_silenced, warn
-from retraining.graph import nodes, tflite_file
+from retraining import UserError, __version__, files, log, native_stderr_silenced, warn
+from retraining.graph import nodes
 from retraining.graph.tensorflow_v1 import tf, tf1
 from retraining.inception import (
   MODEL_INPUT_HEIGHT,
@@ -33,6 +35,7 @@ from retraining.inception import (
   SCALED_IMAGE_SHAPE,
 )
 from retraining.lite import metadata as tflite_metadata
+from retraining.lite import model_file
 
 DESCRIPTION = ('Inception v3 (inception-2015-12-05) with a final layer '
                'retrained by retrain.py to tell %d labels apart; %s weights.')
@@ -106,7 +109,7 @@ def save_model(graph_def, labels, final_tensor_name, output_graph,
   writes = [] if unchanged else [(output_graph, lambda f: f.write(graph_data))]
   writes.append((output_labels, lambda f: f.write(labels_data)))
   if export_tflite:
-    tflite_path = files.beside(output_graph, inception.TFLITE_SUFFIX)
+    tflite_path = model_file.beside(output_graph)
     write_tflite = tflite_writer(
         graph_def, final_tensor_name, tflite_path, unchanged and output_graph,
         {os.path.basename(output_labels): labels_data}, len(labels), float16)
@@ -138,7 +141,7 @@ def tflite_writer(graph_def, final_tensor_name, path, same_graph_as,
       os.path.basename(os.path.splitext(path)[0]), label_count, labels_name,
       float16)
   if (same_graph_as and files.is_newer(path, same_graph_as) and
-      tflite_file.holds_metadata(path, metadata, packed)):
+      holds_metadata(path, metadata, packed)):
     log('%s is up to date' % path)
     return None
   try:
@@ -148,5 +151,41 @@ def tflite_writer(graph_def, final_tensor_name, path, same_graph_as,
     warn('could not convert the model for TensorFlow Lite (%s); %s is not '
          'written' % (reason, path))
     return None
-  return lambda f: tflite_file.write_with_metadata(f, model_bytes, metadata,
-                                                   packed)
+  return lambda f: write_with_metadata(f, model_bytes, metadata, packed)
+
+
+def write_with_metadata(f, model, metadata, packed_files):
+  """Writes to the binary file `f` the .tflite `model` (bytes) with
+  `metadata` (bytes) as its TFLITE_METADATA, replacing any there, then
+  `packed_files` ({name: bytes}) in a zip archive (its offsets count from
+  the model's start, as the populator's do).
+
+  The model is written straight from the builder's memory: the weights
+  are held twice at most (the model given and the one built).
+  """
+  model_object = model_schema.ModelT.InitFromPackedBuf(model, 0)
+  buffer = model_schema.BufferT()
+  buffer.data = metadata
+  entries = [entry for entry in model_object.metadata or []
+             if entry.name.decode() != model_file.METADATA_NAME]
+  entry = model_schema.MetadataT()
+  entry.name, entry.buffer = model_file.METADATA_NAME, len(model_object.buffers)
+  model_object.buffers.append(buffer)
+  model_object.metadata = entries + [entry]
+  # Weights are most of it: room for them all from the start.
+  f.write(tflite_metadata.packed(model_object, model_file.IDENTIFIER,
+                 len(model) + len(metadata) + (1 << 20)))
+  with zipfile.ZipFile(f, 'w') as archive:  # From where the model ends.
+    for name, content in packed_files.items():
+      archive.writestr(name, content)
+
+
+def holds_metadata(path, metadata, packed_files):
+  """Whether the .tflite at `path` has exactly this metadata and these
+  packed files ({name: bytes}); False where it cannot be read as one."""
+  try:
+    with open(path, 'rb') as f:
+      return (model_file.read_metadata(f.read()) == metadata and
+              model_file.packed_files(path) == packed_files)
+  except Exception:  # Not a .tflite: flatbuffers raises many types.
+    return False

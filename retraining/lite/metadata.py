@@ -10,11 +10,9 @@ what tflite-support's MetadataPopulator writes. No maintained package writes
 it beside TensorFlow 2.21 and numpy 2: tflite-support is unmaintained (its
 last release pins protobuf < 4), mediapipe 0.10.21's writer pins numpy < 2,
 and mediapipe 1.2's does not import. So it is built here with the
-`flatbuffers` package (no TensorFlow); retraining/graph/tflite_file.py puts
-it into the model.
+`flatbuffers` package (no TensorFlow); retraining/graph/export.py puts it
+into the model, and retraining/lite/model_file.py reads it back.
 """
-
-import zipfile
 
 import flatbuffers
 
@@ -108,12 +106,3 @@ def parsed_metadata(metadata):
       schema.ModelMetadata.GetRootAs(metadata, 0))
 
 
-def packed_files(path):
-  """{name: bytes} of the files packed in the .tflite at `path` (the zip
-  archive appended to the model); {} where there is none. Reads only the
-  archive, at the file's end."""
-  try:
-    with zipfile.ZipFile(path) as archive:
-      return {name: archive.read(name) for name in archive.namelist()}
-  except (OSError, zipfile.BadZipFile):
-    return {}

@@ -1,0 +1,90 @@
+"""The `.tflite` file retrain.py writes beside the frozen graph, read back:
+what it is, its metadata, and the files packed in it (no TensorFlow).
+
+Its layout: the model, a flatbuffer of TensorFlow Lite's schema whose
+identifier `TFL3` stands at bytes 4 to 8; in it, a metadata entry named
+TFLITE_METADATA pointing at a buffer that holds MediaPipe's metadata (built
+by retraining/lite/metadata.py); after the model, a zip archive of the
+files that metadata names (the labels). graph/export.py writes it; every
+other part of the project reads it through this module.
+"""
+
+import os
+import zipfile
+
+import flatbuffers
+
+SUFFIX = '.tflite'  # in place of the graph's extension, beside it
+IDENTIFIER = b'TFL3'
+METADATA_NAME = 'TFLITE_METADATA'
+# Fields of TensorFlow Lite's schema (schema.fbs) read here, by their order
+# in their table: Model.buffers, Model.metadata, Metadata.name,
+# Metadata.buffer, Buffer.data.
+MODEL_BUFFERS, MODEL_METADATA = 4, 6
+METADATA_ENTRY_NAME, METADATA_ENTRY_BUFFER = 0, 1
+BUFFER_DATA = 0
+
+
+def beside(graph_path):
+  """The path of the .tflite retrain.py writes beside the graph
+  `graph_path`: its extension replaced."""
+  return os.path.splitext(graph_path)[0] + SUFFIX
+
+
+def is_tflite(path):
+  """Whether the file at `path` starts as a TensorFlow Lite model does.
+  Raises OSError where it cannot be read."""
+  with open(path, 'rb') as f:
+    return f.read(8)[4:8] == IDENTIFIER
+
+
+def packed_files(path):
+  """{name: bytes} of the files packed in the .tflite at `path` (a path or
+  a binary file object: the zip
+  archive after the model); {} where there is none. Reads only the
+  archive, at the file's end."""
+  try:
+    with zipfile.ZipFile(path) as archive:
+      return {name: archive.read(name) for name in archive.namelist()}
+  except (OSError, zipfile.BadZipFile):
+    return {}
+
+
+def read_metadata(model):
+  """The bytes of the TFLITE_METADATA buffer of the .tflite `model` (its
+  bytes), or None where it has none.
+
+  Reads the three fields it needs with flatbuffers' table reader, so that
+  neither TensorFlow's nor LiteRT's generated schema (both large) is
+  imported for it.
+  """
+  root = flatbuffers.table.Table(model, flatbuffers.encode.Get(
+      flatbuffers.packer.uoffset, model, 0))
+  buffers = tables(root, MODEL_BUFFERS)
+  for entry in tables(root, MODEL_METADATA):
+    name = field(entry, METADATA_ENTRY_NAME)
+    if name and entry.String(name + entry.Pos).decode() == METADATA_NAME:
+      index = field(entry, METADATA_ENTRY_BUFFER)
+      buffer = buffers[entry.Get(flatbuffers.number_types.Uint32Flags,
+                                 index + entry.Pos) if index else 0]
+      data = field(buffer, BUFFER_DATA)
+      if not data:
+        return b''
+      start = buffer.Vector(data)
+      return bytes(buffer.Bytes[start:start + buffer.VectorLen(data)])
+  return None
+
+
+def field(table, index):
+  """The offset of field `index` in `table`, or 0 where it is not set."""
+  return table.Offset(4 + 2 * index)
+
+
+def tables(table, index):
+  """The tables of the vector field `index` of `table`."""
+  offset = field(table, index)
+  if not offset:
+    return []
+  start = table.Vector(offset)
+  return [flatbuffers.table.Table(table.Bytes, table.Indirect(start + 4 * i))
+          for i in range(table.VectorLen(offset))]
