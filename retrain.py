@@ -41,7 +41,15 @@ from retraining import (
   outputs,
 )
 from retraining.figures import charts
-from retraining.graph import bottlenecks, distortions, export, final_layer, summaries, training
+from retraining.graph import (
+  bottlenecks,
+  distortions,
+  export,
+  final_layer,
+  summaries,
+  training,
+)
+from retraining.graph import runner as graph_runner
 from retraining.graph.tensorflow_v1 import set_up_process, tf, tf1
 from retraining.image_lists import create_image_lists
 
@@ -185,7 +193,7 @@ def retrain():
   log('Found %d photos in %d classes' % (len(photos), len(labels)))
 
   # Cache the bottleneck of every photo; train and evaluate from memory.
-  inception_graph_def = bottlenecks.read_inception_graph(graph_path)
+  inception_graph_def = graph_runner.read_graph(graph_path, inception_expected=True)
   cached = bottlenecks.cached_bottlenecks(inception_graph_def, photos,
                                           FLAGS.bottleneck_dir)
   sets = dataset.cut_into_sets(photos, cached)

@@ -62,7 +62,7 @@ CLASSIFIED = re.compile(r'Classified (\d+) photos in [\d.]+ s after loading '
 # How each folder of photos is cached: the worker and its arguments after
 # the model, photo and cache folders. 'fed' feeds the body its weights, as
 # retrain.py does for a few dozen photos or fewer (see
-# graph_runner.body_session).
+# graph_runner.open_body).
 CACHING_WAYS = {
     'ours': ('cache_with_retrain', 'as retrain.py'),
     'fed': ('cache_with_retrain', 'fed'),

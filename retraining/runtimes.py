@@ -149,14 +149,14 @@ def graph_model(runtime, graph_path, labels_path, label_count):
     raise UserError('graph %s not found: run retrain.py first, or pass '
                     '--output_graph' % graph_path)
   try:
-    from retraining.graph import nodes, rewrite
+    from retraining.graph import nodes
     from retraining.graph import runner as graph_runner
   except ImportError as e:
     raise UserError(no_tensorflow_message(e, graph_path, runtime))
   machine.keep_freed_memory()
   # Graphs written by the original retrain.py (legacy ops, one photo per
   # run) are rewritten on the way in, like the Inception graph.
-  graph_def = rewrite.fast_graph_def(rewrite.read_graph_def(graph_path))
+  graph_def = graph_runner.read_graph(graph_path)
   if nodes.node_name(FINAL_TENSOR_NAME) not in {n.name for n in graph_def.node}:
     raise UserError('graph %s has no %s tensor: is it a graph written by '
                     'retrain.py?' % (graph_path, FINAL_TENSOR_NAME))

@@ -2,7 +2,6 @@
 process, loaded as retrain.py loads it, after checking that the worker has
 the driver's versions of what decides the bytes."""
 
-import concurrent.futures
 import contextlib
 import os
 import sys
@@ -14,7 +13,7 @@ from apache_beam.ml.inference.base import ModelHandler
 
 from retraining import UserError, inception
 from retraining.beam import workarounds
-from retraining.decoding import BadPhoto, photo_from_bytes
+from retraining.decoding import photo_from_bytes
 from retraining.machine import cpu_cores
 
 # The distributions whose versions decide a bottleneck's bytes: TensorFlow
@@ -112,27 +111,17 @@ def load_bottleneck_model(graph_path, threads):
   sessions running at most `threads` ops at once, that serve until the
   worker process ends. A function, since Beam keeps a weak reference to
   the model."""
-  from retraining.graph import rewrite  # TensorFlow, here only.
-  from retraining.graph import runner as graph_runner
+  from retraining.graph import runner as graph_runner  # TensorFlow, here only.
   from retraining.graph.tensorflow_v1 import set_up_process
   set_up_process()  # The process retrain.py sets up.
   with FileSystems.open(graph_path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-    graph_def = rewrite.fast_graph_def(rewrite.parse_graph_def(f.read(), graph_path))
-  sessions = contextlib.ExitStack()
-  decoder = sessions.enter_context(contextlib.closing(
-      graph_runner.decoding_session(graph_def, threads)))
-  run_body = sessions.enter_context(graph_runner.body_session(
-      graph_def, inception.BOTTLENECK_TENSOR_NAME, threads=threads))
-  pool = sessions.enter_context(concurrent.futures.ThreadPoolExecutor(threads))
+    graph_def = graph_runner.load_graph(f.read(), graph_path)
+  model = contextlib.ExitStack()
+  outputs = model.enter_context(graph_runner.photo_model(
+      graph_def, inception.BOTTLENECK_TENSOR_NAME, threads=threads,
+      read=photo_from_bytes))
   workarounds.exit_at_once_when_done()
 
-  def bottleneck(data):
-    try:
-      image = graph_runner.resize_read_photo(decoder, photo_from_bytes(data))
-    except BadPhoto as e:
-      return str(e)
-    return run_body(image)
-
-  def bottlenecks(batch, sessions=sessions):  # They serve as long as it does.
-    return list(pool.map(bottleneck, batch))
+  def bottlenecks(batch, model=model):  # It serves as long as this does.
+    return [failure or bottleneck for _, bottleneck, failure in outputs(batch)]
   return bottlenecks

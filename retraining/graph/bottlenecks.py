@@ -3,29 +3,15 @@ the rewritten Inception graph and written to the cache as it comes."""
 
 import concurrent.futures
 import errno
-import hashlib
 import os
 import sys
 
 import numpy as np
 
-from retraining import UserError, cache, files, inception, log, warn
+from retraining import UserError, cache, inception, log, warn
 from retraining.dataset import Bottlenecks
-from retraining.graph import rewrite
 from retraining.graph import runner as graph_runner
 from retraining.progress import progress_bar
-
-
-def read_inception_graph(graph_path):
-  """The Inception graph, rewritten (see retraining/graph/rewrite.py). A
-  graph that is not the 2015 one is used as it is, with one warning: it may
-  be the user's own. Its bytes are read once, for the check and the parsing."""
-  data = files.read_bytes(graph_path)
-  if (len(data) != inception.GRAPH_SIZE or
-      hashlib.sha256(data).hexdigest() != inception.GRAPH_SHA256):
-    warn('%s is not the one in inception-2015-12-05.tgz (its size or sha256 '
-         'differs); using it as it is' % graph_path)
-  return rewrite.fast_graph_def(rewrite.parse_graph_def(data, graph_path))
 
 
 def cached_bottlenecks(inception_graph_def, photos, bottleneck_dir,

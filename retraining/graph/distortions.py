@@ -3,17 +3,15 @@
 With any of them, each training step needs the bottlenecks of freshly
 distorted copies of its photos: they are decoded and distorted one by one
 in a small session of their own, then go through Inception's body like any
-other photo (see graph_runner.py).
+other photo (see retraining/graph/runner.py).
 """
 
 import collections
-import concurrent.futures
 import contextlib
 
 import numpy as np
 
 from retraining import UserError
-from retraining.decoding import BadPhoto
 from retraining.graph import runner as graph_runner
 from retraining.graph.tensorflow_v1 import tf, tf1
 from retraining.inception import (
@@ -22,7 +20,6 @@ from retraining.inception import (
   MODEL_INPUT_HEIGHT,
   MODEL_INPUT_WIDTH,
 )
-from retraining.machine import cpu_cores
 
 # retrain.py's four distortion flags: whether to flip, and the percentages
 # of the crop, the scale and the brightness. None of them: no distortion.
@@ -41,23 +38,21 @@ def distorted_bottlenecks(inception_graph_def, seed, distortions):
   with graph.as_default():
     tf1.set_random_seed(seed)
     head = add_input_distortions(distortions)
+  # Distorted by one thread, one photo after another: the random ops then
+  # draw in the order of the photos, so the same seed gives the same copies
+  # (threads would draw in the order they happened to run).
   with contextlib.closing(tf1.Session(graph=graph,
                                       config=graph_runner.session_config())) as sess, \
-      graph_runner.body_session(inception_graph_def, BOTTLENECK_TENSOR_NAME) as run_body, \
-      concurrent.futures.ThreadPoolExecutor(cpu_cores()) as threads:
-
-    def distorted(path):
-      try:
-        return graph_runner.resize_photo(sess, path, head)
-      except BadPhoto as e:  # Every photo here was read once already.
-        raise UserError('photo %s cannot be read any more: %s' % (path, e))
+      graph_runner.photo_model(inception_graph_def, BOTTLENECK_TENSOR_NAME,
+                               head=(sess, head), decode_threads=1) as outputs:
 
     def bottlenecks(paths):
-      # Distorted one after another: the random ops then draw in the order
-      # of the photos, so the same seed gives the same copies (threads would
-      # draw in the order they happened to run).
-      images = [distorted(path) for path in paths]
-      return np.stack(list(threads.map(run_body, images)))
+      values = []
+      for path, bottleneck, failure in outputs(paths):
+        if failure:  # Every photo here was read once already.
+          raise UserError('photo %s cannot be read any more: %s' % (path, failure))
+        values.append(bottleneck)
+      return np.stack(values)
     yield bottlenecks
 
 
@@ -66,7 +61,7 @@ def add_input_distortions(distortions):
 
   Returns the names of (jpeg input, decoded image, distorted [1, 299, 299,
   3]): the same three points as the graph's own decoding head, so photos
-  reach it the same way (see graph_runner.resize_photo).
+  reach it the same way (see runner.resize_photo).
   """
   flip_left_right, random_crop, random_scale, random_brightness = distortions
   jpeg_data = tf1.placeholder(tf.string, name='DistortJPGInput')

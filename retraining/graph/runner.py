@@ -1,25 +1,44 @@
-"""Running the rewritten Inception graph on photos, one photo at a time.
+"""Running the rewritten Inception graph on photos, one photo at a time:
+the one loader of a graph file (`load_graph`) and the one builder of what
+runs it (`photo_model`), for caching bottlenecks, retrain.py's distortions,
+Beam's workers and predict.py's scores.
 
-`photo_outputs` is the pipeline every caller uses (caching bottlenecks,
-predict.py's scores):
+`photo_model` puts together:
 
 1. Decode: a pool of threads decodes and resizes each photo with the graph's
    own head (DecodeJpeg -> ResizeBilinear), in a small session holding only
    that head. It starts at once, so the first photos are ready by the time
-   the body has been imported into a session of its own.
-2. Body: one thread per core runs the body on one photo at a time (see
-   body_session for why one).
+   the body has been imported into a session of its own (in the
+   background).
+2. Body: one thread per core runs the body on one photo at a time.
 3. The caller gets each photo's output, or why it could not be read, in the
-   order of the paths given.
+   order of the photos given.
 
 Each stage keeps a bounded number of photos in flight (`map_ahead`), so the
 body never waits for the caller and memory stays flat for any photo count.
+
+The same bytes on every machine. A photo's bottleneck must not depend on
+how many photos a run computes, on the machine's cores, or on which process
+computes it (retrain.py, a resumed run, a Beam worker), so that a cache
+filled by any of them is one cache. What decides it, all here:
+- each photo runs alone, as a batch of one (see open_body): in a batch,
+  the matrix kernels sum a pixel's products in an order set by the batch;
+- each op runs on one thread, Grappler's rewrites are off (session_config);
+- the weights are fed only where that cannot change the digits
+  (`feeds_weights`): oneDNN's kernels give other last digits for fed
+  weights than for constant ones;
+- TensorFlow's kernels are the same family everywhere: a process reads
+  TF_ENABLE_ONEDNN_OPTS when it imports TensorFlow, and Beam's workers take
+  the driver's (beam/worker.py's use_kernel_choice);
+- TensorFlow's own ops are deterministic (tensorflow_v1.set_up_process).
 """
 
 import concurrent.futures
 import contextlib
+import hashlib
 import io
 
+from retraining import files, inception, warn
 from retraining.decoding import decode_with_pillow, outcomes, read_photo
 from retraining.graph import nodes, rewrite
 from retraining.graph.tensorflow_v1 import onednn_enabled, tf, tf1
@@ -37,11 +56,37 @@ from retraining.machine import cpu_cores, map_ahead
 # Photos decoded and resized before the body asks for them: each is small
 # (299 x 299), and many keep every core's body busy.
 RESIZED_AHEAD_OF_BODY = 64
-FEED_WEIGHTS_UP_TO = 64  # photos; see body_session
+FEED_WEIGHTS_UP_TO = 64  # photos; see feeds_weights
 # The graph's decoding head: (JPEG bytes input, decoded pixels, [1, 299,
 # 299, 3] output). retrain.py's distortions have a head of their own.
 ORIGINAL_HEAD = (JPEG_DATA_TENSOR_NAME, DECODED_IMAGE_TENSOR_NAME,
                  RESIZED_IMAGE_TENSOR_NAME)
+
+
+def read_graph(path, inception_expected=False):
+  """load_graph of the graph file at `path`."""
+  return load_graph(files.read_bytes(path), path, inception_expected)
+
+
+def load_graph(data, name, inception_expected=False):
+  """The graph serialised in `data` (from the file `name`), rewritten into
+  the form photos run through (see rewrite.py). Where `inception_expected`
+  and it is not the 2015 graph, one warning: it may be the user's own, and
+  is used as it is."""
+  if inception_expected and (
+      len(data) != inception.GRAPH_SIZE or
+      hashlib.sha256(data).hexdigest() != inception.GRAPH_SHA256):
+    warn('%s is not the one in inception-2015-12-05.tgz (its size or sha256 '
+         'differs); using it as it is' % name)
+  return rewrite.fast_graph_def(rewrite.parse_graph_def(data, name))
+
+
+def feeds_weights(photo_count):
+  """Whether a run on `photo_count` photos feeds the body its weights (see
+  body_session): for a few photos, where that is quicker, and never under
+  oneDNN's kernels, whose last digits differ between fed and constant
+  weights (so the bytes would depend on how many photos a run computes)."""
+  return photo_count <= FEED_WEIGHTS_UP_TO and not onednn_enabled()
 
 
 @contextlib.contextmanager
@@ -49,34 +94,55 @@ def photo_outputs(graph_def, paths, output_name, feed_weights=None):
   """Loads the rewritten graph to compute `output_name` (a bottleneck, or
   the retrained layer's scores), and yields an iterator of (path, output,
   None), or (path, None, reason) for a photo that cannot be read, one per
-  path, in order. With no photo, nothing is loaded.
-
-  feed_weights: whether the body is fed its weights on every run (see
-  body_session); None, the default, feeds them for up to FEED_WEIGHTS_UP_TO
-  photos, unless oneDNN's kernels run: with them, fed weights give other
-  last digits than constant ones in a fresh process, so the bytes would
-  depend on how many photos a run computes, and Beam's workers (constant
-  weights) would not write retrain.py's. benchmarks/benchmark.py times
-  both ways.
+  path, in order. With no photo, nothing is loaded. feed_weights: see
+  body_session; None, the default, is feeds_weights(len(paths)).
   """
   if not paths:
     yield iter(())
     return
-  cores = cpu_cores()
-  with contextlib.closing(decoding_session(graph_def)) as decoder, \
-      concurrent.futures.ThreadPoolExecutor(max(2, cores)) as decoders:
-    try:
-      images = map_ahead(decoders, lambda path: resize_photo(decoder, path),
-                         paths, RESIZED_AHEAD_OF_BODY)
-      if feed_weights is None:
-        feed_weights = len(paths) <= FEED_WEIGHTS_UP_TO and not onednn_enabled()
-      with body_session(graph_def, output_name, feed_weights) as run_body, \
-          concurrent.futures.ThreadPoolExecutor(cores) as body_threads:
-        outputs = map_ahead(body_threads, lambda image: run_body(image.result()),
-                            images, 2 * cores)
-        yield outcomes(paths, outputs)
-    finally:
-      decoders.shutdown(cancel_futures=True)
+  if feed_weights is None:
+    feed_weights = feeds_weights(len(paths))
+  with photo_model(graph_def, output_name, feed_weights=feed_weights) as outputs:
+    yield outputs(paths)
+
+
+@contextlib.contextmanager
+def photo_model(graph_def, output_name, threads=None, feed_weights=False,
+                head=None, decode_threads=None, read=read_photo):
+  """Yields outputs(photos): an iterator of (photo, output, None), or
+  (photo, None, reason) for one that cannot be read, for each photo in
+  order, computed as this module's docstring says. A photo is what `read`
+  takes (a path; a file's bytes with decoding.photo_from_bytes).
+
+  threads: the ops run at once, and the threads running the body (default:
+  the cores). head: (session, its three tensor names as ORIGINAL_HEAD) that
+  decodes and resizes, instead of the graph's own; decode_threads: how many
+  threads decode (default: as many as the body's, two at least).
+  """
+  threads = threads or cpu_cores()
+  with contextlib.ExitStack() as stack:
+    if head is None:
+      head = (stack.enter_context(contextlib.closing(
+          decoding_session(graph_def, threads))), ORIGINAL_HEAD)
+    decoders = stack.enter_context(concurrent.futures.ThreadPoolExecutor(
+        decode_threads or max(2, threads)))
+    stack.callback(decoders.shutdown, cancel_futures=True)
+    # The body is imported while the first photos decode.
+    importer = stack.enter_context(concurrent.futures.ThreadPoolExecutor(1))
+    body = importer.submit(open_body, graph_def, output_name, feed_weights,
+                           threads)
+    stack.callback(close_body, body)
+    body_threads = stack.enter_context(concurrent.futures.ThreadPoolExecutor(threads))
+
+    def resize(photo):
+      return resize_read_photo(head[0], read(photo), head[1])
+
+    def outputs(photos):
+      images = map_ahead(decoders, resize, photos, RESIZED_AHEAD_OF_BODY)
+      return outcomes(photos, map_ahead(
+          body_threads, lambda image: body.result()[1](image.result()), images,
+          2 * threads))
+    yield outputs
 
 
 def resize_photo(sess, path, head=ORIGINAL_HEAD):
@@ -108,12 +174,11 @@ def decoding_session(graph_def, threads=None):
   return session_on(nodes.subgraph(graph_def, [RESIZED_IMAGE_NODE]), threads)
 
 
-@contextlib.contextmanager
-def body_session(graph_def, output_name, feed_weights=False, threads=None):
-  """Yields run(image [299, 299, 3]) -> the image's `output_name`, computed
-  from the batch input on (see rewrite.body_graph_def). It may be called
-  from several threads at once: each run's ops use one thread, and at most
-  `threads` ops run at once (see session_config).
+def open_body(graph_def, output_name, feed_weights=False, threads=None):
+  """(its session, run(image [299, 299, 3]) -> the image's `output_name`),
+  computed from the batch input on (see rewrite.body_graph_def). run may be
+  called from several threads at once: each run's ops use one thread, and
+  at most `threads` ops run at once (see session_config).
 
   Each photo runs alone, as a batch of one. That is what makes a photo's
   outputs depend on the photo alone: in a batch, the matrix kernels sum a
@@ -129,12 +194,18 @@ def body_session(graph_def, output_name, feed_weights=False, threads=None):
   with and reorders a fed one on every run, that is for every photo.
   """
   body, weights = rewrite.body_graph_def(graph_def, output_name, feed_weights)
-  with contextlib.closing(session_on(body, threads)) as sess:
+  sess = session_on(body, threads)
 
-    def run(image):
-      return sess.run(output_name, dict(weights, **{
-          BATCH_INPUT_TENSOR_NAME: image[None]}))[0]
-    yield run
+  def run(image):
+    return sess.run(output_name, dict(weights, **{
+        BATCH_INPUT_TENSOR_NAME: image[None]}))[0]
+  return sess, run
+
+
+def close_body(body):
+  """Closes the session of open_body's future `body`, once it is opened."""
+  if body.exception() is None:
+    body.result()[0].close()
 
 
 def output_size(graph_def, output_name):
