@@ -20,7 +20,7 @@ RESIZED_IMAGE_NODE = 'ResizeBilinear'
 RESIZED_IMAGE_TENSOR_NAME = RESIZED_IMAGE_NODE + ':0'
 # Then (pixel - 128) / 128 at Mul:0 (the graph's Sub and Mul), the body, and
 # the 2,048-value bottleneck. Mul:0 is the .tflite's input (see
-# tflite_export.py).
+# graph/export.py).
 SCALED_IMAGE_NODE = 'Mul'
 PIXEL_MEAN = 128.0
 PIXEL_STD = 128.0

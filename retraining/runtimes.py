@@ -2,8 +2,8 @@
 photos with it.
 
 Two runtimes run the same model. LiteRT runs the .tflite beside the frozen
-graph (retraining/litert_runner.py) without TensorFlow; TensorFlow runs the
-frozen graph itself (retraining/graph_runner.py). `open_model` picks one as
+graph (retraining/lite/runner.py) without TensorFlow; TensorFlow runs the
+frozen graph itself (retraining/graph/runner.py). `open_model` picks one as
 asked ('auto': LiteRT where it can), says in one place why a runtime cannot
 run, and checks once, as the model is opened, that it gives one score per
 line of the labels file. TensorFlow is imported only where the graph is

@@ -11,7 +11,7 @@ batch norm folded into the convolutions, `ConcatV2`, and a batch input
 JPEG bytes to `DecodeJpeg/contents:0` still works exactly as before, so the
 same rewritten graph serves retrain.py, predict.py and the exported model.
 
-`body_graph_def` cuts out the body for a session to run (graph_runner.py), with
+`body_graph_def` cuts out the body for a session to run (runner.py), with
 each convolution fused with its bias and ReLU; `attach_final_layer` joins
 Inception and the trained layer into the graph retrain.py exports.
 """

@@ -83,7 +83,7 @@ def load_graph(data, name, inception_expected=False):
 
 def feeds_weights(photo_count):
   """Whether a run on `photo_count` photos feeds the body its weights (see
-  body_session): for a few photos, where that is quicker, and never under
+  open_body): for a few photos, where that is quicker, and never under
   oneDNN's kernels, whose last digits differ between fed and constant
   weights (so the bytes would depend on how many photos a run computes)."""
   return photo_count <= FEED_WEIGHTS_UP_TO and not onednn_enabled()
@@ -95,7 +95,7 @@ def photo_outputs(graph_def, paths, output_name, feed_weights=None):
   the retrained layer's scores), and yields an iterator of (path, output,
   None), or (path, None, reason) for a photo that cannot be read, one per
   path, in order. With no photo, nothing is loaded. feed_weights: see
-  body_session; None, the default, is feeds_weights(len(paths)).
+  open_body; None, the default, is feeds_weights(len(paths)).
   """
   if not paths:
     yield iter(())
@@ -239,7 +239,7 @@ def session_config(threads=None):
   """A session without Grappler's graph rewrites, running each op on one
   thread and as many ops at once as `threads`: by default as there are
   cores, or this process's share of them where other processes use the
-  rest (a Beam worker process, see retraining/beam/pipeline.py).
+  rest (a Beam worker process, see retraining/beam/worker.py).
 
   Grappler's rewrites cost more on the big graph's first run than they
   gain once batch norm is folded by hand. With one thread an op

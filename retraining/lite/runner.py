@@ -1,6 +1,6 @@
 """Classifying photos with the TensorFlow Lite model, without TensorFlow.
 
-retraining/tflite_export.py converts the frozen graph into a model whose input
+retraining/graph/export.py converts the frozen graph into a model whose input
 is the graph's `Mul`: a photo resized to 299 x 299 and scaled to
 (pixel - 128) / 128, float32 [1, 299, 299, 3]; its output is `final_result`
 ([1, classes]). What is left to do here is what the graph does before `Mul`:
@@ -9,15 +9,16 @@ resize them as its ResizeBilinear does and scale them as its Sub and Mul do;
 then run the model with LiteRT (`ai_edge_litert`).
 
 Photos are chosen between a JPEG decoder and Pillow exactly as
-retraining/graph_runner.py's `resize_photo` chooses between feeding the graph JPEG
-bytes and Pillow pixels (see `photo_pixels`). JPEGs are decoded with
+retraining/graph/runner.py's `resize_photo` chooses between feeding the
+graph JPEG bytes and Pillow pixels (see `photo_pixels`). JPEGs are decoded with
 simplejpeg, which wraps libjpeg-turbo as TensorFlow's DecodeJpeg does, with
 the same settings (fast integer DCT, fancy upsampling), and with the same
 answers to CMYK and damaged files (see `jpeg_pixels`). The resizing repeats
 TensorFlow's kernel in numpy, operation for operation (see `resize_bilinear`).
 
-`photo_outputs` runs many photos as retraining/graph_runner.py's does, and yields
-what it yields, so predict.py handles the two runtimes' results alike.
+`photo_outputs` runs many photos as retraining/graph/runner.py's does, and
+yields what it yields, so predict.py handles the two runtimes' results
+alike.
 
 Nothing here imports TensorFlow, even indirectly: only TensorFlow-free
 modules of the package are used.
