@@ -156,7 +156,7 @@ def show_or_save_figure(results, labels, show_image, save_figure, top_k):
 def predict(inputs):
   """Classifies the photos; returns the exit status: 1 if any failed."""
   labels = runtimes.read_labels(FLAGS.output_labels)
-  runtimes.check_packed_labels(FLAGS.output_graph, FLAGS.output_labels, labels)
+  tflite = runtimes.tflite_beside(FLAGS.output_graph, FLAGS.output_labels, labels)
   found = find_photos(inputs)
   for path, reason in found:
     if reason:
@@ -165,7 +165,7 @@ def predict(inputs):
   outcomes = []
   if photos:
     model = runtimes.open_model(FLAGS.runtime, FLAGS.output_graph,
-                                  FLAGS.output_labels, len(labels))
+                                FLAGS.output_labels, len(labels), tflite)
     outcomes = classify_photos(model, photos, labels)
   rows = in_given_order(found, outcomes)
   if FLAGS.output_csv:

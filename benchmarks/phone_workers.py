@@ -28,10 +28,9 @@ def worker_export(graph_path, labels_path):
     start = time.perf_counter()
     model = export.tflite_model(graph_def, 'final_result', float16)
     metadata = export.classifier_metadata(
-        'flowers_graph', len(labels.split()), 'flowers_labels.txt', float16)
+        'flowers_graph', len(labels.split()), 'flowers_labels.txt', name)
     with tempfile.TemporaryFile() as f:
-      export.write_with_metadata(f, model, metadata,
-                                          {'flowers_labels.txt': labels})
+      export.write_with_metadata(f, model, metadata, {'flowers_labels.txt': labels})
       figures[name + '_s'] = time.perf_counter() - start
       figures[name + '_mb'] = f.tell() / 1e6
   return figures

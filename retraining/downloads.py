@@ -11,7 +11,7 @@ import tempfile
 import urllib.error
 import urllib.request
 
-from retraining import UserError, defaults, inception, warn
+from retraining import UserError, defaults, files, inception, warn
 from retraining.files import atomic_write
 from retraining.progress import progress_bar
 
@@ -22,21 +22,13 @@ FLOWERS_SHA256 = '4c54ace7911aaffe13a365c34f650e71dd5bf1be0a58b464e5a7183e3e595d
 FLOWERS_FOLDER = 'flower_photos'
 
 
-def sha256_of(path):
-  digest = hashlib.sha256()
-  with open(path, 'rb') as f:
-    for chunk in iter(lambda: f.read(CHUNK_BYTES), b''):
-      digest.update(chunk)
-  return digest.hexdigest()
-
-
 def check_archive(path, size=None, sha256=None):
   """Raises UserError if `path` does not have the expected size or digest."""
   actual_size = os.path.getsize(path)
   if size is not None and actual_size != size:
     raise UserError('%s has %d bytes, expected %d: the download is incomplete '
                     'or not the expected file' % (path, actual_size, size))
-  if sha256 is not None and sha256_of(path) != sha256:
+  if sha256 is not None and files.sha256_of(path) != sha256:
     raise UserError('%s does not have the expected sha256 %s: it is not the '
                     'expected file' % (path, sha256))
 

@@ -2,6 +2,7 @@
 and reading them with a one-line error."""
 
 import contextlib
+import hashlib
 import os
 import secrets
 import sys
@@ -129,15 +130,13 @@ def beside(path, suffix):
   return os.path.splitext(path)[0] + suffix
 
 
-def holds(path, data):
-  """Whether the file at `path` holds exactly `data`."""
-  try:
-    if os.path.getsize(path) != len(data):
-      return False
-    with open(path, 'rb') as f:
-      return f.read() == data
-  except OSError:
-    return False
+def sha256_of(path):
+  """The sha256 of the file at `path`, in hex, read a megabyte at a time."""
+  digest = hashlib.sha256()
+  with open(path, 'rb') as f:
+    for chunk in iter(lambda: f.read(1 << 20), b''):
+      digest.update(chunk)
+  return digest.hexdigest()
 
 
 def is_newer(path, than_path):

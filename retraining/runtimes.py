@@ -46,67 +46,96 @@ def labels_in(data):
           if line.strip()]
 
 
-def check_packed_labels(graph_path, labels_path, labels):
-  """Raises UserError where the .tflite beside the graph, written after it
-  (so by the run that wrote it), carries other labels than `labels`, the
-  labels file's: that file is from another run, and its labels would name
-  the scores wrongly with either runtime."""
+def tflite_beside(graph_path, labels_path, labels):
+  """Whether the .tflite beside the graph may run with these labels, decided
+  once: (its path, None), or (None, (what, how to fix it)) where it is
+  missing or is not the graph's model.
+
+  Its record (see lite/model_file.py) says which graph it was converted
+  from: one converted from another graph does not belong, whatever the
+  files' times; with no graph beside it, it is the model. A .tflite written
+  before there were records belongs if it is not older than the graph, as
+  then. Raises UserError where it belongs with the graph but carries other
+  labels than `labels`, the labels file's: that file is then another run's,
+  and its labels would name the scores wrongly with either runtime.
+  """
   model_path = model_file.beside(graph_path)
-  if not os.path.exists(model_path) or files.is_newer(graph_path, model_path):
-    return
-  packed = list(model_file.packed_files(model_path).values())
-  if len(packed) != 1 or labels_in(packed[0]) == labels:
-    return
-  problem = (label_count_mismatch(model_path, len(labels_in(packed[0])),
-                                  labels_path, len(labels)) or
-             'labels file %s is not from the retrain.py run that wrote %s and '
-             '%s (the labels packed in the .tflite differ)' % (
-                 labels_path, graph_path, model_path))
-  raise UserError(problem + ': give that run\'s labels with --output_labels, '
-                  'or run retrain.py again')
+  if not os.path.exists(model_path):
+    return None, ('%s not found' % model_path,
+                  'run retrain.py again (without --noexport_tflite), which '
+                  'writes it beside the graph')
+  packed = model_file.packed_files(model_path)
+  record = model_file.record(packed)
+  if record is None and files.is_newer(graph_path, model_path):
+    return None, ('%s is older than the graph %s' % (model_path, graph_path),
+                  WRITE_IT_ANEW)
+  if record is not None and not made_from(record, graph_path):
+    return None, ('%s was not converted from the graph %s beside it (another '
+                  'retrain.py run wrote it)' % (model_path, graph_path),
+                  'delete it, or run retrain.py again to write it anew')
+  packed_labels = [labels_in(data) for name, data in packed.items()
+                   if name != model_file.RECORD_NAME]
+  if len(packed_labels) == 1 and packed_labels[0] != labels:
+    problem = (label_count_mismatch(model_path, len(packed_labels[0]),
+                                    labels_path, len(labels)) or
+               'labels file %s is not from the retrain.py run that wrote %s and '
+               '%s (the labels packed in the .tflite differ)' % (
+                   labels_path, graph_path, model_path))
+    raise UserError(problem + ': give that run\'s labels with --output_labels, '
+                    'or run retrain.py again')
+  return model_path, None
 
 
-def open_model(runtime, graph_path, labels_path, label_count):
+def made_from(record, graph_path):
+  """Whether the graph at `graph_path` is the one `record` names; True where
+  there is no graph."""
+  try:
+    return model_file.made_from(record, graph_path)
+  except FileNotFoundError:
+    return True
+  except OSError as e:
+    raise UserError('cannot read graph %s (%s)' % (graph_path, e.strerror))
+
+
+def open_model(runtime, graph_path, labels_path, label_count, tflite):
   """The model for `runtime` (one of RUNTIMES), as classify(paths): a
   context yielding (path, scores, None), or (path, None, reason) for a photo
-  that cannot be read, for each path in order.
+  that cannot be read, for each path in order. `tflite`: tflite_beside's
+  answer.
 
   With 'auto' the frozen graph is used quietly where LiteRT is not installed
-  or there is no .tflite, and with one warning where the .tflite may not be
-  the graph's model; 'litert' makes each of these an error. Raises UserError
-  where no runtime asked for can run, or where the model's number of scores
-  is not `label_count`.
+  or there is no .tflite, and with one warning where the .tflite is not the
+  graph's model or cannot run; 'litert' makes each of these an error, and
+  'tensorflow' never looks at the .tflite. Raises UserError where no runtime
+  asked for can run, or where the model's number of scores is not
+  `label_count`.
   """
-  interpreter = None
+  model_path, problem = tflite
+  unavailable = None
   if runtime != 'tensorflow':
-    interpreter = litert_model(runtime, graph_path, labels_path, label_count)
-  if interpreter is not None:
-    from retraining.lite import runner as litert_runner
-    return functools.partial(litert_runner.photo_outputs, interpreter)
-  graph_def = graph_model(runtime, graph_path, labels_path, label_count)
+    unavailable = litert_unavailable()
+    problem = problem or unavailable
+    interpreter = None
+    if not problem:
+      interpreter, problem = open_tflite(model_path, graph_path, labels_path,
+                                         label_count)
+    if interpreter is not None:
+      from retraining.lite import runner as litert_runner
+      return functools.partial(litert_runner.photo_outputs, interpreter)
+    if runtime == 'litert':
+      raise UserError('--runtime=litert: %s: %s' % problem)
+  graph_def = graph_model(runtime, graph_path, labels_path, label_count, problem)
+  # No .tflite, or no LiteRT to run it: the graph is the model, quietly.
+  if (runtime == 'auto' and problem is not unavailable and
+      os.path.exists(model_file.beside(graph_path))):
+    warn('%s, so the frozen graph is used instead (with TensorFlow): %s'
+         % problem)
   from retraining.graph import runner as graph_runner
   return lambda paths: graph_runner.photo_outputs(graph_def, paths,
                                                   FINAL_TENSOR_NAME)
 
 
-def litert_model(runtime, graph_path, labels_path, label_count):
-  """LiteRT's interpreter on the .tflite beside the graph, or None where
-  'auto' falls back to the graph."""
-  model_path = model_file.beside(graph_path)
-  problem = litert_unavailable(model_path)
-  interpreter = None
-  if not problem:
-    interpreter, problem = open_tflite(model_path, graph_path, labels_path,
-                                       label_count)
-    if problem and runtime == 'auto':
-      warn('%s, so the frozen graph is used instead (with TensorFlow): %s'
-           % problem)
-  if problem and runtime == 'litert':
-    raise UserError('--runtime=litert: %s: %s' % problem)
-  return interpreter
-
-
-def litert_unavailable(model_path):
+def litert_unavailable():
   """Why LiteRT cannot run here at all, as (what, how to fix it); or None."""
   try:
     from retraining.lite import runner  # noqa: F401
@@ -114,21 +143,14 @@ def litert_unavailable(model_path):
     return ('LiteRT is not installed (%s)' % e,
             'pip install %s (they exist for %s)'
             % (LITERT_PACKAGES, LITERT_PLATFORMS))
-  if not os.path.exists(model_path):
-    return ('%s not found' % model_path,
-            'run retrain.py again (without --noexport_tflite), which writes '
-            'it beside the graph')
   return None
 
 
 def open_tflite(model_path, graph_path, labels_path, label_count):
   """(the interpreter on `model_path`, None); or (None, (what, how to fix
-  it)) where it may not be the graph's model: older than the graph, not
-  loadable, or with another number of scores than the labels."""
+  it)) where it cannot be loaded or gives another number of scores than
+  the labels."""
   from retraining.lite import runner as litert_runner
-  if files.is_newer(graph_path, model_path):
-    return None, ('%s is older than the graph %s' % (model_path, graph_path),
-                  WRITE_IT_ANEW)
   try:
     interpreter = litert_runner.load_model(model_path)
   except (ValueError, RuntimeError) as e:
@@ -142,9 +164,11 @@ def open_tflite(model_path, graph_path, labels_path, label_count):
   return interpreter, None
 
 
-def graph_model(runtime, graph_path, labels_path, label_count):
+def graph_model(runtime, graph_path, labels_path, label_count, litert_problem):
   """The frozen graph, rewritten into the fast form retrain.py computes
-  with: the one path that imports TensorFlow."""
+  with: the one path that imports TensorFlow. `litert_problem`: why LiteRT
+  does not run the model instead, for the message where TensorFlow is not
+  installed either."""
   if not os.path.exists(graph_path):
     raise UserError('graph %s not found: run retrain.py first, or pass '
                     '--output_graph' % graph_path)
@@ -152,7 +176,7 @@ def graph_model(runtime, graph_path, labels_path, label_count):
     from retraining.graph import nodes
     from retraining.graph import runner as graph_runner
   except ImportError as e:
-    raise UserError(no_tensorflow_message(e, graph_path, runtime))
+    raise UserError(no_tensorflow_message(e, runtime, litert_problem))
   machine.keep_freed_memory()
   # Graphs written by the original retrain.py (legacy ops, one photo per
   # run) are rewritten on the way in, like the Inception graph.
@@ -169,14 +193,12 @@ def graph_model(runtime, graph_path, labels_path, label_count):
   return graph_def
 
 
-def no_tensorflow_message(import_error, graph_path, runtime):
+def no_tensorflow_message(import_error, runtime, litert_problem):
   if runtime == 'tensorflow':
     return ('--runtime=tensorflow: TensorFlow is not installed (%s): pip '
             'install tensorflow' % import_error)
   return ('TensorFlow is not installed (%s) and LiteRT cannot run the model: '
-          'pip install tensorflow; or pip install %s and let retrain.py write '
-          '%s' % (import_error, LITERT_PACKAGES,
-                  model_file.beside(graph_path)))
+          '%s: %s; or pip install tensorflow' % ((import_error,) + litert_problem))
 
 
 def label_count_mismatch(model_name, score_count, labels_path, label_count):

@@ -6,7 +6,7 @@ import tarfile
 
 import pytest
 
-from retraining import UserError, downloads, inception
+from retraining import UserError, downloads, files, inception
 
 import standin
 from conftest import MODEL_ARCHIVE, serve_folder
@@ -26,10 +26,10 @@ def test_default_archive_is_checked_by_digest(tmp_path, served_dir, server_url,
   assert os.listdir(model_dir) == []
 
   (model_dir / MODEL_ARCHIVE).write_bytes(b'x' * served.stat().st_size)
-  monkeypatch.setattr(inception, 'ARCHIVE_SHA256', downloads.sha256_of(served))
+  monkeypatch.setattr(inception, 'ARCHIVE_SHA256', files.sha256_of(served))
   graph_path = downloads.maybe_download_and_extract(str(model_dir), url)
   assert open(graph_path, 'rb').read() == tiny_graph_bytes(served)
-  assert downloads.sha256_of(str(model_dir / MODEL_ARCHIVE)) == downloads.sha256_of(served)
+  assert files.sha256_of(str(model_dir / MODEL_ARCHIVE)) == files.sha256_of(served)
 
 
 def tiny_graph_bytes(archive):

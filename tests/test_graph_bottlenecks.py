@@ -1,6 +1,6 @@
 """retraining/graph/bottlenecks.py: the Inception graph read and checked."""
 
-from retraining import downloads, inception
+from retraining import downloads, files, inception
 from retraining.graph import runner as graph_runner
 
 import standin
@@ -21,6 +21,6 @@ def test_graph_placed_by_hand_is_used_with_one_warning_if_unknown(
   assert len(warnings) == 1 and str(graph) in warnings[0], warnings
   assert 'sha256' in warnings[0] and 'using it' in warnings[0]
   monkeypatch.setattr(inception, 'GRAPH_SIZE', graph.stat().st_size)
-  monkeypatch.setattr(inception, 'GRAPH_SHA256', downloads.sha256_of(str(graph)))
+  monkeypatch.setattr(inception, 'GRAPH_SHA256', files.sha256_of(str(graph)))
   graph_runner.read_graph(str(graph), inception_expected=True)
   assert capsys.readouterr().err == ''

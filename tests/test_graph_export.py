@@ -2,6 +2,7 @@
 frozen graph, its metadata, and MediaPipe Tasks' own ImageClassifier
 opening it (the client of Android, iOS and web apps)."""
 
+import hashlib
 import io
 import os
 import shutil
@@ -9,7 +10,7 @@ import shutil
 import numpy as np
 import pytest
 
-from retraining import UserError, __version__
+from retraining import UserError, __version__, files
 from retraining.decoding import read_photo
 from retraining.graph import export, rewrite
 from retraining.graph import runner as graph_runner
@@ -110,10 +111,11 @@ def test_a_failed_conversion_is_one_warning_and_writes_nothing(tmp_path, capsys)
   assert sorted(os.listdir(tmp_path)) == ['flowers_graph.pb', 'flowers_labels.txt']
 
 
-def test_tflite_is_written_again_when_its_weights_or_labels_change(
+def test_tflite_is_written_again_when_its_graph_weights_or_labels_change(
     trained, tmp_path, capsys):
-  """Kept while it is newer than the graph and holds the same metadata and
-  labels: --tflite_float16 or other labels write it anew."""
+  """Kept while its record names this graph, these weights and this
+  metadata, and it packs these labels, whatever the files' times: another
+  graph, --tflite_float16 or other labels write it anew."""
   work, _ = trained
   for name in ('flowers_graph.pb', 'flowers_labels.txt'):
     shutil.copy2(work / name, tmp_path / name)
@@ -121,8 +123,8 @@ def test_tflite_is_written_again_when_its_weights_or_labels_change(
   model = tmp_path / 'flowers_graph.tflite'
   labels = tmp_path / 'flowers_labels.txt'
 
-  def saves_tflite(float16, names):
-    export.save_model(graph_def, names, 'final_result',
+  def saves_tflite(float16, names, graph=graph_def):
+    export.save_model(graph, names, 'final_result',
                       str(tmp_path / 'flowers_graph.pb'), str(labels), True,
                       float16)
     out = capsys.readouterr().out
@@ -130,12 +132,28 @@ def test_tflite_is_written_again_when_its_weights_or_labels_change(
     return str(model) in out.splitlines()[-1]
   names = labels.read_text().split()
   assert saves_tflite(False, names) and not saves_tflite(False, names)
+  graph_time = os.stat(tmp_path / 'flowers_graph.pb').st_mtime
+  for model_time in (graph_time - 60, graph_time, graph_time + 60):
+    os.utime(model, (model_time, model_time))
+    assert not saves_tflite(False, names)
+  other_graph = tf1.GraphDef()
+  other_graph.CopyFrom(graph_def)
+  other_graph.node.add(name='another_run', op='NoOp')
+  assert (saves_tflite(False, names, other_graph) and
+          not saves_tflite(False, names, other_graph))
+  assert saves_tflite(False, names)
   full_size = model.stat().st_size
   assert saves_tflite(True, names) and not saves_tflite(True, names)
   assert model.stat().st_size < 0.6 * full_size
   assert saves_tflite(True, [name.upper() for name in names])
-  assert model_file.packed_files(str(model)) == {
-      'flowers_labels.txt': labels.read_bytes()}
+  packed = model_file.packed_files(str(model))
+  assert packed.pop('flowers_labels.txt') == labels.read_bytes()
+  record = model_file.record(packed)
+  assert list(packed) == [model_file.RECORD_NAME]
+  assert record['weights'] == 'float16'
+  assert record['graph_sha256'] == files.sha256_of(str(tmp_path / 'flowers_graph.pb'))
+  assert model_file.made_from(record, str(tmp_path / 'flowers_graph.pb'))
+  assert not model_file.made_from(record, str(work / 'flowers_labels.txt'))
 
 
 @pytest.fixture(scope='module')
@@ -160,11 +178,18 @@ def test_the_metadata_read_without_a_schema_is_what_the_schema_reads(model):
 
 
 def test_metadata_reads_back_without_mediapipe(model):
-  """What MediaPipe reads: RGB, (pixel - 128) / 128, the labels packed in."""
+  """What MediaPipe reads: RGB, (pixel - 128) / 128, the labels packed in;
+  and the record, named as the model's own file."""
   model_bytes, labels = model
   metadata = model_file.read_metadata(model_bytes)
-  assert model_file.packed_files(io.BytesIO(model_bytes)) == {'flowers_labels.txt': labels}
+  packed = model_file.packed_files(io.BytesIO(model_bytes))
+  assert sorted(packed) == ['flowers_labels.txt', model_file.RECORD_NAME]
+  assert packed['flowers_labels.txt'] == labels
+  assert model_file.record(packed)['metadata_sha256'] == hashlib.sha256(metadata).hexdigest()
   metadata = tflite_metadata.parsed_metadata(metadata)
+  (record,) = metadata.associatedFiles
+  assert record.name.decode() == model_file.RECORD_NAME
+  assert record.type == AssociatedFileType.UNKNOWN
   assert metadata.name == b'flowers_graph'
   assert metadata.version.decode() == __version__
   assert b'4 labels' in metadata.description

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zipfile
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from conftest import (
   assert_clean_failure,
   make_bad_photo_kinds,
   make_good_photo_kinds,
+  retrain_args,
   run_script,
 )
 
@@ -280,25 +282,158 @@ def test_litert_without_tensorflow_gives_the_graphs_scores_and_a_table(
                            for line in errors)
 
 
-def test_a_tflite_older_than_the_graph_is_not_used(korean_model, photo_inputs,
-                                                  graph_run, tmp_path):
-  """One warning saying why and what to do; the graph's scores."""
-  for name in ('flowers_graph.pb', 'flowers_graph.tflite'):
-    shutil.copy2(korean_model / name, tmp_path / name)
-  graph_time = os.stat(tmp_path / 'flowers_graph.pb').st_mtime
-  os.utime(tmp_path / 'flowers_graph.tflite', (graph_time - 60,) * 2)
-  good, _, labels = photo_inputs
+MODEL_FILES = ('flowers_labels.txt', 'flowers_graph.tflite', 'flowers_graph.pb')
+
+
+def copy_plainly(source, folder):
+  """cp without -p, file by file, the graph last: every file gets the time
+  of its copy."""
+  os.makedirs(folder)
+  for name in MODEL_FILES:
+    shutil.copyfile(source / name, folder / name)
+
+
+def copy_by_zip(source, folder):
+  """Zipped and unzipped, as unzip restores times: in 2-second steps."""
+  archive = folder.parent / (folder.name + '.zip')
+  with zipfile.ZipFile(archive, 'w') as z:
+    for name in MODEL_FILES:
+      z.write(source / name, name)
+  with zipfile.ZipFile(archive) as z:
+    for info in z.infolist():
+      z.extract(info, folder)
+      stamp = time.mktime(info.date_time + (0, 0, -1))
+      os.utime(folder / info.filename, (stamp, stamp))
+
+
+def copy_with_equal_times(source, folder):
+  copy_plainly(source, folder)
+  for name in MODEL_FILES:
+    os.utime(folder / name, ns=(1796580839976134782,) * 2)
+
+
+def copy_with_the_tflite_older(source, folder):
+  copy_plainly(source, folder)
+  graph_time = os.stat(folder / 'flowers_graph.pb').st_mtime
+  os.utime(folder / 'flowers_graph.tflite', (graph_time - 3600,) * 2)
+
+
+def csv_scores(path):
+  """The rows of predict.py's CSV file without the paths."""
+  with open(path, encoding='utf-8') as f:
+    return [row[1:] for row in csv.reader(f)]
+
+
+def test_a_model_folder_copied_any_way_runs_its_tflite(
+    korean_model, photo_inputs, hidden_tensorflow, tmp_path):
+  """Files travel without their times. Copied plainly, zipped, with equal
+  times or the .tflite an hour older than the graph: predict.py runs the
+  .tflite (TensorFlow is hidden, so LiteRT must run it) with no warning,
+  and gives the same scores, to the last digit, each time; with
+  TensorFlow there too, it still runs the .tflite (the graph's scores
+  differ in their last digits)."""
+  pytest.importorskip('ai_edge_litert')
+  pytest.importorskip('simplejpeg')
+  good, _, _ = photo_inputs
   photos = good[:3]
-  result = run_script('predict.py', *photos,
-                      '--output_graph', tmp_path / 'flowers_graph.pb',
-                      '--output_labels', labels, '--noshow_image')
+  expected = None
+  for copy in (copy_plainly, copy_by_zip, copy_with_equal_times,
+               copy_with_the_tflite_older):
+    for env in (hidden_tensorflow, None):
+      folder = tmp_path / ('%s_%s' % (copy.__name__, 'lite' if env else 'both'))
+      copy(korean_model, folder)
+      result = run_script('predict.py', *photos,
+                          '--output_graph', folder / 'flowers_graph.pb',
+                          '--output_labels', folder / 'flowers_labels.txt',
+                          '--output_csv', folder / 'scores.csv', '--noshow_image',
+                          env=env)
+      assert result.returncode == 0, (copy.__name__, result.stderr)
+      assert not warnings_of(result), (copy.__name__, result.stderr)
+      expected = expected or csv_scores(folder / 'scores.csv')
+      assert csv_scores(folder / 'scores.csv') == expected, copy.__name__
+  graph_csv = tmp_path / 'graph.csv'
+  run_script('predict.py', *photos, '--runtime=tensorflow', '--output_csv', graph_csv,
+             '--output_graph', korean_model / 'flowers_graph.pb',
+             '--output_labels', korean_model / 'flowers_labels.txt', '--noshow_image')
+  assert csv_scores(graph_csv) != expected  # So the runs above were LiteRT's.
+
+
+def test_a_tflite_from_before_records_is_judged_by_its_time(
+    korean_model, photo_inputs, graph_run, tmp_path):
+  """A .tflite written before the record existed (its zip holds only the
+  labels) works as then: used while not older than the graph; older, one
+  warning saying why and what to do, and the graph's scores."""
+  copy_plainly(korean_model, tmp_path / 'model')
+  model = tmp_path / 'model' / 'flowers_graph.tflite'
+  data = model.read_bytes()
+  with zipfile.ZipFile(model) as z:
+    labels = z.read('flowers_labels.txt')
+    start = min(info.header_offset for info in z.infolist())
+  with open(model, 'wb') as f:
+    f.write(data[:start])
+    with zipfile.ZipFile(f, 'w') as z:
+      z.writestr('flowers_labels.txt', labels)
+  good, _, labels_path = photo_inputs
+  photos = good[:3]
+  flags = ['--output_graph', tmp_path / 'model' / 'flowers_graph.pb',
+           '--output_labels', labels_path, '--noshow_image']
+  result = run_script('predict.py', *photos, *flags)
+  assert result.returncode == 0 and not warnings_of(result), result.stderr
+  graph_time = os.stat(tmp_path / 'model' / 'flowers_graph.pb').st_mtime
+  os.utime(model, (graph_time - 60,) * 2)
+  result = run_script('predict.py', *photos, *flags)
   assert result.returncode == 0, result.stderr
   (warning,) = warnings_of(result)
   assert 'flowers_graph.tflite is older than' in warning
   assert 'run retrain.py again' in warning
-  assert 'XNNPACK' not in result.stderr  # LiteRT was not started.
   expected = scores_by_photo(graph_run.stdout)
   assert scores_by_photo(result.stdout) == {p: expected[p] for p in photos}
+
+
+@pytest.fixture(scope='module')
+def another_run(trained, model_dir, tmp_path_factory):
+  """A second retrain.py run on the same photos and class names, with
+  another seed: its files, whose .tflite belongs with none of trained's."""
+  work, _ = trained
+  other = tmp_path_factory.mktemp('another_run')
+  shutil.copytree(work / 'bottlenecks', other / 'bottlenecks')
+  result = run_script('retrain.py', *retrain_args(
+      other, work / 'flower_photos', model_dir, 10, '--random_seed=7'))
+  assert result.returncode == 0, result.stderr
+  return other
+
+
+def test_a_tflite_of_another_run_is_named_and_never_used(
+    trained, another_run, hidden_tensorflow, tmp_path):
+  """A .tflite of another run beside a graph and its labels (the same class
+  names): auto runs the graph after one warning naming the .tflite;
+  --runtime=tensorflow runs the graph; --runtime=litert, or auto without
+  TensorFlow, stop with one line naming the .tflite."""
+  work, _ = trained
+  for name in ('flowers_graph.pb', 'flowers_labels.txt'):
+    shutil.copyfile(work / name, tmp_path / name)
+  shutil.copyfile(another_run / 'flowers_graph.tflite', tmp_path / 'flowers_graph.tflite')
+  photo = work / 'flower_photos' / 'roses' / 'roses_00.jpg'
+  flags = ['--output_graph', tmp_path / 'flowers_graph.pb',
+           '--output_labels', tmp_path / 'flowers_labels.txt', '--noshow_image']
+  by_graph = run_script('predict.py', photo, '--runtime=tensorflow', *flags)
+  assert by_graph.returncode == 0 and not warnings_of(by_graph), by_graph.stderr
+  by_other = run_script('predict.py', photo, '--runtime=litert', '--output_graph',
+                        another_run / 'flowers_graph.pb', '--output_labels',
+                        another_run / 'flowers_labels.txt', '--noshow_image')
+  assert scores_of(by_other.stdout.splitlines()) != scores_of(by_graph.stdout.splitlines())
+  auto = run_script('predict.py', photo, *flags)
+  assert auto.returncode == 0, auto.stderr
+  (warning,) = warnings_of(auto)
+  assert warning.startswith('WARNING: %s was not converted from the graph %s' % (
+      tmp_path / 'flowers_graph.tflite', tmp_path / 'flowers_graph.pb'))
+  assert scores_of(auto.stdout.splitlines()) == scores_of(by_graph.stdout.splitlines())
+  for result in (run_script('predict.py', photo, '--runtime=litert', *flags),
+                 run_script('predict.py', photo, *flags, env=hidden_tensorflow)):
+    assert_clean_failure(result)
+    assert not warnings_of(result)
+    (line,) = lines_starting(result.stderr, 'predict.py: error:')
+    assert '%s was not converted from the graph' % (tmp_path / 'flowers_graph.tflite') in line
 
 
 def test_litert_runtime_without_a_tflite_is_a_clean_error(

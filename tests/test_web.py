@@ -176,6 +176,35 @@ def test_server_bad_input_is_one_line(trained, tmp_path):
                                     '--port', str(port)), 'port %d is in use' % port, '--port')
 
 
+def test_server_names_a_tflite_not_converted_from_the_graph_beside_it(
+    trained, model_dir, tmp_path):
+  """The .tflite beside --output_graph records another graph than the one
+  there: one warning names it (the page would run another model than
+  predict.py's graph); the page is served all the same."""
+  work, _ = trained
+  shutil.copyfile(work / 'flowers_graph.tflite', tmp_path / 'flowers_graph.tflite')
+  for graph, warned in ((work / 'flowers_graph.pb', False),
+                        (model_dir / 'classify_image_graph_def.pb', True)):
+    shutil.copyfile(graph, tmp_path / 'flowers_graph.pb')
+    process = subprocess.Popen(
+        [sys.executable, SERVE, '--host', '127.0.0.1', '--port', '0',
+         '--output_graph', str(tmp_path / 'flowers_graph.pb')],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED='1'))
+    for line in process.stdout:
+      if 'Ctrl-C' in line:
+        break
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=10)
+    warnings = [line for line in err.splitlines() if line.startswith('WARNING:')]
+    if warned:
+      (warning,) = warnings
+      assert warning.startswith('WARNING: %s was not converted from the graph %s' % (
+          tmp_path / 'flowers_graph.tflite', tmp_path / 'flowers_graph.pb'))
+    else:
+      assert not warnings, err
+
+
 def test_server_stops_on_ctrl_c_in_one_line(trained):
   work, _ = trained
   process = subprocess.Popen(

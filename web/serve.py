@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # `retraining` package beside this file, so it is told where the root is.
 sys.path.insert(0, os.path.dirname(HERE))
 
-from retraining import UserError, defaults, errors_as_one_line  # noqa: E402
+from retraining import UserError, defaults, errors_as_one_line, warn  # noqa: E402
 from retraining.lite import model_file  # noqa: E402
 
 MODEL_URL = '/model.tflite'  # where the page looks for the model by default
@@ -94,6 +94,21 @@ def check_model(path):
   if not is_tflite:
     raise UserError('%s is not a TensorFlow Lite model (.tflite): give the '
                     '.tflite that retrain.py wrote' % path)
+
+
+def warn_of_another_runs_model(model, graph_path):
+  """One warning where the .tflite beside the graph was converted from
+  another graph (its record says; see retraining/lite/model_file.py): the
+  page would then run another model than predict.py's graph."""
+  record = model_file.record(model_file.packed_files(model))
+  try:
+    if record is None or model_file.made_from(record, graph_path):
+      return
+  except OSError:  # No graph beside it: the .tflite is the model.
+    return
+  warn('%s was not converted from the graph %s beside it (another retrain.py '
+       'run wrote it): the page runs that other model; run retrain.py again to '
+       'write it anew' % (model, graph_path))
 
 
 def local_mediapipe():
@@ -240,6 +255,8 @@ def main(argv):
   with errors_as_one_line(interrupted='stopped'):
     model = model_path(FLAGS.output_graph, FLAGS.tflite)
     check_model(model)
+    if not FLAGS.tflite:
+      warn_of_another_runs_model(model, FLAGS.output_graph)
     mediapipe_version = local_mediapipe()
     server = make_server(FLAGS.host, FLAGS.port, routes(model, mediapipe_version))
   with server:

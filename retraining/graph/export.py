@@ -84,14 +84,15 @@ def check_scaled_image_input(graph_def):
                                                 RESIZED_IMAGE_NODE))
 
 
-def classifier_metadata(name, label_count, labels_name, float16=False):
+def classifier_metadata(name, label_count, labels_name, weights='float32'):
   """The metadata (bytes) the model is written with: an image classifier
   named `name`, whose input is scaled as the graph's Sub and Mul scale it,
-  and whose `label_count` labels are in the packed file `labels_name`."""
+  whose `label_count` labels are in the packed file `labels_name`, and
+  whose record of what it was made from is packed too."""
   return tflite_metadata.image_classifier_metadata(
-      name, DESCRIPTION % (label_count, 'float16' if float16 else 'float32'),
-      __version__, (MODEL_INPUT_WIDTH, MODEL_INPUT_HEIGHT), PIXEL_MEAN,
-      PIXEL_STD, labels_name, label_count)
+      name, DESCRIPTION % (label_count, weights), __version__,
+      (MODEL_INPUT_WIDTH, MODEL_INPUT_HEIGHT), PIXEL_MEAN, PIXEL_STD,
+      labels_name, label_count, model_file.RECORD_NAME)
 
 
 def save_model(graph_def, labels, final_tensor_name, output_graph,
@@ -100,19 +101,19 @@ def save_model(graph_def, labels, final_tensor_name, output_graph,
   .tflite, all complete or none at all: a folder that cannot take one of
   them keeps the model it had, whole. Raises UserError naming the file.
 
-  A graph byte-identical to the one already there is not written again, so
-  the .tflite converted from it stays newer than it (see tflite_writer).
+  The .tflite records the graph it was converted from (see
+  lite/model_file.py), so a .tflite already there that records this graph,
+  these labels and these settings is kept as it is (see tflite_writer).
   """
   graph_data = graph_def.SerializeToString(deterministic=True)
   labels_data = ('\n'.join(labels) + '\n').encode('utf-8')
-  unchanged = files.holds(output_graph, graph_data)
-  writes = [] if unchanged else [(output_graph, lambda f: f.write(graph_data))]
-  writes.append((output_labels, lambda f: f.write(labels_data)))
+  writes = [(output_graph, lambda f: f.write(graph_data)),
+            (output_labels, lambda f: f.write(labels_data))]
   if export_tflite:
     tflite_path = model_file.beside(output_graph)
     write_tflite = tflite_writer(
-        graph_def, final_tensor_name, tflite_path, unchanged and output_graph,
-        {os.path.basename(output_labels): labels_data}, len(labels), float16)
+        graph_def, graph_data, final_tensor_name, tflite_path,
+        os.path.basename(output_labels), labels_data, len(labels), float16)
     if write_tflite:
       writes.append((tflite_path, write_tflite))
   written = []
@@ -129,19 +130,21 @@ def save_model(graph_def, labels, final_tensor_name, output_graph,
   log('Saved %s' % ', '.join(path for path, _ in writes))
 
 
-def tflite_writer(graph_def, final_tensor_name, path, same_graph_as,
-                  packed, label_count, float16):
-  """write(f): writes the .tflite at `path` with its metadata and the
-  labels file packed in ({name: bytes}); or None where the one there holds
-  the same and is newer than the graph `same_graph_as` (which holds this
-  graph; False where it does not), since converting is slow. If the
-  converter fails, None too, with a warning: predict.py then uses the graph."""
-  labels_name, = packed
+def tflite_writer(graph_def, graph_data, final_tensor_name, path,
+                  labels_name, labels_data, label_count, float16):
+  """write(f): writes the .tflite at `path` with its metadata, the labels
+  file (`labels_name`: `labels_data`) and the record of what it is made
+  from packed in; or None where the one there packs the same files, that
+  is was converted from this very graph (`graph_data`, its bytes) with
+  these labels and settings, since converting is slow. If the converter
+  fails, None too, with a warning: predict.py then uses the graph."""
+  weights = 'float16' if float16 else 'float32'
   metadata = classifier_metadata(
       os.path.basename(os.path.splitext(path)[0]), label_count, labels_name,
-      float16)
-  if (same_graph_as and files.is_newer(path, same_graph_as) and
-      holds_metadata(path, metadata, packed)):
+      weights)
+  packed = {labels_name: labels_data, model_file.RECORD_NAME:
+            model_file.record_for(graph_data, weights, metadata)}
+  if model_file.packed_files(path) == packed:
     log('%s is up to date' % path)
     return None
   try:
@@ -179,13 +182,3 @@ def write_with_metadata(f, model, metadata, packed_files):
     for name, content in packed_files.items():
       archive.writestr(name, content)
 
-
-def holds_metadata(path, metadata, packed_files):
-  """Whether the .tflite at `path` has exactly this metadata and these
-  packed files ({name: bytes}); False where it cannot be read as one."""
-  try:
-    with open(path, 'rb') as f:
-      return (model_file.read_metadata(f.read()) == metadata and
-              model_file.packed_files(path) == packed_files)
-  except Exception:  # Not a .tflite: flatbuffers raises many types.
-    return False

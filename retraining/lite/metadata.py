@@ -27,16 +27,23 @@ SCORE_RANGE = (0.0, 1.0)
 
 
 def image_classifier_metadata(name, description, version, input_size, mean,
-                              std, labels_name, label_count):
+                              std, labels_name, label_count, record_name):
   """The metadata (bytes) of an image classifier: one RGB image in,
   `input_size` (width, height), whose pixels the model expects scaled to
   (pixel - mean) / std; one score per label out, its labels in the
   associated file `labels_name`. As tflite-support's ImageClassifierWriter
-  writes it."""
+  writes it, plus the model's own associated file `record_name`: what it
+  was made from (see lite/model_file.py), of a type MediaPipe reads past."""
   metadata = schema.ModelMetadataT()
   metadata.name, metadata.description, metadata.version = (
       name, description, version)
   metadata.minParserVersion = MIN_PARSER_VERSION
+  record = schema.AssociatedFileT()
+  record.name = record_name
+  record.description = ('What retrain.py made this model from: the sha256 '
+                        'of the frozen graph it was converted from (JSON).')
+  record.type = schema.AssociatedFileType.UNKNOWN
+  metadata.associatedFiles = [record]
   subgraph = schema.SubGraphMetadataT()
   subgraph.inputTensorMetadata = [image_tensor(input_size, mean, std)]
   subgraph.outputTensorMetadata = [scores_tensor(labels_name, label_count)]

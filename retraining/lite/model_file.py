@@ -5,18 +5,30 @@ Its layout: the model, a flatbuffer of TensorFlow Lite's schema whose
 identifier `TFL3` stands at bytes 4 to 8; in it, a metadata entry named
 TFLITE_METADATA pointing at a buffer that holds MediaPipe's metadata (built
 by retraining/lite/metadata.py); after the model, a zip archive of the
-files that metadata names (the labels). graph/export.py writes it; every
-other part of the project reads it through this module.
+files that metadata names: the labels, and the record of what the model
+was made from. graph/export.py writes it; every other part of the project
+reads it through this module.
+
+The record (RECORD_NAME, JSON) says which graph the model was converted
+from (its sha256), with which weights, and the sha256 of its metadata.
+Files travel without their times (a copy, a zip, a download, a FAT32
+stick), so whether a .tflite belongs with a graph is decided by reading
+the record, never by comparing the files' times; a .tflite written before
+there was a record (`record` is None) is judged by its time, as then.
 """
 
-import os
+import hashlib
+import json
 import zipfile
 
 import flatbuffers
 
+from retraining import files
+
 SUFFIX = '.tflite'  # in place of the graph's extension, beside it
 IDENTIFIER = b'TFL3'
 METADATA_NAME = 'TFLITE_METADATA'
+RECORD_NAME = 'retrain_record.json'
 # Fields of TensorFlow Lite's schema (schema.fbs) read here, by their order
 # in their table: Model.buffers, Model.metadata, Metadata.name,
 # Metadata.buffer, Buffer.data.
@@ -28,7 +40,38 @@ BUFFER_DATA = 0
 def beside(graph_path):
   """The path of the .tflite retrain.py writes beside the graph
   `graph_path`: its extension replaced."""
-  return os.path.splitext(graph_path)[0] + SUFFIX
+  return files.beside(graph_path, SUFFIX)
+
+
+def record_for(graph_data, weights, metadata):
+  """The record (bytes) of a model converted from the graph `graph_data`
+  (bytes), its weights stored as `weights` ('float32', 'float16'), written
+  with `metadata` (bytes)."""
+  return json.dumps({
+      'graph_sha256': hashlib.sha256(graph_data).hexdigest(),
+      'weights': weights,
+      'metadata_sha256': hashlib.sha256(metadata).hexdigest(),
+  }, indent=1, sort_keys=True).encode('utf-8') + b'\n'
+
+
+def record(packed):
+  """The record in a .tflite's packed files ({name: bytes}, see
+  packed_files) as a dict; None where there is none (a .tflite written
+  before there was one), {} where it cannot be read."""
+  if RECORD_NAME not in packed:
+    return None
+  try:
+    value = json.loads(packed[RECORD_NAME].decode('utf-8'))
+  except ValueError:  # Also UnicodeDecodeError.
+    return {}
+  return value if isinstance(value, dict) else {}
+
+
+def made_from(model_record, graph_path):
+  """Whether the model whose record is `model_record` was converted from the
+  graph file at `graph_path`, by its sha256. Raises OSError where the graph
+  cannot be read."""
+  return model_record.get('graph_sha256') == files.sha256_of(graph_path)
 
 
 def is_tflite(path):
