@@ -37,6 +37,8 @@ from retraining.inception import (
 from retraining.lite import metadata as tflite_metadata
 from retraining.lite import model_file
 
+# The date of every packed file in the zip archive: zip's earliest.
+PACKED_FILES_DATE = (1980, 1, 1, 0, 0, 0)
 DESCRIPTION = ('Inception v3 (inception-2015-12-05) with a final layer '
                'retrained by retrain.py to tell %d labels apart; %s weights.')
 
@@ -177,8 +179,9 @@ def write_with_metadata(f, model, metadata, packed_files):
   model_object.metadata = entries + [entry]
   # Weights are most of it: room for them all from the start.
   f.write(tflite_metadata.packed(model_object, model_file.IDENTIFIER,
-                 len(model) + len(metadata) + (1 << 20)))
+                                 len(model) + len(metadata) + (1 << 20)))
   with zipfile.ZipFile(f, 'w') as archive:  # From where the model ends.
     for name, content in packed_files.items():
-      archive.writestr(name, content)
+      # A fixed date: the same model and files give the same bytes.
+      archive.writestr(zipfile.ZipInfo(name, PACKED_FILES_DATE), content)
 
