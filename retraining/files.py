@@ -130,6 +130,17 @@ def beside(path, suffix):
   return os.path.splitext(path)[0] + suffix
 
 
+def holds(path, data):
+  """Whether the file at `path` holds exactly `data`."""
+  try:
+    if os.path.getsize(path) != len(data):
+      return False
+    with open(path, 'rb') as f:
+      return f.read() == data
+  except OSError:
+    return False
+
+
 def sha256_of(path):
   """The sha256 of the file at `path`, in hex, read a megabyte at a time."""
   digest = hashlib.sha256()

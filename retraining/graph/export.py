@@ -103,14 +103,15 @@ def save_model(graph_def, labels, final_tensor_name, output_graph,
   .tflite, all complete or none at all: a folder that cannot take one of
   them keeps the model it had, whole. Raises UserError naming the file.
 
-  The .tflite records the graph it was converted from (see
-  lite/model_file.py), so a .tflite already there that records this graph,
-  these labels and these settings is kept as it is (see tflite_writer).
+  A graph byte-identical to the one already there is not written again;
+  a .tflite already there that records this graph, these labels and these
+  settings (see lite/model_file.py) is kept as it is (see tflite_writer).
   """
   graph_data = graph_def.SerializeToString(deterministic=True)
   labels_data = ('\n'.join(labels) + '\n').encode('utf-8')
-  writes = [(output_graph, lambda f: f.write(graph_data)),
-            (output_labels, lambda f: f.write(labels_data))]
+  writes = [] if files.holds(output_graph, graph_data) else [
+      (output_graph, lambda f: f.write(graph_data))]
+  writes.append((output_labels, lambda f: f.write(labels_data)))
   if export_tflite:
     tflite_path = model_file.beside(output_graph)
     write_tflite = tflite_writer(
