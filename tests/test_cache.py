@@ -1,7 +1,6 @@
 """retraining/cache.py: the text cache and its binary index."""
 
 import os
-import time
 import zipfile
 
 import numpy as np
@@ -40,6 +39,14 @@ def test_broken_text_is_refused(text):
   assert cache.parse_bottleneck(text) is None
 
 
+def rewrite(path, v):
+  """Writes the cache file `path` anew, a second later: two writes in one
+  tick of the file system's clock get the same time."""
+  later = os.stat(path).st_mtime_ns + 10**9
+  cache.write_bottleneck(str(path), v)
+  os.utime(path, ns=(later, later))
+
+
 def test_index_is_used_and_a_changed_text_file_wins(tmp_path):
   rels = [os.path.join('a', '%d.jpg.txt' % i) for i in range(3)]
   for i, rel in enumerate(rels):
@@ -51,8 +58,7 @@ def test_index_is_used_and_a_changed_text_file_wins(tmp_path):
   _, found, _, parsed = cache.load_bottlenecks(str(tmp_path), rels)
   assert found.all() and parsed == 0  # All from the index.
 
-  time.sleep(0.01)
-  cache.write_bottleneck(str(tmp_path / rels[1]), values(9))
+  rewrite(tmp_path / rels[1], values(9))
   os.remove(tmp_path / rels[2])
   got, found, _, parsed = cache.load_bottlenecks(str(tmp_path), rels)
   assert parsed == 1 and list(found) == [True, True, False]
@@ -92,8 +98,7 @@ def test_an_index_from_another_run_fills_only_unchanged_rows(tmp_path, monkeypat
   indexed = ['b/%d.jpg.txt' % i for i in range(5)]
   write_cache(tmp_path, indexed)
   cache.save_index(str(tmp_path), indexed, np.stack([values(i) for i in range(5)]))
-  time.sleep(0.01)
-  cache.write_bottleneck(str(tmp_path / indexed[3]), values(30))  # Changed.
+  rewrite(tmp_path / indexed[3], values(30))  # Changed.
   write_cache(tmp_path, ['a/new.jpg.txt'], seed=40)  # Added.
   rels = ['a/new.jpg.txt', indexed[4], indexed[3], indexed[0], indexed[2]]
   got, found, broken, parsed = cache.load_bottlenecks(str(tmp_path), rels)
