@@ -1,7 +1,6 @@
 """retraining/cache.py: the text cache and its binary index."""
 
 import os
-import time
 import zipfile
 
 import numpy as np
@@ -42,6 +41,18 @@ def test_broken_text_is_refused(text):
   assert cache.parse_bottleneck(text) is None
 
 
+def rewrite(path, v):
+  """Writes the cache file of `v` at `path` anew with v's numbers reversed:
+  the same size, so only its time tells, set a second later (two writes in
+  one tick of the file system's clock get the same time). Returns those."""
+  before = os.stat(path)
+  cache.write_bottleneck(str(path), v[::-1])
+  later = before.st_mtime_ns + 10**9
+  os.utime(path, ns=(later, later))
+  assert os.stat(path).st_size == before.st_size
+  return v[::-1]
+
+
 def test_index_is_used_and_a_changed_text_file_wins(tmp_path):
   rels = [os.path.join('a', '%d.jpg.txt' % i) for i in range(3)]
   for i, rel in enumerate(rels):
@@ -53,12 +64,11 @@ def test_index_is_used_and_a_changed_text_file_wins(tmp_path):
   _, found, _, parsed = cache.load_bottlenecks(str(tmp_path), rels)
   assert found.all() and parsed == 0  # All from the index.
 
-  time.sleep(0.01)
-  cache.write_bottleneck(str(tmp_path / rels[1]), values(9))
+  changed = rewrite(tmp_path / rels[1], values(1))
   os.remove(tmp_path / rels[2])
   got, found, _, parsed = cache.load_bottlenecks(str(tmp_path), rels)
   assert parsed == 1 and list(found) == [True, True, False]
-  assert np.array_equal(got[1], values(9)) and np.array_equal(got[0], values(0))
+  assert np.array_equal(got[1], changed) and np.array_equal(got[0], values(0))
 
 
 def test_damaged_index_is_ignored(tmp_path):
@@ -94,14 +104,13 @@ def test_an_index_from_another_run_fills_only_unchanged_rows(tmp_path, monkeypat
   indexed = ['b/%d.jpg.txt' % i for i in range(5)]
   write_cache(tmp_path, indexed)
   cache.save_index(str(tmp_path), indexed, np.stack([values(i) for i in range(5)]))
-  time.sleep(0.01)
-  cache.write_bottleneck(str(tmp_path / indexed[3]), values(30))  # Changed.
+  changed = rewrite(tmp_path / indexed[3], values(3))
   write_cache(tmp_path, ['a/new.jpg.txt'], seed=40)  # Added.
   rels = ['a/new.jpg.txt', indexed[4], indexed[3], indexed[0], indexed[2]]
   got, found, broken, parsed = cache.load_bottlenecks(str(tmp_path), rels)
   assert found.all() and not broken and parsed == 2  # new.jpg and 3.jpg
-  for row, seed in enumerate([40, 4, 30, 0, 2]):
-    assert np.array_equal(got[row], values(seed)), row
+  for row, want in enumerate([values(40), values(4), changed, values(0), values(2)]):
+    assert np.array_equal(got[row], want), row
 
 
 def test_an_index_whose_values_stop_short_is_ignored(tmp_path, monkeypatch):

@@ -61,8 +61,13 @@ def cache_files(bottleneck_dir):
 
 
 def stamps(bottleneck_dir):
-  return {rel: os.stat(os.path.join(bottleneck_dir, rel)).st_mtime_ns
-          for rel in cache_files(bottleneck_dir)}
+  """What a write changes, even in the clock tick of the last: files are
+  written to a new file renamed over the old, so it gets a new inode."""
+  found = {}
+  for rel in cache_files(bottleneck_dir):
+    st = os.stat(os.path.join(bottleneck_dir, rel))
+    found[rel] = st.st_ino, st.st_mtime_ns
+  return found
 
 
 def photo_count(image_dir):

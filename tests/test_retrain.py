@@ -140,26 +140,37 @@ def test_second_run_reuses_cache_and_recomputes_broken_file(tmp_path, model_dir)
   assert 'Creating 24 bottlenecks' in first.stdout
   cache = tmp_path / 'bottlenecks'
   files = sorted(cache.glob('*/*.txt'))
-  stamps = {f: f.stat().st_mtime_ns for f in files}
+  stamps = {f: file_stamp(f) for f in files}
   broken = cache / 'roses' / 'roses_01.jpg.txt'
   good_text = broken.read_text()
   broken.write_text(good_text[:len(good_text) // 2])
-
-  graph = tmp_path / 'flowers_graph.pb'
-  graph_stamp = graph.stat().st_mtime_ns
-  assert (tmp_path / 'flowers_graph.tflite').stat().st_mtime_ns > graph_stamp
+  models = [tmp_path / 'flowers_graph.pb', tmp_path / 'flowers_graph.tflite']
+  # Written just after the graph, the .tflite often gets its time (one tick
+  # of the file system's clock), and retrain.py reuses only a .tflite newer
+  # than the graph: dated a second later, until the .tflite records the
+  # graph's digest instead.
+  later = models[0].stat().st_mtime_ns + 10**9
+  os.utime(models[1], ns=(later, later))
+  model_stamps = [(file_stamp(f), f.read_bytes()) for f in models]
 
   second = run_script('retrain.py', *args)
   assert second.returncode == 0, second.stderr
   assert 'Creating 1 bottlenecks' in second.stdout
   # The same model again: neither the graph nor its .tflite is rewritten.
-  assert graph.stat().st_mtime_ns == graph_stamp
+  assert [(file_stamp(f), f.read_bytes()) for f in models] == model_stamps
   assert 'flowers_graph.tflite is up to date' in second.stdout
   assert 'roses_01.jpg.txt is damaged' in second.stderr
   assert np.allclose(np.array(broken.read_text().split(','), float),
                      np.array(good_text.split(','), float), atol=1e-5)
   unchanged = [f for f in files if f != broken]
-  assert all(f.stat().st_mtime_ns == stamps[f] for f in unchanged)
+  assert all(file_stamp(f) == stamps[f] for f in unchanged)
+
+
+def file_stamp(path):
+  """What a write changes, even in the clock tick of the last: files are
+  written to a new file renamed over the old, so it gets a new inode."""
+  st = path.stat()
+  return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def defined_flags(script):
@@ -375,22 +386,43 @@ def test_failed_run_keeps_the_previous_model(trained, tmp_path, model_dir):
   assert (work / 'flowers_labels.txt').read_bytes() == labels
 
 
+# retrain.py, killed (-9) by itself as it is about to rename the count-th
+# cache file it wrote into place: its temporary file is complete then, and
+# the kill comes at the same point whatever the speed of the machine.
+KILLED_AT_A_CACHE_FILE = '''
+import os, runpy, signal, sys, threading
+script, cache, count = sys.argv[1], os.path.abspath(sys.argv[2]), int(sys.argv[3])
+real_replace, lock, written = os.replace, threading.Lock(), []
+def replace(src, dst, **kwargs):
+  dst = os.path.abspath(dst)
+  if dst.endswith('.txt') and os.path.dirname(os.path.dirname(dst)) == cache:
+    with lock:
+      written.append(dst)
+      if len(written) == count:
+        os.kill(os.getpid(), signal.SIGKILL)
+  return real_replace(src, dst, **kwargs)
+os.replace = replace
+sys.argv = [script] + sys.argv[4:]
+sys.path[0] = os.path.dirname(script)
+runpy.run_path(script, run_name='__main__')
+'''
+
+
 def kill_when_cached(args, cache, count, env):
-  """Starts retrain.py and kills it (-9) once `count` cache files are on
-  disk; returns how many there are then, after checking each parses."""
-  process = subprocess.Popen(
-      [sys.executable, os.path.join(ROOT, 'retrain.py')] + args,
-      env=dict(os.environ, **env), stdout=subprocess.DEVNULL,
-      stderr=subprocess.DEVNULL)
-  deadline = time.monotonic() + 600  # Only against a hang: machines differ.
-  while (process.poll() is None and time.monotonic() < deadline and
-         len(list(cache.glob('*/*.txt'))) < count):
-    time.sleep(0.005)
-  process.kill()
-  process.wait()
+  """Runs retrain.py, killed (-9) as it writes its count-th cache file;
+  returns how many cache files there are then, after checking each parses."""
+  before = len(list(cache.glob('*/*.txt')))
+  result = subprocess.run(
+      [sys.executable, '-c', KILLED_AT_A_CACHE_FILE,
+       os.path.join(ROOT, 'retrain.py'), str(cache), str(count)] + args,
+      env=dict(os.environ, **env), capture_output=True, text=True,
+      timeout=600)  # Only against a hang: machines differ.
+  assert result.returncode == -signal.SIGKILL, (
+      'not killed at its cache file %d: does retrain.py still write them with '
+      'os.replace?\n%s' % (count, result.stderr[-2000:]))
   done = list(cache.glob('*/*.txt'))
-  assert count <= len(done) < 4 * PHOTOS_PER_CLASS, (
-      'the kill came too late to test anything')
+  assert len(done) == before + count - 1
+  assert [p for p in cache.rglob('*') if p.name.endswith('.tmp')]  # Unfinished.
   for path in done:
     assert parse_bottleneck(path.read_text()) is not None, path
   return len(done)
@@ -418,7 +450,7 @@ def test_cold_resumed_and_warm_runs_give_the_same_model(tmp_path, model_dir,
   result = run_script('retrain.py', *args, env=env)
   assert result.returncode == 0, result.stderr
   created = int(re.search(r'Creating (\d+) bottlenecks', result.stdout).group(1))
-  assert created <= 4 * PHOTOS_PER_CLASS - done
+  assert created == 4 * PHOTOS_PER_CLASS - done
   assert not [p for p in cache.rglob('*') if p.name.endswith('.tmp')]
   assert (work / 'flowers_graph.pb').read_bytes() == reference_graph
 
@@ -473,11 +505,11 @@ def test_model_is_downloaded_once_then_used_offline(tmp_path, server_url):
   assert (model_dir / MODEL_ARCHIVE).exists()
   assert not [n for n in os.listdir(model_dir) if n.endswith('.tmp')]
 
-  mtime = (model_dir / standin.GRAPH_FILE_NAME).stat().st_mtime_ns
+  stamp = file_stamp(model_dir / standin.GRAPH_FILE_NAME)
   again = run_script('retrain.py', *args, '--model_url', closed_port_url())
   assert again.returncode == 0, again.stderr
   assert 'Downloading' not in again.stderr
-  assert (model_dir / standin.GRAPH_FILE_NAME).stat().st_mtime_ns == mtime
+  assert file_stamp(model_dir / standin.GRAPH_FILE_NAME) == stamp
 
 
 def test_archive_already_present_is_extracted_without_network(tmp_path, served_dir):

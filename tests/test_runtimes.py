@@ -1,6 +1,7 @@
 """retraining/runtimes.py: predict.py's door to the model, in-process: the
 labels read once, the runtime chosen, and why one cannot run said once."""
 
+import os
 import shutil
 
 import pytest
@@ -29,14 +30,62 @@ def copy_model(trained, folder):
   return str(folder / 'flowers_graph.pb'), str(folder / 'flowers_labels.txt')
 
 
-def test_a_tflite_that_does_not_load_falls_back_to_the_graph_once(
-    trained, tmp_path, capsys):
+@pytest.fixture
+def runtimes_used(monkeypatch):
+  """The runtimes ('litert', 'tensorflow') whose photo_outputs a model
+  opened from now on classifies with, in the order used: where its scores
+  come from, whatever open_model wraps them in."""
   pytest.importorskip('ai_edge_litert')
+  from retraining.graph import runner as graph_runner
+  from retraining.lite import runner as litert_runner
+  used = []
+  for name, runner in (('litert', litert_runner), ('tensorflow', graph_runner)):
+    def spy(*args, name=name, real=runner.photo_outputs):
+      used.append(name)
+      return real(*args)
+    monkeypatch.setattr(runner, 'photo_outputs', spy)
+  return used
+
+
+def classify_one(model, trained):
+  """The scores `model` gives a photo of the trained model's roses."""
+  photo = str(trained[0] / 'flower_photos' / 'roses' / 'roses_03.jpg')
+  with model([photo]) as outputs:
+    ((path, scores, failure),) = list(outputs)
+  assert (path, failure) == (photo, None)
+  assert scores.shape == (4,) and abs(float(scores.sum()) - 1) < 1e-4
+  return scores
+
+
+@pytest.mark.parametrize('runtime, expected', [
+    ('auto', 'litert'), ('litert', 'litert'), ('tensorflow', 'tensorflow')])
+def test_each_runtime_asked_for_runs_the_model(trained, tmp_path, capsys,
+                                               runtimes_used, runtime, expected):
+  """With the .tflite beside the graph: 'auto' runs it with LiteRT, and
+  'tensorflow' runs the graph even so; quietly."""
+  graph, labels = copy_model(trained, tmp_path)
+  classify_one(runtimes.open_model(runtime, graph, labels, 4), trained)
+  assert runtimes_used == [expected]
+  assert capsys.readouterr().err == ''
+
+
+def test_auto_without_a_tflite_runs_the_graph_quietly(trained, tmp_path, capsys,
+                                                     runtimes_used):
+  graph, labels = copy_model(trained, tmp_path)
+  os.remove(tmp_path / 'flowers_graph.tflite')
+  classify_one(runtimes.open_model('auto', graph, labels, 4), trained)
+  assert runtimes_used == ['tensorflow']
+  assert capsys.readouterr().err == ''
+
+
+def test_a_tflite_that_does_not_load_falls_back_to_the_graph_once(
+    trained, tmp_path, capsys, runtimes_used):
   graph, labels = copy_model(trained, tmp_path)
   (tmp_path / 'flowers_graph.tflite').write_bytes(b'not a model')
   with pytest.raises(UserError, match='--runtime=litert: cannot load'):
     runtimes.open_model('litert', graph, labels, 4)
-  assert runtimes.open_model('auto', graph, labels, 4)
+  classify_one(runtimes.open_model('auto', graph, labels, 4), trained)
+  assert runtimes_used == ['tensorflow']
   (warning,) = capsys.readouterr().err.splitlines()
   assert 'cannot load' in warning and 'the frozen graph is used instead' in warning
   assert runtimes.REPLACE_IT in warning
