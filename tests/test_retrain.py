@@ -145,12 +145,9 @@ def test_second_run_reuses_cache_and_recomputes_broken_file(tmp_path, model_dir)
   good_text = broken.read_text()
   broken.write_text(good_text[:len(good_text) // 2])
   models = [tmp_path / 'flowers_graph.pb', tmp_path / 'flowers_graph.tflite']
-  # Written just after the graph, the .tflite often gets its time (one tick
-  # of the file system's clock), and retrain.py reuses only a .tflite newer
-  # than the graph: dated a second later, until the .tflite records the
-  # graph's digest instead.
-  later = models[0].stat().st_mtime_ns + 10**9
-  os.utime(models[1], ns=(later, later))
+  # Written in one clock tick: the .tflite's record, not its time, says
+  # which graph it was converted from.
+  os.utime(models[1], ns=(models[0].stat().st_mtime_ns,) * 2)
   model_stamps = [(file_stamp(f), f.read_bytes()) for f in models]
 
   second = run_script('retrain.py', *args)

@@ -34,7 +34,7 @@ def copy_model(trained, folder):
 def runtimes_used(monkeypatch):
   """The runtimes ('litert', 'tensorflow') whose photo_outputs a model
   opened from now on classifies with, in the order used: where its scores
-  come from, whatever open_model wraps them in."""
+  come from, whatever runtimes.open_model wraps them in."""
   pytest.importorskip('ai_edge_litert')
   from retraining.graph import runner as graph_runner
   from retraining.lite import runner as litert_runner
@@ -57,6 +57,12 @@ def classify_one(model, trained):
   return scores
 
 
+def open_model(runtime, graph, labels, label_count):
+  """runtimes.open_model as predict.py calls it, after tflite_beside."""
+  tflite = runtimes.tflite_beside(graph, labels, runtimes.read_labels(labels))
+  return runtimes.open_model(runtime, graph, labels, label_count, tflite)
+
+
 @pytest.mark.parametrize('runtime, expected', [
     ('auto', 'litert'), ('litert', 'litert'), ('tensorflow', 'tensorflow')])
 def test_each_runtime_asked_for_runs_the_model(trained, tmp_path, capsys,
@@ -64,7 +70,7 @@ def test_each_runtime_asked_for_runs_the_model(trained, tmp_path, capsys,
   """With the .tflite beside the graph: 'auto' runs it with LiteRT, and
   'tensorflow' runs the graph even so; quietly."""
   graph, labels = copy_model(trained, tmp_path)
-  classify_one(runtimes.open_model(runtime, graph, labels, 4), trained)
+  classify_one(open_model(runtime, graph, labels, 4), trained)
   assert runtimes_used == [expected]
   assert capsys.readouterr().err == ''
 
@@ -73,7 +79,7 @@ def test_auto_without_a_tflite_runs_the_graph_quietly(trained, tmp_path, capsys,
                                                      runtimes_used):
   graph, labels = copy_model(trained, tmp_path)
   os.remove(tmp_path / 'flowers_graph.tflite')
-  classify_one(runtimes.open_model('auto', graph, labels, 4), trained)
+  classify_one(open_model('auto', graph, labels, 4), trained)
   assert runtimes_used == ['tensorflow']
   assert capsys.readouterr().err == ''
 
@@ -83,8 +89,8 @@ def test_a_tflite_that_does_not_load_falls_back_to_the_graph_once(
   graph, labels = copy_model(trained, tmp_path)
   (tmp_path / 'flowers_graph.tflite').write_bytes(b'not a model')
   with pytest.raises(UserError, match='--runtime=litert: cannot load'):
-    runtimes.open_model('litert', graph, labels, 4)
-  classify_one(runtimes.open_model('auto', graph, labels, 4), trained)
+    open_model('litert', graph, labels, 4)
+  classify_one(open_model('auto', graph, labels, 4), trained)
   assert runtimes_used == ['tensorflow']
   (warning,) = capsys.readouterr().err.splitlines()
   assert 'cannot load' in warning and 'the frozen graph is used instead' in warning
@@ -95,9 +101,9 @@ def test_another_number_of_labels_is_refused_for_either_runtime(trained, tmp_pat
   pytest.importorskip('ai_edge_litert')
   graph, labels = copy_model(trained, tmp_path)
   with pytest.raises(UserError, match='has 4 outputs but labels file .* has 3 lines'):
-    runtimes.open_model('litert', graph, labels, 3)
+    open_model('litert', graph, labels, 3)
   with pytest.raises(UserError, match='use the two files of the same retrain.py run'):
-    runtimes.open_model('tensorflow', graph, labels, 3)
+    open_model('tensorflow', graph, labels, 3)
 
 
 def test_a_byte_order_mark_is_not_part_of_the_first_label(tmp_path):
