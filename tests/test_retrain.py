@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import tarfile
-import time
 import unicodedata
 import zipfile
 
@@ -383,12 +382,14 @@ def test_failed_run_keeps_the_previous_model(trained, tmp_path, model_dir):
   assert (work / 'flowers_labels.txt').read_bytes() == labels
 
 
-# retrain.py, killed (-9) by itself as it is about to rename the count-th
-# cache file it wrote into place: its temporary file is complete then, and
-# the kill comes at the same point whatever the speed of the machine.
-KILLED_AT_A_CACHE_FILE = '''
+# retrain.py, sent a signal (-9, or Ctrl-C's) by itself as it is about to
+# rename the count-th cache file it wrote into place: its temporary file is
+# complete then, and the signal comes at the same point whatever the speed
+# of the machine.
+SIGNALLED_AT_A_CACHE_FILE = '''
 import os, runpy, signal, sys, threading
 script, cache, count = sys.argv[1], os.path.abspath(sys.argv[2]), int(sys.argv[3])
+number = int(sys.argv[4])
 real_replace, lock, written = os.replace, threading.Lock(), []
 def replace(src, dst, **kwargs):
   dst = os.path.abspath(dst)
@@ -396,10 +397,10 @@ def replace(src, dst, **kwargs):
     with lock:
       written.append(dst)
       if len(written) == count:
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), number)
   return real_replace(src, dst, **kwargs)
 os.replace = replace
-sys.argv = [script] + sys.argv[4:]
+sys.argv = [script] + sys.argv[5:]
 sys.path[0] = os.path.dirname(script)
 runpy.run_path(script, run_name='__main__')
 '''
@@ -410,8 +411,9 @@ def kill_when_cached(args, cache, count, env):
   returns how many cache files there are then, after checking each parses."""
   before = len(list(cache.glob('*/*.txt')))
   result = subprocess.run(
-      [sys.executable, '-c', KILLED_AT_A_CACHE_FILE,
-       os.path.join(ROOT, 'retrain.py'), str(cache), str(count)] + args,
+      [sys.executable, '-c', SIGNALLED_AT_A_CACHE_FILE,
+       os.path.join(ROOT, 'retrain.py'), str(cache), str(count),
+       str(int(signal.SIGKILL))] + args,
       env=dict(os.environ, **env), capture_output=True, text=True,
       timeout=600)  # Only against a hang: machines differ.
   assert result.returncode == -signal.SIGKILL, (
@@ -473,20 +475,23 @@ def as_from_a_shell():
 @pytest.mark.slow
 def test_ctrl_c_exits_with_one_line(model_dir, tmp_path):
   photos = make_photo_tree(str(tmp_path / 'photos'), per_class=PHOTOS_PER_CLASS)
-  process = subprocess.Popen(
-      [sys.executable, os.path.join(ROOT, 'retrain.py')] +
-      retrain_args(tmp_path, photos, model_dir, 20),
-      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-      preexec_fn=as_from_a_shell)
+  """Ctrl-C as the first cache file is written: one line, exit 1, and the
+  cache keeps what was finished."""
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=PHOTOS_PER_CLASS)
   cache = tmp_path / 'bottlenecks'
-  deadline = time.monotonic() + 600  # Only against a hang: machines differ.
-  while (process.poll() is None and time.monotonic() < deadline and
-         not list(cache.glob('*/*.txt'))):
-    time.sleep(0.005)
-  process.send_signal(signal.SIGINT)
-  stdout, stderr = process.communicate(timeout=120)
-  assert process.returncode != 0, stdout[-2000:] + stderr[-2000:]
-  assert 'Traceback' not in stderr and 'interrupted' in stderr
+  process = subprocess.run(
+      [sys.executable, '-c', SIGNALLED_AT_A_CACHE_FILE,
+       os.path.join(ROOT, 'retrain.py'), str(cache), '1', str(int(signal.SIGINT))] +
+      retrain_args(tmp_path, photos, model_dir, 20),
+      capture_output=True, text=True, preexec_fn=as_from_a_shell,
+      timeout=600)  # Only against a hang: machines differ.
+  assert process.returncode == 1, process.stdout[-2000:] + process.stderr[-2000:]
+  assert process.stderr.splitlines()[-1] == (
+      'retrain.py: interrupted; the cache keeps what was finished, run again '
+      'to resume')
+  assert 'Traceback' not in process.stderr
+  for path in cache.glob('*/*.txt'):
+    assert parse_bottleneck(path.read_text()) is not None, path
 
 
 @pytest.mark.slow
