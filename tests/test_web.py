@@ -191,11 +191,14 @@ def test_server_names_a_tflite_not_converted_from_the_graph_beside_it(
          '--output_graph', str(tmp_path / 'flowers_graph.pb')],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=dict(os.environ, PYTHONUNBUFFERED='1'))
-    for line in process.stdout:
-      if 'Ctrl-C' in line:
-        break
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=10)
+    try:
+      for line in process.stdout:
+        if 'Ctrl-C' in line:
+          break
+      process.send_signal(signal.SIGINT)
+      _, err = process.communicate(timeout=10)
+    finally:
+      process.kill()
     warnings = [line for line in err.splitlines() if line.startswith('WARNING:')]
     if warned:
       (warning,) = warnings
@@ -211,14 +214,17 @@ def test_server_stops_on_ctrl_c_in_one_line(trained):
       [sys.executable, SERVE, '--host', '127.0.0.1', '--port', '0', '--tflite',
        str(work / 'flowers_graph.tflite')], stdout=subprocess.PIPE,
       stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED='1'))
-  lines = []
-  for line in process.stdout:
-    lines.append(line)
-    if 'Ctrl-C' in line:
-      break
+  try:
+    lines = []
+    for line in process.stdout:
+      lines.append(line)
+      if 'Ctrl-C' in line:
+        break
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=10)
+  finally:
+    process.kill()  # Where the test failed before it: no server left behind.
   assert any('Only this computer' in line for line in lines), lines
-  process.send_signal(signal.SIGINT)
-  out, err = process.communicate(timeout=10)
   assert process.returncode == 0, err
   assert out.strip() == 'Stopped.' and 'Traceback' not in err
 
