@@ -1,8 +1,15 @@
 """Beam's portable services on loopback, for the tests and benchmarks: its
 Python job service and an SDK worker pool, both run from a second virtual
-environment that has this machine's packages (Beam, TensorFlow) but not
-the project, so that the workers get the code only by staging. Each worker
-is started by a copy of retraining/beam/boot.py, as a worker image holds it.
+environment that has the packages of the Python running this (Beam,
+TensorFlow) but not the project, so that the workers get the code only by
+staging. Each worker is started by a copy of retraining/beam/boot.py, as a
+worker image holds it.
+
+That environment sees the site-packages folders of the Python that runs
+this, whatever it is: a virtual environment (where --system-site-packages
+would reach the base interpreter's folders instead), a conda environment or
+the system's Python. A .pth file names them, so that the .pth files in them
+are not run: an editable install of the project there stays out.
 
   python tests/portable_services.py FOLDER
 
@@ -11,11 +18,14 @@ line, `JOB_PORT POOL_PORT POOL_PID`, and serves until it is killed: kill
 its process group to end it with the services and their workers.
 """
 
+import json
 import os
 import shutil
+import site
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -25,25 +35,77 @@ LOOPBACK = os.path.join(TESTS, 'grpc_loopback.py')
 START_GUARD_S = 120  # A service that does not listen by then is an error.
 
 
+def site_folders():
+  """The site-packages folders of the Python running this, in its sys.path
+  order: those of its environment (a venv's own, then its base's where it
+  was made with --system-site-packages; a conda environment's; the
+  system's) and the user's where that is on."""
+  found = site.getsitepackages() + [sysconfig.get_path('purelib'),
+                                    sysconfig.get_path('platlib')]
+  if site.ENABLE_USER_SITE:
+    found.append(site.getusersitepackages())
+  on_path = {os.path.realpath(p): i for i, p in reversed(list(enumerate(sys.path)))}
+  folders = []
+  for folder in map(os.path.realpath, found):
+    if folder in on_path and folder not in folders:
+      folders.append(folder)
+  return sorted(folders, key=on_path.get)
+
+
 def make_worker_environment(folder):
-  """The environment in `folder`, made if missing; returns (its python,
-  the worker pool's boot executable)."""
+  """The environment in `folder`, made if missing, or made again if it was
+  made for another Python or other folders; returns (its python, the
+  worker pool's boot executable)."""
   python = os.path.join(folder, 'bin', 'python')
   boot = os.path.join(folder, 'bin', 'boot')
-  if os.path.exists(boot):
-    return python, boot
-  subprocess.run([sys.executable, '-m', 'venv', '--system-site-packages',
-                  '--without-pip', folder], check=True, timeout=120)
+  stamp = os.path.join(folder, 'made_for.json')
+  folders = site_folders()
+  made_for = json.dumps({'python': os.path.realpath(sys.executable),
+                         'version': sys.version, 'site': folders}, indent=1)
+  try:
+    with open(stamp) as f:
+      if f.read() == made_for and os.path.exists(boot):
+        return python, boot
+  except OSError:
+    pass
+  if os.path.exists(folder):
+    if not os.path.exists(os.path.join(folder, 'pyvenv.cfg')):
+      sys.exit('%s is in the way, and not a virtual environment' % folder)
+    shutil.rmtree(folder)
+  subprocess.run([sys.executable, '-m', 'venv', '--without-pip', folder],
+                 check=True, timeout=120)
   site_packages = subprocess.run(
       [python, '-c', 'import sysconfig; print(sysconfig.get_path("purelib"))'],
       capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+  with open(os.path.join(site_packages, 'outer_site_packages.pth'), 'w') as f:
+    f.write('\n'.join(folders) + '\n')
   shutil.copy(LOOPBACK, os.path.join(site_packages, 'sitecustomize.py'))
   shutil.copy(BOOT, os.path.join(folder, 'boot.py'))
-  with open(boot + '.tmp', 'w') as f:
+  with open(boot, 'w') as f:
     f.write('#!/bin/sh\nexec %s %s "$@"\n' % (python, os.path.join(folder, 'boot.py')))
-  os.chmod(boot + '.tmp', 0o755)
-  os.rename(boot + '.tmp', boot)
+  os.chmod(boot, 0o755)
+  check_worker_environment(python, folder)
+  with open(stamp + '.tmp', 'w') as f:
+    f.write(made_for)
+  os.rename(stamp + '.tmp', stamp)
   return python, boot
+
+
+def check_worker_environment(python, folder):
+  """Exits unless the workers' Python finds Beam and TensorFlow, and not
+  the project."""
+  found = subprocess.run(
+      [python, '-c', 'import importlib.util as u; print(*(m for m in '
+       '("apache_beam", "tensorflow", "retraining") if u.find_spec(m)))'],
+      cwd=folder, env=without_pythonpath(), capture_output=True, text=True,
+      timeout=120)
+  if found.returncode or found.stdout.split() != ['apache_beam', 'tensorflow']:
+    sys.exit('the workers\' Python in %s should find apache_beam and tensorflow, '
+             'not retraining; it finds %s\n%s' % (folder, found.stdout.split(), found.stderr))
+
+
+def without_pythonpath():
+  return {name: value for name, value in os.environ.items() if name != 'PYTHONPATH'}
 
 
 def free_port():
@@ -69,7 +131,7 @@ def wait_for_port(port, process):
 def start(python, folder, module, *args):
   """`module` of the worker environment, run in `folder`, away from the
   project (nothing there to import), its output in a log there."""
-  env = {name: value for name, value in os.environ.items() if name != 'PYTHONPATH'}
+  env = without_pythonpath()
   with open(os.path.join(folder, module.rsplit('.', 1)[-1] + '.log'), 'w') as log:
     return subprocess.Popen([python, '-m', module] + list(args), cwd=folder,
                             env=env, stdout=log, stderr=subprocess.STDOUT)
