@@ -9,6 +9,7 @@ import importlib.util
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -72,6 +73,15 @@ def run_script(script, *args, cwd=None, env=None, timeout=300):
   return subprocess.run(
       [sys.executable, os.path.join(ROOT, script)] + [str(a) for a in args],
       cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def as_from_a_shell():
+  """In the child: Ctrl-C's signal handled by default and not blocked, as a
+  shell starts a command (a test runner's process may have changed both,
+  and a child inherits them: under coverage the run then went on to the
+  end)."""
+  signal.signal(signal.SIGINT, signal.SIG_DFL)
+  signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
 
 
 def assert_clean_failure(result):

@@ -26,7 +26,7 @@ PACKAGE_PATH = re.compile(r'(?<![\w./-])(?:graph|lite|beam|figures|schema)/\w+\.
 FILE_NAME = re.compile(r'(?<![\w./-])\w+\.(?:py|md)\b', re.ASCII)
 MODULE_NAME = re.compile(r'\bretraining(?:\.\w+)+', re.ASCII)
 # Named, but not the repository's: made by a run or an install, or Python's.
-NOT_OURS = re.compile(r'^web/node_modules/|^(sitecustomize|setuptools|usercustomize)\.py$')
+NOT_OURS = re.compile(r'^web/node_modules(/|$)|^(sitecustomize|setuptools|usercustomize)\.py$')
 
 
 def repository_files():

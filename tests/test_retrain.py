@@ -23,6 +23,7 @@ import standin
 from conftest import (
   MODEL_ARCHIVE,
   ROOT,
+  as_from_a_shell,
   assert_clean_failure,
   closed_port_url,
   copy_shared,
@@ -463,20 +464,11 @@ def test_cold_resumed_and_warm_runs_give_the_same_model(tmp_path, model_dir,
     assert (work / 'flowers_graph.pb').read_bytes() != reference_graph
 
 
-def as_from_a_shell():
-  """In the child: Ctrl-C's signal handled by default and not blocked, as a
-  shell starts a command (a test runner's process may have changed both,
-  and a child inherits them: under coverage the run then went on to the
-  end)."""
-  signal.signal(signal.SIGINT, signal.SIG_DFL)
-  signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
-
-
 @pytest.mark.slow
 def test_ctrl_c_exits_with_one_line(model_dir, tmp_path):
-  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=PHOTOS_PER_CLASS)
   """Ctrl-C as the first cache file is written: one line, exit 1, and the
   cache keeps what was finished."""
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=PHOTOS_PER_CLASS)
   photos = make_photo_tree(str(tmp_path / 'photos'), per_class=PHOTOS_PER_CLASS)
   cache = tmp_path / 'bottlenecks'
   process = subprocess.run(

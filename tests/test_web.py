@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, make_photo, run_script
+from conftest import ROOT, as_from_a_shell, make_photo, run_script
 
 WEB = os.path.join(ROOT, 'web')
 SERVE = os.path.join(WEB, 'serve.py')
@@ -190,7 +190,7 @@ def test_server_names_a_tflite_not_converted_from_the_graph_beside_it(
         [sys.executable, SERVE, '--host', '127.0.0.1', '--port', '0',
          '--output_graph', str(tmp_path / 'flowers_graph.pb')],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=dict(os.environ, PYTHONUNBUFFERED='1'))
+        env=dict(os.environ, PYTHONUNBUFFERED='1'), preexec_fn=as_from_a_shell)
     try:
       for line in process.stdout:
         if 'Ctrl-C' in line:
@@ -213,7 +213,8 @@ def test_server_stops_on_ctrl_c_in_one_line(trained):
   process = subprocess.Popen(
       [sys.executable, SERVE, '--host', '127.0.0.1', '--port', '0', '--tflite',
        str(work / 'flowers_graph.tflite')], stdout=subprocess.PIPE,
-      stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED='1'))
+      stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED='1'),
+      preexec_fn=as_from_a_shell)
   try:
     lines = []
     for line in process.stdout:
