@@ -11,13 +11,13 @@ import subprocess
 import sys
 import tarfile
 import unicodedata
-import zipfile
 
 import numpy as np
 import pytest
 
 from retraining import UserError, downloads
 from retraining.cache import parse_bottleneck
+from retraining.lite import model_file
 
 import standin
 from conftest import (
@@ -574,9 +574,13 @@ def test_real_bottlenecks_train_to_the_expected_accuracy(tmp_path, model_dir):
 # cannot be written, odd files, outputs that cannot take the model.
 
 def packed_labels(tflite_path):
-  with zipfile.ZipFile(tflite_path) as archive:
-    name, = archive.namelist()
-    return archive.read(name).decode('utf-8').split()
+  """The labels packed in the .tflite, after checking that its record names
+  the graph beside it: the three files are one run's."""
+  packed = model_file.packed_files(str(tflite_path))
+  graph_path = str(tflite_path).replace('.tflite', '.pb')
+  assert model_file.made_from(model_file.record(packed), graph_path)
+  (labels,) = [data for name, data in packed.items() if name != model_file.RECORD_NAME]
+  return labels.decode('utf-8').split()
 
 
 @pytest.mark.slow
