@@ -33,9 +33,9 @@ def set_for_file(file_name, testing_percentage, validation_percentage):
 
   Upstream's rule: SHA-1 of the name with anything after `_nohash_` dropped,
   so variants of one photo stay together. Upstream hashed the whole path, so
-  the split moved when --image_dir was spelled differently; only the file
-  name is hashed here. Twins (see twin_originals) are split by their
-  original's name, not this function's.
+  photos changed sets when --image_dir was spelled differently; only the
+  file name is hashed here. Twins (see twin_originals) take the set of
+  their original's name, not this function's.
   """
   hash_name = re.sub(r'_nohash_.*$', '', os.path.basename(file_name))
   hashed = int(hashlib.sha1(hash_name.encode('utf-8')).hexdigest(), 16)
@@ -59,7 +59,7 @@ def twin_originals(file_names):
   Hangul in NFC and macOS's NFD). The original is the one already in NFC,
   then the one in lower case (a copy's name is more often the shouted
   one), then the first in sorted order: where the original was there
-  first, its split and cache file stay as they were. Names without a twin
+  first, its set and cache file stay as they were. Names without a twin
   are not in it, so theirs do too."""
   groups = collections.defaultdict(list)
   for name in file_names:
@@ -87,7 +87,7 @@ def no_photos_error(image_dir):
 
 
 def create_image_lists(image_dir, testing_percentage, validation_percentage):
-  """Lists the photos of each class folder, split into the three sets.
+  """Lists the photos of each class folder, divided into the three sets.
 
   Returns an OrderedDict, label -> {'dir': folder name, 'training': [...],
   'testing': [...], 'validation': [...]} of file names, in sorted folder
@@ -114,7 +114,7 @@ def create_image_lists(image_dir, testing_percentage, validation_percentage):
       raise UserError('folders %r and %r both give the class label %r; rename '
                       'one of them' % (folder_of_label[label], folder, label))
     folder_of_label[label] = folder
-    sets = {category: [] for category in SET_NAMES}
+    sets = {set_name: [] for set_name in SET_NAMES}
     twins = twin_originals(file_names)
     for file_name in file_names:
       sets[set_for_file(twins.get(file_name, file_name), testing_percentage,
