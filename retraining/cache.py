@@ -4,8 +4,11 @@ The text files are the format of record, exactly as the original retrain.py
 wrote them, so old caches keep working: `<bottleneck_dir>/<class folder>/
 <photo file name>.txt`, one line of 2,048 comma-separated floats. Parsing
 thousands of them costs seconds, so after a run their values are also kept in
-`<bottleneck_dir>/.bottleneck_index.npz` together with each file's size and
-modification time; a text file that changed since (or is new) wins.
+`<bottleneck_dir>/.bottleneck_index.npz` together with each file's stamp:
+its size, modification time and file number (inode). A text file that
+changed since (or is new) wins: each write replaces a cache file by a new
+one (see files.py), which gets a new file number even where the clock has
+not moved on, so the stamp does not rely on two writes getting two times.
 """
 
 import hashlib
@@ -69,13 +72,16 @@ def write_bottleneck(path, values):
   files.write_text(path, format_bottleneck(values), durable=False)
 
 
+STAMP_FIELDS = 3  # size, mtime in ns, file number
+
+
 def file_stamp(path):
-  """(size, mtime in ns), or None if there is no file."""
+  """(size, mtime in ns, file number), or None if there is no file."""
   try:
     st = os.stat(path)
   except OSError:
     return None
-  return st.st_size, st.st_mtime_ns
+  return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 def clear_unfinished_writes(bottleneck_dir):
@@ -89,8 +95,9 @@ def clear_unfinished_writes(bottleneck_dir):
 
 
 def file_stamps(bottleneck_dir, relative_paths):
-  """The stamp of each cache file, int64 [n, 2]; -1 where there is no file."""
-  stamps = np.full((len(relative_paths), 2), -1, np.int64)
+  """The stamp of each cache file, int64 [n, STAMP_FIELDS]; -1 where there
+  is no file."""
+  stamps = np.full((len(relative_paths), STAMP_FIELDS), -1, np.int64)
   for i, rel in enumerate(relative_paths):
     stamp = file_stamp(os.path.join(bottleneck_dir, rel))
     if stamp is not None:
@@ -156,9 +163,10 @@ def read_indexed_values(bottleneck_dir, relative_paths, stamps, values):
 
 def photos_of_index_rows(index_paths, index_stamps, relative_paths, stamps):
   """For each row of the index, the photo whose unchanged cache file it
-  holds, or -1. The index may come from another run, on other photos."""
+  holds, or -1. The index may come from another run, on other photos, or
+  from a version that stamped files otherwise (then it fills none)."""
   photo_of_row = np.full(len(index_paths), -1)
-  if not len(index_paths):
+  if not len(index_paths) or index_stamps.shape[1:] != stamps.shape[1:]:
     return photo_of_row
   row_of_path = {path: row for row, path in enumerate(index_paths.tolist())}
   rows = np.array([row_of_path.get(rel, -1) for rel in relative_paths], np.int64)
