@@ -65,14 +65,15 @@ def tflite_beside(graph_path, labels_path, labels):
                   'run retrain.py again (without --noexport_tflite), which '
                   'writes it beside the graph')
   packed = model_file.packed_files(model_path)
-  record = model_file.record(packed)
-  if record is None and files.is_newer(graph_path, model_path):
+  if model_file.record(packed) is None and files.is_newer(graph_path, model_path):
     return None, ('%s is older than the graph %s' % (model_path, graph_path),
                   WRITE_IT_ANEW)
-  if record is not None and not made_from(record, graph_path):
-    return None, ('%s was not converted from the graph %s beside it (another '
-                  'retrain.py run wrote it)' % (model_path, graph_path),
-                  'delete it, or run retrain.py again to write it anew')
+  try:
+    foreign = model_file.from_another_graph(packed, model_path, graph_path)
+  except OSError as e:
+    raise UserError('cannot read graph %s (%s)' % (graph_path, e.strerror))
+  if foreign:
+    return None, (foreign, 'delete it, or run retrain.py again to write it anew')
   packed_labels = [labels_in(data) for name, data in packed.items()
                    if name != model_file.RECORD_NAME]
   if len(packed_labels) == 1 and packed_labels[0] != labels:
@@ -84,17 +85,6 @@ def tflite_beside(graph_path, labels_path, labels):
     raise UserError(problem + ': give that run\'s labels with --output_labels, '
                     'or run retrain.py again')
   return model_path, None
-
-
-def made_from(record, graph_path):
-  """Whether the graph at `graph_path` is the one `record` names; True where
-  there is no graph."""
-  try:
-    return model_file.made_from(record, graph_path)
-  except FileNotFoundError:
-    return True
-  except OSError as e:
-    raise UserError('cannot read graph %s (%s)' % (graph_path, e.strerror))
 
 
 def open_model(runtime, graph_path, labels_path, label_count, tflite):

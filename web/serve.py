@@ -100,15 +100,14 @@ def warn_of_another_runs_model(model, graph_path):
   """One warning where the .tflite beside the graph was converted from
   another graph (its record says; see retraining/lite/model_file.py): the
   page would then run another model than predict.py's graph."""
-  record = model_file.record(model_file.packed_files(model))
   try:
-    if record is None or model_file.made_from(record, graph_path):
-      return
-  except OSError:  # No graph beside it: the .tflite is the model.
+    foreign = model_file.from_another_graph(model_file.packed_files(model),
+                                            model, graph_path)
+  except OSError:  # A graph that cannot be read says nothing of the model.
     return
-  warn('%s was not converted from the graph %s beside it (another retrain.py '
-       'run wrote it): the page runs that other model; run retrain.py again to '
-       'write it anew' % (model, graph_path))
+  if foreign:
+    warn('%s: the page runs that other model; run retrain.py again to write '
+         'it anew' % foreign)
 
 
 def local_mediapipe():

@@ -74,6 +74,22 @@ def made_from(model_record, graph_path):
   return model_record.get('graph_sha256') == files.sha256_of(graph_path)
 
 
+def from_another_graph(packed, model_path, graph_path):
+  """Why the .tflite at `model_path`, whose packed files are `packed`, does
+  not belong with the graph at `graph_path`: its record names another
+  graph. None where it names this one, where it has no record, or where
+  there is no graph (the .tflite is then the model). Raises OSError where
+  the graph cannot be read."""
+  model_record = record(packed)
+  try:
+    if model_record is None or made_from(model_record, graph_path):
+      return None
+  except FileNotFoundError:
+    return None
+  return ('%s was not converted from the graph %s beside it (another '
+          'retrain.py run wrote it)' % (model_path, graph_path))
+
+
 def is_tflite(path):
   """Whether the file at `path` starts as a TensorFlow Lite model does.
   Raises OSError where it cannot be read."""
