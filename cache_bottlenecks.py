@@ -8,8 +8,8 @@ Beam's portable runners (see docs/cluster.md).
       --bottleneck_dir=./workspace/bottlenecks --model_dir=./workspace/inception
 
 retrain.py, given the same three flags, then finds every bottleneck cached.
---image_dir, --bottleneck_dir, --model_dir and --model_url are retrain.py's
-flags; every other flag is Apache Beam's own (--runner, --job_endpoint,
+--image_dir, --bottleneck_dir, --architecture, --model_dir and --model_url
+are retrain.py's flags; every other flag is Apache Beam's own (--runner, --job_endpoint,
 --environment_type, --project, --region, --temp_location, --num_workers,
 ...) and goes to the pipeline as it is. Without --runner, the job runs here,
 one worker process per core. A job that is stopped, run again, computes
@@ -22,12 +22,12 @@ from absl import app, flags
 
 from retraining import (
   UserError,
+  bases,
   dataset,
   defaults,
   error,
   errors_as_one_line,
   image_lists,
-  inception,
   log,
 )
 
@@ -38,11 +38,10 @@ flags.DEFINE_string('image_dir', defaults.IMAGE_DIR,
 flags.DEFINE_string('bottleneck_dir', defaults.BOTTLENECK_DIR,
                     'Folder of cached bottleneck values (text files), '
                     'retrain.py\'s --bottleneck_dir (a folder or a bucket).')
-flags.DEFINE_string('model_dir', defaults.MODEL_DIR,
-                    'Folder of classify_image_graph_def.pb; it is downloaded '
-                    'there if missing.')
-flags.DEFINE_string('model_url', inception.ARCHIVE_URL,
-                    'Where to download the Inception v3 archive from.')
+flags.DEFINE_enum('architecture', bases.DEFAULT, list(bases.BASES),
+                  bases.ARCHITECTURE_HELP)
+flags.DEFINE_string('model_dir', defaults.MODEL_DIR, bases.MODEL_DIR_HELP)
+flags.DEFINE_string('model_url', '', bases.MODEL_URL_HELP)
 flags.DEFINE_integer('threads_per_worker', 0,
                      'Ops each worker process runs at once (0: this machine\'s '
                      'cores shared among the local worker processes; on a '
@@ -93,14 +92,16 @@ def cache_with_beam(beam_args):
   bottleneck_dir = paths.absolute(FLAGS.bottleneck_dir)
   if paths.is_local(image_dir):  # A bucket's is checked by listing it.
     image_lists.check_image_dir(image_dir)
-  graph_path = staging.model_graph(FLAGS.model_dir, FLAGS.model_url)
+  base = bases.BASES[FLAGS.architecture]
+  graph_path = staging.model_graph(base, FLAGS.model_dir,
+                                   FLAGS.model_url or bases.weights_url(base))
   threads = FLAGS.threads_per_worker or options.threads_per_worker(job_options)
   versions = worker.installed_versions()
   staging.ship_package(job_options, versions)
   log('Caching the bottlenecks of the photos in %s into %s (%s)' % (
       image_dir, bottleneck_dir, options.parallelism(job_options, threads)))
   handler = worker.BottleneckHandler(
-      graph_path, threads, options.processes_per_machine(job_options), versions,
+      base, graph_path, threads, options.processes_per_machine(job_options), versions,
       worker.kernel_choice())
   counts = pipeline.run(job_options, image_dir, bottleneck_dir, handler)
   report_counts(counts, image_dir, paths.skipped_list_path(bottleneck_dir))

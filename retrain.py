@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
-r"""Retrains the top layer of Inception v3 on your own photos.
+r"""Retrains the top layer of Inception v3 (or a phone-class base) on your own
+photos.
 
 This is TensorFlow's image-retraining script as taught in chapter 11 of
 "골빈해커의 3분 딥러닝 텐서플로맛", working on TensorFlow 2. Put each class of
@@ -25,6 +26,10 @@ on the test set; export one frozen graph (Inception plus the new layer, input
 in index order. predict.py uses both. Beside the graph goes the same model
 for TensorFlow Lite, labels inside, which phones run (README: On a phone) and
 predict.py runs without TensorFlow.
+
+--architecture picks another base than the book's Inception v3: a Keras
+application (retraining/bases.py), whose weights are downloaded and frozen
+into a graph of the same form; the steps and the files are the same.
 """
 
 import sys
@@ -32,11 +37,11 @@ import sys
 from absl import app, flags
 
 from retraining import (
+  bases,
   dataset,
   defaults,
   downloads,
   errors_as_one_line,
-  inception,
   log,
   outputs,
 )
@@ -105,12 +110,11 @@ flags.DEFINE_boolean('tflite_float16', False,
 flags.DEFINE_integer('random_seed', 0,
                      'Seed for the weights and the sampled batches: the same '
                      'photos, flags and seed give the same model.')
-# File-system cache locations.
-flags.DEFINE_string('model_dir', defaults.MODEL_DIR,
-                    'Folder of classify_image_graph_def.pb; it is downloaded '
-                    'there if missing.')
-flags.DEFINE_string('model_url', inception.ARCHIVE_URL,
-                    'Where to download the Inception v3 archive from.')
+# The base model and file-system cache locations.
+flags.DEFINE_enum('architecture', bases.DEFAULT, list(bases.BASES),
+                  bases.ARCHITECTURE_HELP)
+flags.DEFINE_string('model_dir', defaults.MODEL_DIR, bases.MODEL_DIR_HELP)
+flags.DEFINE_string('model_url', '', bases.MODEL_URL_HELP)
 flags.DEFINE_string('flowers_url', downloads.FLOWERS_URL,
                     'Where to download the flower photos from when the default '
                     '--image_dir is missing.')
@@ -158,24 +162,25 @@ def distortion_flags():
                                  FLAGS.random_scale, FLAGS.random_brightness)
 
 
-def train_final_layer(inception_graph_def, sets, labels, settings,
+def train_final_layer(base_graph_def, base, sets, labels, settings,
                       photo_distortions, final_tensor_name, summaries_dir):
   """Adds the new layer, trains it and measures it on the test set; returns
-  (the frozen graph: Inception plus the layer, the history, the Evaluation)."""
-  with distortions.distorted_bottlenecks(inception_graph_def, settings.seed,
+  (the frozen graph: the base plus the layer, the history, the Evaluation)."""
+  with distortions.distorted_bottlenecks(base_graph_def, base, settings.seed,
                                          photo_distortions) as distorted, \
       tf.Graph().as_default() as graph, \
       final_layer.training_session() as sess:
     tf1.set_random_seed(settings.seed)
-    layer = final_layer.add_final_layer(len(labels), final_tensor_name,
+    layer = final_layer.add_final_layer(base.bottleneck_size, len(labels),
+                                        final_tensor_name,
                                         settings.learning_rate)
     writers = summaries.summary_writers(summaries_dir, graph)
     sess.run(tf1.global_variables_initializer())
     history = training.train(sess, layer, sets, settings, writers, distorted)
     evaluation = training.evaluate(sess, layer, sets['testing'], labels,
                                    settings)
-    output_graph_def = final_layer.frozen_graph(sess, inception_graph_def,
-                                                final_tensor_name)
+    output_graph_def = final_layer.frozen_graph(
+        sess, base_graph_def, base.bottleneck_node, final_tensor_name)
   return output_graph_def, history, evaluation
 
 
@@ -183,18 +188,19 @@ def retrain():
   set_up_process()
 
   # Set up the pre-trained graph and the photos.
-  graph_path = downloads.maybe_download_and_extract(FLAGS.model_dir,
-                                                    FLAGS.model_url)
+  base = bases.BASES[FLAGS.architecture]
+  graph_path = downloads.maybe_download_base(
+      base, FLAGS.model_dir, FLAGS.model_url or bases.weights_url(base))
   downloads.maybe_download_flowers(FLAGS.image_dir, FLAGS.flowers_url)
   image_lists = create_image_lists(FLAGS.image_dir, FLAGS.testing_percentage,
                                    FLAGS.validation_percentage)
   labels = list(image_lists.keys())
-  photos = dataset.list_photos(image_lists, FLAGS.image_dir)
+  photos = dataset.list_photos(image_lists, FLAGS.image_dir, base)
   log('Found %d photos in %d classes' % (len(photos), len(labels)))
 
   # Cache the bottleneck of every photo; train and evaluate from memory.
-  inception_graph_def = graph_runner.read_graph(graph_path, inception_expected=True)
-  cached = bottlenecks.cached_bottlenecks(inception_graph_def, photos,
+  base_graph_def = graph_runner.read_graph(graph_path, base)
+  cached = bottlenecks.cached_bottlenecks(base_graph_def, base, photos,
                                           FLAGS.bottleneck_dir)
   sets = dataset.cut_into_sets(photos, cached)
   dataset.check_every_class_has_photos(sets, labels)
@@ -204,11 +210,11 @@ def retrain():
 
   # Add the new layer, train it, measure it on the test set.
   output_graph_def, history, evaluation = train_final_layer(
-      inception_graph_def, sets, labels, training_settings(),
+      base_graph_def, base, sets, labels, training_settings(),
       distortion_flags(), FLAGS.final_tensor_name, FLAGS.summaries_dir)
 
-  # Export it with Inception: the graph, the labels, the phone model.
-  export.save_model(output_graph_def, labels, FLAGS.final_tensor_name,
+  # Export it with the base: the graph, the labels, the phone model.
+  export.save_model(output_graph_def, base, labels, FLAGS.final_tensor_name,
                     FLAGS.output_graph, FLAGS.output_labels,
                     FLAGS.export_tflite, FLAGS.tflite_float16)
   if FLAGS.save_charts:

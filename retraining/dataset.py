@@ -25,10 +25,11 @@ PhotoSet = collections.namedtuple('PhotoSet', 'bottlenecks labels paths')
 FINGERPRINT_VALUES = 16
 
 
-def list_photos(image_lists, image_dir):
-  """Flattens the image lists into one list of Photo: the training set, then
-  the testing and the validation sets, each in label order, so that each
-  set's bottlenecks are consecutive rows (see cut_into_sets)."""
+def list_photos(image_lists, image_dir, base):
+  """Flattens the image lists into one list of Photo, with its cache file
+  for `base`: the training set, then the testing and the validation sets,
+  each in label order, so that each set's bottlenecks are consecutive rows
+  (see cut_into_sets)."""
   photos = []
   twins = [twin_originals([name for s in SET_NAMES for name in lists[s]])
            for lists in image_lists.values()]
@@ -38,7 +39,7 @@ def list_photos(image_lists, image_dir):
         photos.append(Photo(
             label_index, set_name,
             os.path.join(image_dir, lists['dir'], file_name),
-            cache.cache_file_name(lists['dir'], file_name,
+            cache.cache_file_name(lists['dir'], file_name, base,
                                   twin=file_name in twins[label_index])))
   return photos
 

@@ -1,6 +1,10 @@
-"""Downloads and archives, complete or not at all: the Inception graph for
-retrain.py and cache_bottlenecks.py (`maybe_download_and_extract`) and the
-flower photos for retrain.py's default --image_dir (`maybe_download_flowers`)."""
+"""Downloads and archives, complete or not at all: the base model for
+retrain.py and cache_bottlenecks.py (Inception's graph,
+`maybe_download_and_extract`, or a Keras application's weights,
+`maybe_download_weights`) and the flower photos for retrain.py's default
+--image_dir (`maybe_download_flowers`).
+
+A digest is (hashlib's name for it, hex digits): Keras publishes md5 ones."""
 
 import hashlib
 import http.client
@@ -11,37 +15,37 @@ import tempfile
 import urllib.error
 import urllib.request
 
-from retraining import UserError, defaults, files, inception, warn
+from retraining import UserError, defaults, files, inception, log, warn
 from retraining.files import atomic_write
 from retraining.progress import progress_bar
 
 DOWNLOAD_TIMEOUT_S = 30
 CHUNK_BYTES = 1 << 20
 FLOWERS_URL = 'http://download.tensorflow.org/example_images/flower_photos.tgz'
-FLOWERS_SHA256 = '4c54ace7911aaffe13a365c34f650e71dd5bf1be0a58b464e5a7183e3e595d9c'
+FLOWERS_DIGEST = ('sha256', '4c54ace7911aaffe13a365c34f650e71dd5bf1be0a58b464e5a7183e3e595d9c')
 FLOWERS_FOLDER = 'flower_photos'
 
 
-def check_archive(path, size=None, sha256=None):
+def check_archive(path, size=None, digest=None):
   """Raises UserError if `path` does not have the expected size or digest."""
   actual_size = os.path.getsize(path)
   if size is not None and actual_size != size:
     raise UserError('%s has %d bytes, expected %d: the download is incomplete '
                     'or not the expected file' % (path, actual_size, size))
-  if sha256 is not None and files.sha256_of(path) != sha256:
-    raise UserError('%s does not have the expected sha256 %s: it is not the '
-                    'expected file' % (path, sha256))
+  if digest is not None and files.digest_of(path, digest[0]) != digest[1]:
+    raise UserError('%s does not have the expected %s %s: it is not the '
+                    'expected file' % (path, digest[0], digest[1]))
 
 
-def download(url, path, size=None, sha256=None):
+def download(url, path, size=None, digest=None):
   """Downloads `url` to `path` with a progress bar, complete or not at all.
 
-  The length the server announced, and `size` and `sha256` when given, are
+  The length the server announced, and `size` and `digest` when given, are
   checked before the file is renamed into place, so a truncated or wrong
   download is never kept and is fetched again on the next run.
   """
   name = os.path.basename(path)
-  digest = hashlib.sha256()
+  received_digest = hashlib.new(digest[0] if digest else 'sha256')
   try:
     with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
       announced = response.headers.get('Content-Length')
@@ -52,7 +56,7 @@ def download(url, path, size=None, sha256=None):
         received = 0
         for chunk in iter(lambda: response.read(CHUNK_BYTES), b''):
           f.write(chunk)
-          digest.update(chunk)
+          received_digest.update(chunk)
           received += len(chunk)
           bar.update(len(chunk))
         for expected in (announced, size):
@@ -60,10 +64,10 @@ def download(url, path, size=None, sha256=None):
             raise UserError('download of %s got %d bytes, expected %d: it is '
                             'incomplete or not the expected file; run again '
                             'to retry' % (url, received, expected))
-        if sha256 is not None and digest.hexdigest() != sha256:
-          raise UserError('download of %s does not have the expected sha256 '
-                          '%s: it is not the expected file and was not kept; '
-                          'run again to retry' % (url, sha256))
+        if digest is not None and received_digest.hexdigest() != digest[1]:
+          raise UserError('download of %s does not have the expected %s %s: '
+                          'it is not the expected file and was not kept; run '
+                          'again to retry' % (url, digest[0], digest[1]))
   except urllib.error.HTTPError as e:
     raise UserError('download of %s failed: HTTP %d %s' % (url, e.code, e.reason))
   except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
@@ -131,6 +135,22 @@ def extract_folder(archive_path, top_folder, dest_dir):
     shutil.rmtree(staging, ignore_errors=True)
 
 
+def maybe_download_base(base, model_dir, url):
+  """Makes sure the graph of `base` (see bases.py) is in model_dir; returns
+  its path. Nothing is fetched when it is there. Inception's comes out of
+  its archive; a Keras base's is frozen from its weights file, which needs
+  TensorFlow, imported then only."""
+  if base.keras is None:
+    return maybe_download_and_extract(model_dir, url)
+  graph_path = os.path.join(model_dir, base.graph_file)
+  if not os.path.exists(graph_path):
+    weights = maybe_download_weights(base.keras, model_dir, url)
+    from retraining.graph import keras_bases
+    log('Freezing %s with %s into %s' % (base.title, weights, graph_path))
+    keras_bases.freeze(base, weights, graph_path)
+  return graph_path
+
+
 def maybe_download_and_extract(model_dir, url):
   """Makes sure classify_image_graph_def.pb is in model_dir; returns its path.
 
@@ -144,7 +164,7 @@ def maybe_download_and_extract(model_dir, url):
   archive = os.path.join(model_dir, os.path.basename(url) or 'inception.tgz')
   known = url == inception.ARCHIVE_URL
   fetch_archive(url, archive, size=inception.ARCHIVE_SIZE if known else None,
-                sha256=inception.ARCHIVE_SHA256 if known else None,
+                digest=('sha256', inception.ARCHIVE_SHA256) if known else None,
                 offline_hint='download %s on another machine and put it (or '
                 'the %s inside it) in %s' % (inception.ARCHIVE_URL,
                                              inception.GRAPH_FILE_NAME, model_dir))
@@ -153,17 +173,31 @@ def maybe_download_and_extract(model_dir, url):
   return graph_path
 
 
-def fetch_archive(url, archive, size=None, sha256=None, offline_hint=''):
+def maybe_download_weights(keras, model_dir, url):
+  """Makes sure the weights file of the Keras application `keras` (a
+  bases.KerasApplication) is in model_dir, under the name Keras gives it;
+  returns its path. From Keras' own address, it must have the digest Keras
+  publishes for it (where Keras publishes one); from another `url` (a
+  mirror) it is taken as it is."""
+  path = os.path.join(model_dir, keras.weights_file)
+  known = keras.md5 and url == keras.url + keras.weights_file
+  fetch_archive(url, path, digest=('md5', keras.md5) if known else None,
+                offline_hint='download %s on another machine and put it in %s'
+                % (keras.url + keras.weights_file, model_dir))
+  return path
+
+
+def fetch_archive(url, archive, size=None, digest=None, offline_hint=''):
   """Downloads `url` to `archive` unless a complete copy is already there."""
   if os.path.exists(archive):
     try:
-      check_archive(archive, size=size, sha256=sha256)
+      check_archive(archive, size=size, digest=digest)
       return
     except UserError as e:
       warn('%s; downloading it again' % e)
       os.remove(archive)
   try:
-    download(url, archive, size=size, sha256=sha256)
+    download(url, archive, size=size, digest=digest)
   except UserError as e:
     raise UserError('%s. Without internet, %s' % (e, offline_hint))
 
@@ -186,7 +220,7 @@ def maybe_download_flowers(image_dir, url):
   parent = os.path.dirname(os.path.abspath(image_dir))
   archive = os.path.join(parent, os.path.basename(url) or 'flower_photos.tgz')
   fetch_archive(url, archive,
-                sha256=FLOWERS_SHA256 if url == FLOWERS_URL else None,
+                digest=FLOWERS_DIGEST if url == FLOWERS_URL else None,
                 offline_hint='put your photos in %s, one sub-folder per class'
                 % image_dir)
   extract_or_discard(archive, extract_folder, FLOWERS_FOLDER, parent)

@@ -143,7 +143,13 @@ def holds(path, data):
 
 def sha256_of(path):
   """The sha256 of the file at `path`, in hex, read a megabyte at a time."""
-  digest = hashlib.sha256()
+  return digest_of(path, 'sha256')
+
+
+def digest_of(path, name):
+  """The digest `name` (hashlib's: 'sha256', 'md5') of the file at `path`,
+  in hex, read a megabyte at a time."""
+  digest = hashlib.new(name)
   with open(path, 'rb') as f:
     for chunk in iter(lambda: f.read(1 << 20), b''):
       digest.update(chunk)

@@ -14,7 +14,7 @@ import functools
 import os
 
 from retraining import UserError, files, machine, warn
-from retraining.inception import FINAL_TENSOR_NAME
+from retraining.bases import FINAL_TENSOR_NAME
 from retraining.lite import model_file
 
 RUNTIMES = ('auto', 'litert', 'tensorflow')
@@ -111,7 +111,7 @@ def open_model(runtime, graph_path, labels_path, label_count, tflite):
                                          label_count)
     if interpreter is not None:
       from retraining.lite import runner as litert_runner
-      return functools.partial(litert_runner.photo_outputs, interpreter)
+      return functools.partial(litert_runner.photo_outputs, *interpreter)
     if runtime == 'litert':
       raise UserError('--runtime=litert: %s: %s' % problem)
   graph_def = graph_model(runtime, graph_path, labels_path, label_count, problem)
@@ -137,21 +137,25 @@ def litert_unavailable():
 
 
 def open_tflite(model_path, graph_path, labels_path, label_count):
-  """(the interpreter on `model_path`, None); or (None, (what, how to fix
-  it)) where it cannot be loaded or gives another number of scores than
-  the labels."""
+  """((the interpreter on `model_path`, its input form), None); or (None,
+  (what, how to fix it)) where it cannot be loaded, does not say how to
+  scale its input, or gives another number of scores than the labels."""
   from retraining.lite import runner as litert_runner
   try:
     interpreter = litert_runner.load_model(model_path)
-  except (ValueError, RuntimeError) as e:
+    form = litert_runner.input_form(interpreter, model_path)
+  except (ValueError, RuntimeError, OSError) as e:
     return None, ('cannot load %s (%s)' % (model_path, e), REPLACE_IT)
+  if form is None:
+    return None, ('%s does not say how to scale its input (its metadata has '
+                  'no normalization)' % model_path, REPLACE_IT)
   mismatch = label_count_mismatch(
       '%s (converted from graph %s)' % (model_path, graph_path),
       litert_runner.class_count(interpreter), labels_path, label_count)
   if mismatch:
     return None, (mismatch, 'use the labels of the retrain.py run that wrote '
                   'it, or ' + REPLACE_IT)
-  return interpreter, None
+  return (interpreter, form), None
 
 
 def graph_model(runtime, graph_path, labels_path, label_count, litert_problem):

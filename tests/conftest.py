@@ -23,7 +23,7 @@ from PIL import Image
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # The `retraining` package, for unit tests.
 
-from retraining import inception
+from retraining import bases
 from retraining.graph import rewrite
 from retraining.graph import runner as graph_runner
 from retraining.graph.tensorflow_v1 import tf, tf1
@@ -255,7 +255,7 @@ def make_bad_photo_kinds(folder):
 def fast_bottlenecks(graph_def, paths, feed_weights=None):
   """Bottlenecks retrain.py's way: the runner's pipeline on the rewritten graph."""
   with graph_runner.photo_outputs(rewrite.fast_graph_def(graph_def), paths,
-                                  inception.BOTTLENECK_TENSOR_NAME,
+                                  bases.INCEPTION_V3.bottleneck_tensor,
                                   feed_weights) as outputs:
     outcomes = list(outputs)
   assert [path for path, _, _ in outcomes] == list(paths)

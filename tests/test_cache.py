@@ -1,12 +1,14 @@
 """retraining/cache.py: the text cache and its binary index."""
 
 import os
+import pathlib
 import zipfile
 
 import numpy as np
 import pytest
 
-from retraining import cache, inception, machine
+from retraining import cache, machine
+from retraining.bases import INCEPTION_V3 as INCEPTION
 
 from conftest import fill_disk, small_disk
 
@@ -20,16 +22,16 @@ def test_format_round_trips_and_is_upstreams_text():
   text = cache.format_bottleneck(v)
   assert text.count(',') == 2047 and '\n' not in text
   assert text.split(',')[0] == str(v[0])  # str(np.float32), as upstream.
-  assert np.array_equal(cache.parse_bottleneck(text), v)
+  assert np.array_equal(cache.parse_bottleneck(text, 2048), v)
 
 
 @pytest.mark.parametrize('twin', [False, True])
 def test_a_cache_files_name_gives_back_its_photos(twin):
   """As the Beam pipeline pairs a cache file with its photo."""
-  folder, name = cache.cache_file_name('장미', 'A_00.JPG.jpg', twin).split('/')
+  folder, name = cache.cache_file_name('장미', 'A_00.JPG.jpg', INCEPTION, twin).split('/')
   assert folder == '장미'
   assert ('.twin-' in name) == twin
-  assert cache.photo_name_of(name) == 'A_00.JPG.jpg'
+  assert cache.photo_name_of(name, INCEPTION) == 'A_00.JPG.jpg'
 
 
 @pytest.mark.parametrize('text', [
@@ -38,7 +40,7 @@ def test_a_cache_files_name_gives_back_its_photos(twin):
     ','.join(['0.5'] * 1024) + ',abc,' + ','.join(['0.5'] * 1023),
     ','.join(['0.5'] * 2048) + 'junk', 'not a bottleneck at all'])
 def test_broken_text_is_refused(text):
-  assert cache.parse_bottleneck(text) is None
+  assert cache.parse_bottleneck(text, 2048) is None
 
 
 def rewrite(path, v):
@@ -57,16 +59,16 @@ def test_index_is_used_and_a_changed_text_file_wins(tmp_path):
   rels = [os.path.join('a', '%d.jpg.txt' % i) for i in range(3)]
   for i, rel in enumerate(rels):
     cache.write_bottleneck(str(tmp_path / rel), values(i))
-  got, found, broken, parsed = cache.load_bottlenecks(str(tmp_path), rels)
+  got, found, broken, parsed = cache.load_bottlenecks(str(tmp_path), rels, INCEPTION)
   assert found.all() and not broken and parsed == 3
-  cache.save_index(str(tmp_path), rels, got)
+  cache.save_index(str(tmp_path), rels, got, INCEPTION)
 
-  _, found, _, parsed = cache.load_bottlenecks(str(tmp_path), rels)
+  _, found, _, parsed = cache.load_bottlenecks(str(tmp_path), rels, INCEPTION)
   assert found.all() and parsed == 0  # All from the index.
 
   changed = rewrite(tmp_path / rels[1], values(1))
   os.remove(tmp_path / rels[2])
-  got, found, _, parsed = cache.load_bottlenecks(str(tmp_path), rels)
+  got, found, _, parsed = cache.load_bottlenecks(str(tmp_path), rels, INCEPTION)
   assert parsed == 1 and list(found) == [True, True, False]
   assert np.array_equal(got[1], changed) and np.array_equal(got[0], values(0))
 
@@ -74,8 +76,8 @@ def test_index_is_used_and_a_changed_text_file_wins(tmp_path):
 def test_damaged_index_is_ignored(tmp_path):
   rel = 'a/1.jpg.txt'
   cache.write_bottleneck(str(tmp_path / rel), values())
-  (tmp_path / cache.INDEX_FILE_NAME).write_bytes(b'garbage')
-  got, found, _, _ = cache.load_bottlenecks(str(tmp_path), [rel])
+  pathlib.Path(cache.index_path(tmp_path, INCEPTION)).write_bytes(b'garbage')
+  got, found, _, _ = cache.load_bottlenecks(str(tmp_path), [rel], INCEPTION)
   assert found.all() and np.array_equal(got[0], values())
 
 
@@ -85,9 +87,9 @@ def test_a_file_emptied_by_a_crash_is_broken_even_with_the_index(tmp_path):
   from the index."""
   rel = 'a/1.jpg.txt'
   cache.write_bottleneck(str(tmp_path / rel), values())
-  cache.save_index(str(tmp_path), [rel], values()[None])
+  cache.save_index(str(tmp_path), [rel], values()[None], INCEPTION)
   (tmp_path / rel).write_text('')
-  _, found, broken, _ = cache.load_bottlenecks(str(tmp_path), [rel])
+  _, found, broken, _ = cache.load_bottlenecks(str(tmp_path), [rel], INCEPTION)
   assert not found.any() and broken == [str(tmp_path / rel)]
 
 
@@ -103,11 +105,11 @@ def test_an_index_from_another_run_fills_only_unchanged_rows(tmp_path, monkeypat
   monkeypatch.setattr(cache, 'CHUNK_ROWS', 2)
   indexed = ['b/%d.jpg.txt' % i for i in range(5)]
   write_cache(tmp_path, indexed)
-  cache.save_index(str(tmp_path), indexed, np.stack([values(i) for i in range(5)]))
+  cache.save_index(str(tmp_path), indexed, np.stack([values(i) for i in range(5)]), INCEPTION)
   changed = rewrite(tmp_path / indexed[3], values(3))
   write_cache(tmp_path, ['a/new.jpg.txt'], seed=40)  # Added.
   rels = ['a/new.jpg.txt', indexed[4], indexed[3], indexed[0], indexed[2]]
-  got, found, broken, parsed = cache.load_bottlenecks(str(tmp_path), rels)
+  got, found, broken, parsed = cache.load_bottlenecks(str(tmp_path), rels, INCEPTION)
   assert found.all() and not broken and parsed == 2  # new.jpg and 3.jpg
   for row, want in enumerate([values(40), values(4), changed, values(0), values(2)]):
     assert np.array_equal(got[row], want), row
@@ -119,7 +121,7 @@ def test_an_index_whose_values_stop_short_is_ignored(tmp_path, monkeypatch):
   monkeypatch.setattr(cache, 'CHUNK_ROWS', 2)
   rels = ['a/%d.jpg.txt' % i for i in range(5)]
   write_cache(tmp_path, rels)
-  with zipfile.ZipFile(tmp_path / cache.INDEX_FILE_NAME, 'w') as index:
+  with zipfile.ZipFile(cache.index_path(tmp_path, INCEPTION), 'w') as index:
     for name, array in (('paths', np.array(rels)),
                         ('stamps', cache.file_stamps(str(tmp_path), rels))):
       with index.open(name + '.npy', 'w') as f:
@@ -128,7 +130,7 @@ def test_an_index_whose_values_stop_short_is_ignored(tmp_path, monkeypatch):
       np.lib.format.write_array_header_1_0(f, {
           'descr': '<f4', 'fortran_order': False, 'shape': (5, 2048)})
       f.write(np.stack([values(9)] * 2).tobytes())
-  got, found, _, parsed = cache.load_bottlenecks(str(tmp_path), rels)
+  got, found, _, parsed = cache.load_bottlenecks(str(tmp_path), rels, INCEPTION)
   assert found.all() and parsed == 5
   assert all(np.array_equal(got[i], values(i)) for i in range(5))
 
@@ -145,7 +147,7 @@ def test_keep_rows_moves_rows_to_the_front_in_place(monkeypatch):
 def test_values_are_aligned_for_tensorflow_to_read_in_place(tmp_path):
   rels = ['a/%d.jpg.txt' % i for i in range(3)]
   write_cache(tmp_path, rels)
-  got, _, _, _ = cache.load_bottlenecks(str(tmp_path), rels)
+  got, _, _, _ = cache.load_bottlenecks(str(tmp_path), rels, INCEPTION)
   assert got.ctypes.data % machine.TENSORFLOW_ALIGNMENT == 0
   assert machine.aligned(got) is got
   shifted = np.arange(2049, dtype=np.float32)[1:]  # 4 bytes past a boundary.
@@ -159,8 +161,8 @@ def test_an_index_that_cannot_be_written_is_one_warning(tmp_path, capsys):
   with small_disk(tmp_path / 'bottlenecks', '64k') as folder:
     fill_disk(folder)
     cache.save_index(str(folder), ['a/x.jpg.txt'],
-                     np.ones((1, inception.BOTTLENECK_TENSOR_SIZE), np.float32))
-    assert not (folder / cache.INDEX_FILE_NAME).exists()
+                     np.ones((1, INCEPTION.bottleneck_size), np.float32), INCEPTION)
+    assert not os.path.exists(cache.index_path(folder, INCEPTION))
   assert capsys.readouterr().err.startswith(
       'WARNING: cannot write the cache index %s (No space left on device)'
-      % (tmp_path / 'bottlenecks' / cache.INDEX_FILE_NAME))
+      % (cache.index_path(tmp_path / 'bottlenecks', INCEPTION)))

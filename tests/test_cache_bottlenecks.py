@@ -264,7 +264,7 @@ def complete_cache_files(bottlenecks):
   else there is a temporary file, which nothing reads."""
   left = cache_files(bottlenecks)
   for rel, data in left.items():
-    assert cache.parse_bottleneck(data.decode()) is not None, rel
+    assert cache.parse_bottleneck(data.decode(), 2048) is not None, rel
   for folder in os.listdir(bottlenecks):
     for name in os.listdir(bottlenecks / folder):
       assert name.endswith(cache.CACHE_SUFFIX) or (
@@ -330,7 +330,7 @@ def test_two_jobs_on_one_cache_at_once_lose_nothing(tmp_path, model_dir):
   written = cache_files(bottlenecks)
   assert len(written) == photo_count(photos)
   for rel, data in written.items():
-    assert cache.parse_bottleneck(data.decode()) is not None, rel
+    assert cache.parse_bottleneck(data.decode(), 2048) is not None, rel
   temporary = [name for folder in os.listdir(bottlenecks)
                if (bottlenecks / folder).is_dir()
                for name in os.listdir(bottlenecks / folder) if name.startswith('.')]

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from retraining import inception
+from retraining import bases
 from retraining.dataset import PhotoSet, list_photos, warn_of_same_content
 
 
@@ -11,7 +11,7 @@ def split_of(rows, paths):
 
 
 def test_photos_with_the_same_content_are_named_in_one_warning(capsys):
-  size = inception.BOTTLENECK_TENSOR_SIZE
+  size = bases.INCEPTION_V3.bottleneck_size
   one, other = np.full(size, 0.5), np.full(size, 0.25)
   near = one.copy()
   near[-1] = 0.75  # Same first values, another photo.
@@ -29,7 +29,7 @@ def test_photos_with_the_same_content_are_named_in_one_warning(capsys):
 def test_twins_get_cache_files_apart_on_a_disk_blind_to_case():
   lists = {'a': {'dir': 'a', 'training': ['x.jpg', 'X.JPG', 'y.jpg'],
                  'testing': [], 'validation': []}}
-  caches = sorted(p.cache_path for p in list_photos(lists, '/photos'))
+  caches = sorted(p.cache_path for p in list_photos(lists, '/photos', bases.INCEPTION_V3))
   assert caches[1:] == ['a/x.jpg.txt', 'a/y.jpg.txt']  # As before.
   assert caches[0].startswith('a/X.JPG.twin-') and caches[0].endswith('.txt')
   assert len({c.lower() for c in caches}) == 3

@@ -91,7 +91,7 @@ def test_wrong_size_or_digest_is_refused(tmp_path, served_dir, server_url):
                    str(tmp_path / 'a.tgz'), size=88931400)
   with pytest.raises(UserError, match='sha256'):
     downloads.download('%s/%s' % (server_url, MODEL_ARCHIVE),
-                   str(tmp_path / 'a.tgz'), sha256='0' * 64)
+                   str(tmp_path / 'a.tgz'), digest=('sha256', '0' * 64))
   assert not list(tmp_path.iterdir())
 
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from retraining import UserError
+from retraining.bases import INCEPTION_V3
 from retraining.graph import distortions, rewrite
 from retraining.graph import runner as graph_runner
-from retraining.inception import BOTTLENECK_TENSOR_NAME, BOTTLENECK_TENSOR_SIZE
 
 from conftest import make_photo
 
@@ -28,12 +28,13 @@ def photos(tmp_path_factory):
 
 
 def distorted_twice(graph_def, photos, seed, settings):
-  with distortions.distorted_bottlenecks(graph_def, seed, settings) as bottlenecks:
+  with distortions.distorted_bottlenecks(graph_def, INCEPTION_V3, seed,
+                                         settings) as bottlenecks:
     return bottlenecks(photos), bottlenecks(photos)
 
 
 def test_no_distortion_yields_nothing(graph_def):
-  with distortions.distorted_bottlenecks(graph_def, 0, NONE) as bottlenecks:
+  with distortions.distorted_bottlenecks(graph_def, INCEPTION_V3, 0, NONE) as bottlenecks:
     assert bottlenecks is None
 
 
@@ -41,7 +42,7 @@ def test_the_same_seed_gives_the_same_copies(graph_def, photos):
   first = distorted_twice(graph_def, photos, 3, ALL)
   again = distorted_twice(graph_def, photos, 3, ALL)
   other = distorted_twice(graph_def, photos, 4, ALL)
-  assert first[0].shape == (len(photos), BOTTLENECK_TENSOR_SIZE)
+  assert first[0].shape == (len(photos), INCEPTION_V3.bottleneck_size)
   assert np.array_equal(first[0], again[0]) and np.array_equal(first[1], again[1])
   assert not np.array_equal(first[0], first[1])  # Fresh copies at each call.
   assert not np.array_equal(first[0], other[0])
@@ -51,9 +52,10 @@ def test_without_randomness_the_copy_is_the_photo_itself(graph_def, photos):
   """No crop, scale, flip or brightness change: the distortion head
   resizes as the graph's own head does, so the bottlenecks are the photo's."""
   almost_none = distortions.Distortions(False, 0, 0, 0.0001)
-  with distortions.distorted_bottlenecks(graph_def, 0, almost_none) as bottlenecks:
+  with distortions.distorted_bottlenecks(graph_def, INCEPTION_V3, 0,
+                                         almost_none) as bottlenecks:
     got = bottlenecks(photos)
-  with graph_runner.photo_outputs(graph_def, photos, BOTTLENECK_TENSOR_NAME) as outputs:
+  with graph_runner.photo_outputs(graph_def, photos, INCEPTION_V3.bottleneck_tensor) as outputs:
     expected = np.stack([vector for _, vector, _ in outputs])
   assert np.allclose(got, expected, atol=1e-3 * np.abs(expected).max())
 
@@ -61,6 +63,6 @@ def test_without_randomness_the_copy_is_the_photo_itself(graph_def, photos):
 def test_a_photo_gone_bad_since_it_was_cached_is_one_clear_error(graph_def, tmp_path):
   broken = tmp_path / 'broken.jpg'
   broken.write_bytes(b'not a photo')
-  with distortions.distorted_bottlenecks(graph_def, 0, ALL) as bottlenecks:
+  with distortions.distorted_bottlenecks(graph_def, INCEPTION_V3, 0, ALL) as bottlenecks:
     with pytest.raises(UserError, match='cannot be read any more'):
       bottlenecks([str(broken)])

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from retraining import UserError, __version__, files
+from retraining.bases import INCEPTION_V3 as INCEPTION
 from retraining.decoding import read_photo
 from retraining.graph import export, rewrite
 from retraining.graph import runner as graph_runner
@@ -94,7 +95,7 @@ def test_tflite_model_needs_retrains_graph(resized):
       pixels = tf.identity(pixels, name='Mul')
     tf.identity(pixels, name='final_result')
   with pytest.raises(UserError, match='no Mul node scaling the ResizeBilinear'):
-    export.tflite_model(graph.as_graph_def(), 'final_result')
+    export.tflite_model(graph.as_graph_def(), INCEPTION, 'final_result')
 
 
 def test_a_failed_conversion_is_one_warning_and_writes_nothing(tmp_path, capsys):
@@ -102,7 +103,7 @@ def test_a_failed_conversion_is_one_warning_and_writes_nothing(tmp_path, capsys)
   graph = tf.Graph()
   with graph.as_default():
     tf.identity(tf1.placeholder(tf.float32, [None, 2]), name='final_result')
-  export.save_model(graph.as_graph_def(), ['a', 'b'], 'final_result',
+  export.save_model(graph.as_graph_def(), INCEPTION, ['a', 'b'], 'final_result',
                     str(tmp_path / 'flowers_graph.pb'),
                     str(tmp_path / 'flowers_labels.txt'), True, False)
   assert capsys.readouterr().err == (
@@ -125,7 +126,7 @@ def test_tflite_is_written_again_when_its_graph_weights_or_labels_change(
   labels = tmp_path / 'flowers_labels.txt'
 
   def saves_tflite(float16, names, graph=graph_def):
-    export.save_model(graph, names, 'final_result',
+    export.save_model(graph, INCEPTION, names, 'final_result',
                       str(tmp_path / 'flowers_graph.pb'), str(labels), True,
                       float16)
     out = capsys.readouterr().out
@@ -223,7 +224,7 @@ def phone_model(request, trained, tmp_path_factory):
   for name in ('flowers_graph.pb', 'flowers_labels.txt'):
     shutil.copy2(work / name, folder / name)
   export.save_model(rewrite.read_graph_def(str(folder / 'flowers_graph.pb')),
-                    (folder / 'flowers_labels.txt').read_text().split(),
+                    INCEPTION, (folder / 'flowers_labels.txt').read_text().split(),
                     'final_result', str(folder / 'flowers_graph.pb'),
                     str(folder / 'flowers_labels.txt'), True, float16=True)
   return str(folder / 'flowers_graph.tflite'), request.param
@@ -254,7 +255,8 @@ def test_mediapipe_classifies_with_the_graphs_scores(
       for category in head.categories:
         got[category.index] = category.score
       litert_scores = litert.classify(
-          interpreter, litert.scaled(pixels.astype(np.float32)))
+          interpreter, litert.scaled(pixels.astype(np.float32),
+                                     litert.InputForm(299, 128.0, 128.0)))
       assert np.abs(got - litert_scores).max() <= LITERT_TOLERANCE, kind
       if weights == 'float32':
         graph = frozen_session.run('final_result:0', {

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from retraining import inception
+from retraining import bases
 from retraining.graph import rewrite
 from retraining.graph.tensorflow_v1 import tf, tf1
 
@@ -17,8 +17,8 @@ def original_bottlenecks(graph_def, paths):
   """The book's way: one photo's bytes per run of the unmodified graph."""
   with tf.Graph().as_default(), tf1.Session() as sess:
     tf1.import_graph_def(graph_def, name='')
-    return np.concatenate([sess.run(inception.BOTTLENECK_TENSOR_NAME, {
-        inception.JPEG_DATA_TENSOR_NAME: open(p, 'rb').read()}) for p in paths])
+    return np.concatenate([sess.run(bases.INCEPTION_V3.bottleneck_tensor, {
+        bases.JPEG_DATA_TENSOR_NAME: open(p, 'rb').read()}) for p in paths])
 
 
 def assert_parity(expected, got):
@@ -65,8 +65,8 @@ def test_parity_on_real_photos(tiny_graph_def):
 def test_fast_graph_still_takes_one_jpeg_at_decode_input(tiny_graph_def, parity_photos):
   with tf.Graph().as_default(), tf1.Session() as sess:
     tf1.import_graph_def(rewrite.fast_graph_def(tiny_graph_def), name='')
-    got = sess.run(inception.BOTTLENECK_TENSOR_NAME, {
-        inception.JPEG_DATA_TENSOR_NAME: open(parity_photos[0], 'rb').read()})
+    got = sess.run(bases.INCEPTION_V3.bottleneck_tensor, {
+        bases.JPEG_DATA_TENSOR_NAME: open(parity_photos[0], 'rb').read()})
   assert_parity(original_bottlenecks(tiny_graph_def, parity_photos[:1]), got)
 
 
@@ -84,7 +84,7 @@ def test_wrong_fold_would_be_caught(tiny_graph_def, parity_photos):
 def test_body_fuses_convolutions_and_holds_only_the_body(tiny_graph_def):
   fast = rewrite.fast_graph_def(tiny_graph_def)
   convs = sum(n.op == 'Conv2D' for n in fast.node)
-  body, _ = rewrite.body_graph_def(fast, inception.BOTTLENECK_TENSOR_NAME,
+  body, _ = rewrite.body_graph_def(fast, bases.INCEPTION_V3.bottleneck_tensor,
                                    feed_weights=False)
   ops = [n.op for n in body.node]
   names = {n.name for n in body.node}

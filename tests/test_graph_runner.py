@@ -4,7 +4,7 @@ the weights fed or constant, Pillow's photos where DecodeJpeg's go."""
 
 import numpy as np
 
-from retraining import inception
+from retraining import bases
 from retraining.graph import nodes, rewrite
 from retraining.graph import runner as graph_runner
 from retraining.graph.tensorflow_v1 import onednn_enabled, tf
@@ -35,23 +35,23 @@ def test_fed_and_constant_weights_give_the_same_bottlenecks(
 
 def test_body_holds_no_weight_and_is_fed_each_one_aligned(tiny_graph_def):
   fast = rewrite.fast_graph_def(tiny_graph_def)
-  body, weights = rewrite.body_graph_def(fast, inception.BOTTLENECK_TENSOR_NAME,
+  body, weights = rewrite.body_graph_def(fast, bases.INCEPTION_V3.bottleneck_tensor,
                                          feed_weights=True)
   float_enum = tf.float32.as_datatype_enum
   assert not [n.name for n in body.node
               if n.op == 'Const' and n.attr['dtype'].type == float_enum]
   placeholders = {n.name + ':0' for n in body.node if n.op == 'Placeholder'}
-  assert placeholders == set(weights) | {inception.BATCH_INPUT_TENSOR_NAME}
+  assert placeholders == set(weights) | {bases.BATCH_INPUT_TENSOR_NAME}
   by_name = {n.name: n for n in fast.node}
   filter_name = next(n.input[1] for n in fast.node if n.op == 'Conv2D')
   np.testing.assert_array_equal(weights[filter_name + ':0'],
                                 nodes.const_value(by_name[filter_name]))
   assert all(w.ctypes.data % 64 == 0 for w in weights.values())
-  body, weights = rewrite.body_graph_def(fast, inception.BOTTLENECK_TENSOR_NAME,
+  body, weights = rewrite.body_graph_def(fast, bases.INCEPTION_V3.bottleneck_tensor,
                                          feed_weights=False)
   assert not weights
   assert {n.name for n in body.node if n.op == 'Placeholder'} == {
-      inception.BATCH_INPUT_NODE}
+      bases.BATCH_INPUT_NODE}
 
 
 def test_each_photo_runs_alone_and_comes_back_in_order(tiny_graph_def,
@@ -67,14 +67,14 @@ def test_each_photo_runs_alone_and_comes_back_in_order(tiny_graph_def,
     sess = session_on(graph_def, *args)
     run = sess.run
     sess.run = lambda fetches, feeds: run_sizes.append(len(feeds.get(
-        inception.BATCH_INPUT_TENSOR_NAME, ()))) or run(fetches, feeds)
+        bases.BATCH_INPUT_TENSOR_NAME, ()))) or run(fetches, feeds)
     return sess
   monkeypatch.setattr(graph_runner, 'session_on', counted_session_on)
   broken = tmp_path / 'broken.jpg'
   broken.write_bytes(b'not a photo')
   paths = parity_photos[:3] + [str(broken)] + parity_photos[3:] + parity_photos[::-1]
   with graph_runner.photo_outputs(rewrite.fast_graph_def(tiny_graph_def), paths,
-                            inception.BOTTLENECK_TENSOR_NAME) as outputs:
+                            bases.INCEPTION_V3.bottleneck_tensor) as outputs:
     outcomes = list(outputs)
   assert [path for path, _, _ in outcomes] == paths
   assert [bool(failure) for _, _, failure in outcomes] == [
@@ -90,7 +90,7 @@ def test_png_gives_the_same_bottleneck_as_the_jpeg_pixels_it_holds(tmp_path, mod
   """Pillow-decoded photos enter the graph where DecodeJpeg's pixels do."""
   from PIL import Image
 
-  from retraining import inception
+  from retraining import bases
   from retraining.graph import rewrite
   from retraining.graph import runner as graph_runner
   jpeg = make_good_photo_kinds(str(tmp_path))['jpeg']
@@ -98,8 +98,8 @@ def test_png_gives_the_same_bottleneck_as_the_jpeg_pixels_it_holds(tmp_path, mod
   graph_def = rewrite.fast_graph_def(rewrite.read_graph_def(
       str(model_dir / standin.GRAPH_FILE_NAME)))
   with graph_runner.session_on(graph_def) as sess:
-    pixels = sess.run(inception.DECODED_IMAGE_TENSOR_NAME,
-                      {inception.JPEG_DATA_TENSOR_NAME: open(jpeg, 'rb').read()})
+    pixels = sess.run(bases.DECODED_IMAGE_TENSOR_NAME,
+                      {bases.JPEG_DATA_TENSOR_NAME: open(jpeg, 'rb').read()})
     Image.fromarray(pixels).save(png)
     assert np.array_equal(graph_runner.resize_photo(sess, jpeg),
                           graph_runner.resize_photo(sess, png))

@@ -4,7 +4,7 @@ measured and frozen, in-process on small arrays."""
 import numpy as np
 import pytest
 
-from retraining import inception
+from retraining import bases
 from retraining.dataset import PhotoSet
 from retraining.graph import final_layer, rewrite, summaries, training
 from retraining.graph.tensorflow_v1 import tf, tf1
@@ -22,7 +22,7 @@ def separable_split(per_class, seed):
   """Bottlenecks whose class shows in one coordinate, labels sorted."""
   rng = np.random.default_rng(seed)
   labels = np.repeat(np.arange(CLASSES), per_class)
-  bottlenecks = rng.normal(0, 0.1, (len(labels), inception.BOTTLENECK_TENSOR_SIZE))
+  bottlenecks = rng.normal(0, 0.1, (len(labels), bases.INCEPTION_V3.bottleneck_size))
   bottlenecks[np.arange(len(labels)), labels] += 3
   return PhotoSet(bottlenecks.astype(np.float32), labels,
                         ['photo_%d.jpg' % i for i in range(len(labels))])
@@ -45,7 +45,8 @@ def trained_layer(tmp_path, capsys):
   train_split, validation = separable_split(20, 0), separable_split(4, 1)
   with tf.Graph().as_default() as graph, final_layer.training_session() as sess:
     tf1.set_random_seed(0)
-    layer = final_layer.add_final_layer(CLASSES, 'final_result',
+    layer = final_layer.add_final_layer(bases.INCEPTION_V3.bottleneck_size, CLASSES,
+                                        'final_result',
                                         SETTINGS.learning_rate)
     writers = summaries.summary_writers(str(tmp_path / 'logs'), graph)
     sess.run(tf1.global_variables_initializer())
@@ -83,7 +84,7 @@ def test_evaluate_reports_accuracy_confusion_and_mistakes(trained_layer, capsys)
 
 def test_evaluate_without_a_test_set_warns(trained_layer, capsys):
   sess, layer, _, _ = trained_layer
-  empty = PhotoSet(np.zeros((0, inception.BOTTLENECK_TENSOR_SIZE), np.float32),
+  empty = PhotoSet(np.zeros((0, bases.INCEPTION_V3.bottleneck_size), np.float32),
                          np.zeros(0, np.int64), [])
   assert training.evaluate(sess, layer, empty, ['a', 'b', 'c'],
                            SETTINGS) is None
@@ -94,13 +95,14 @@ def test_frozen_graph_reads_inception_and_leaves_the_training_set_out(
     trained_layer, tiny_graph_def):
   sess, _, _, _ = trained_layer
   inception_graph_def = rewrite.fast_graph_def(tiny_graph_def)
-  frozen = final_layer.frozen_graph(sess, inception_graph_def, 'final_result')
+  frozen = final_layer.frozen_graph(sess, inception_graph_def,
+                                    bases.INCEPTION_V3.bottleneck_node, 'final_result')
   nodes = {n.name: n for n in frozen.node}
   assert not [name for name in nodes if name.startswith('training_set')]
   assert 'softmax' not in nodes and 'final_result' in nodes
   layer_input = nodes[final_layer.BOTTLENECK_INPUT_NODE]
   assert layer_input.op == 'PlaceholderWithDefault'
-  assert list(layer_input.input) == [inception.BOTTLENECK_RESHAPE_NODE]
+  assert list(layer_input.input) == [bases.INCEPTION_V3.bottleneck_node]
   assert not [n for n in frozen.node if n.op in ('VariableV2', 'Variable')]
   bottlenecks = separable_split(2, 3).bottlenecks
   with tf.Graph().as_default(), tf1.Session() as frozen_sess:

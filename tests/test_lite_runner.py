@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from retraining import inception
+from retraining import bases
 from retraining.decoding import BadPhoto, read_photo
 from retraining.graph import runner as graph_runner
 from retraining.graph.tensorflow_v1 import tf
@@ -25,6 +25,7 @@ simplejpeg = pytest.importorskip('simplejpeg')
 
 
 TOLERANCE = 1e-5  # absolute, on scores
+INCEPTION_FORM = litert_runner.InputForm(299, 128.0, 128.0)
 
 
 # (width, height): tiny, thin, the model's own, larger, and very wide.
@@ -48,7 +49,7 @@ def graph_scores(sess, path):
   DecodeJpeg/contents, anything else (and a JPEG TensorFlow rejects) as
   Pillow's pixels at DecodeJpeg."""
   return graph_runner.resize_photo(sess, path, head=(
-      inception.JPEG_DATA_TENSOR_NAME, inception.DECODED_IMAGE_TENSOR_NAME,
+      bases.JPEG_DATA_TENSOR_NAME, bases.DECODED_IMAGE_TENSOR_NAME,
       'final_result:0'))
 
 
@@ -69,7 +70,7 @@ def test_photos_are_resized_and_scaled_as_the_graph_does(frozen_session,
         {'DecodeJpeg:0': graph_pixels(frozen_session, path)})
     got = litert_runner.resize_bilinear(litert_runner.photo_pixels(path), 299, 299)
     assert got.dtype == np.float32 and np.array_equal(got, resized[0]), kind
-    assert np.array_equal(litert_runner.scaled(got), scaled[0]), kind
+    assert np.array_equal(litert_runner.scaled(got, INCEPTION_FORM), scaled[0]), kind
 
 
 def test_litert_scores_match_frozen_graph_for_every_photo_kind(
@@ -78,7 +79,8 @@ def test_litert_scores_match_frozen_graph_for_every_photo_kind(
   interpreter = litert_runner.load_model(trained_tflite)
   for kind, path in sorted(photo_paths.items()):
     expected = graph_scores(frozen_session, path)
-    got = litert_runner.classify(interpreter, litert_runner.scaled_photo(path))
+    got = litert_runner.classify(
+        interpreter, litert_runner.scaled_photo(path, INCEPTION_FORM))
     assert got.shape == expected.shape, kind
     assert np.abs(got - expected).max() <= TOLERANCE, kind
 

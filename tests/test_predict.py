@@ -12,6 +12,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from retraining.bases import INCEPTION_V3
 from retraining.graph import export, rewrite
 
 import screen
@@ -203,7 +204,7 @@ def korean_model(trained, tmp_path_factory):
   folder = tmp_path_factory.mktemp('korean')
   shutil.copy2(work / 'flowers_graph.pb', folder / 'flowers_graph.pb')
   export.save_model(rewrite.read_graph_def(str(folder / 'flowers_graph.pb')),
-                    KOREAN_LABELS, 'final_result', str(folder / 'flowers_graph.pb'),
+                    INCEPTION_V3, KOREAN_LABELS, 'final_result', str(folder / 'flowers_graph.pb'),
                     str(folder / 'flowers_labels.txt'), True, False)
   return folder
 

@@ -348,7 +348,7 @@ def test_mixed_photo_kinds_train_and_bad_ones_are_skipped(tmp_path, model_dir):
   assert '%d photos could not be read' % len(bad) in result.stderr
   for path in good.values():
     cached = tmp_path / 'bottlenecks' / 'roses' / (os.path.basename(path) + '.txt')
-    assert parse_bottleneck(cached.read_text()) is not None, path
+    assert parse_bottleneck(cached.read_text(), 2048) is not None, path
 
 
 def test_too_few_photos_for_the_split_is_a_clear_message(tmp_path, model_dir):
@@ -424,7 +424,7 @@ def kill_when_cached(args, cache, count, env):
   assert len(done) == before + count - 1
   assert [p for p in cache.rglob('*') if p.name.endswith('.tmp')]  # Unfinished.
   for path in done:
-    assert parse_bottleneck(path.read_text()) is not None, path
+    assert parse_bottleneck(path.read_text(), 2048) is not None, path
   return len(done)
 
 
@@ -483,7 +483,7 @@ def test_ctrl_c_exits_with_one_line(model_dir, tmp_path):
       'to resume')
   assert 'Traceback' not in process.stderr
   for path in cache.glob('*/*.txt'):
-    assert parse_bottleneck(path.read_text()) is not None, path
+    assert parse_bottleneck(path.read_text(), 2048) is not None, path
 
 
 @pytest.mark.slow

@@ -23,7 +23,9 @@ The pipeline (`cache_photos`):
 
 Paths go through Beam's FileSystems, so folders, `gs://` and `s3://` work
 alike. TensorFlow is imported where the model is loaded, on the workers:
-the process that builds the pipeline needs neither it nor the graph.
+the process that builds the pipeline needs neither it nor the graph (but
+to freeze a Keras base's graph once, see downloads.maybe_download_base).
+The cache files are those of one base (bases.py): `handler`'s.
 """
 
 import collections
@@ -35,7 +37,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 
-from retraining import UserError, cache, files, inception, warn
+from retraining import UserError, cache, files, warn
 from retraining.beam import workarounds
 from retraining.beam.options import runs_here
 from retraining.beam.paths import is_local, skipped_list_path
@@ -47,11 +49,15 @@ SKIPPED = 'skipped'  # the tag of the photos that cannot be read
 # How Beam 2.77's error begins where a runner's job-server jar (Flink's,
 # Spark's: from Maven Central, on first use) cannot be downloaded.
 JAR_NOT_FETCHED = 'Unable to fetch remote job server jar'
-# A cache file shorter than 2,048 one-digit numbers and their commas is
-# broken (a crash of the machine may leave one empty: see
-# cache.write_bottleneck) and is computed again; retrain.py finds any other
-# damage when it reads the file, and computes that one again.
-MIN_CACHE_FILE_BYTES = 2 * inception.BOTTLENECK_TENSOR_SIZE - 1
+
+
+def min_cache_file_bytes(base):
+  """A cache file shorter than the base's bottleneck size in one-digit
+  numbers and their commas is broken (a crash of the machine may leave one
+  empty: see cache.write_bottleneck) and is computed again; retrain.py
+  finds any other damage when it reads the file, and computes that one
+  again."""
+  return 2 * base.bottleneck_size - 1
 
 
 def run(options, image_dir, bottleneck_dir, handler):
@@ -98,16 +104,18 @@ def job_counts(result):
 def cache_photos(pipeline, image_dir, bottleneck_dir, handler):
   """Adds the steps described in this module's docstring to `pipeline`;
   `handler`: the worker.BottleneckHandler the workers run."""
+  base = handler.base
   photos = (pipeline
             | 'List photos' >> fileio.MatchFiles(FileSystems.join(image_dir, '*', '*'))
             | 'Keep photos' >> beam.FlatMap(photo_entry))
   cached = (pipeline
             | 'List cache' >> fileio.MatchFiles(
-                FileSystems.join(bottleneck_dir, '*', '*' + cache.CACHE_SUFFIX))
-            | 'Keep complete files' >> beam.FlatMap(cache_entry))
+                FileSystems.join(bottleneck_dir, '*', '*' + base.cache_suffix +
+                                 cache.CACHE_SUFFIX))
+            | 'Keep complete files' >> beam.FlatMap(cache_entry, base))
   read = ({'photo': photos, 'cached': cached}
           | 'Join' >> beam.CoGroupByKey()
-          | 'Not cached' >> beam.FlatMap(photos_to_compute)
+          | 'Not cached' >> beam.FlatMap(photos_to_compute, base)
           | 'Spread' >> beam.Reshuffle()
           | 'Read' >> beam.ParDo(read_photo_file).with_outputs(SKIPPED, main='photos'))
   written = (read.photos
@@ -136,15 +144,16 @@ def photo_entry(metadata):
     yield (folder, twin_key(name)), metadata.path
 
 
-def cache_entry(metadata):
-  """(key, its cache file name) of a cache file the listing found, if it is
-  not broken; the key is its photo's (see photo_entry)."""
-  if metadata.size_in_bytes >= MIN_CACHE_FILE_BYTES:
-    folder, name = folder_and_name(metadata.path)
-    yield (folder, twin_key(cache.photo_name_of(name))), '%s/%s' % (folder, name)
+def cache_entry(metadata, base):
+  """(key, its cache file name) of a cache file of `base` the listing
+  found, if it is not broken; the key is its photo's (see photo_entry)."""
+  folder, name = folder_and_name(metadata.path)
+  photo_name = cache.photo_name_of(name, base)
+  if photo_name is not None and metadata.size_in_bytes >= min_cache_file_bytes(base):
+    yield (folder, twin_key(photo_name)), '%s/%s' % (folder, name)
 
 
-def photos_to_compute(joined):
+def photos_to_compute(joined, base):
   """(path, cache file name) of the photos of a key that have no cache file
   yet; counts both kinds. The photos of a key are one photo and its twins,
   so twin_originals of them names each cache file as retrain.py does."""
@@ -153,7 +162,7 @@ def photos_to_compute(joined):
   twins = twin_originals(paths)
   for name, path in sorted(paths.items()):
     count('photos')
-    cache_name = cache.cache_file_name(folder, name, twin=name in twins)
+    cache_name = cache.cache_file_name(folder, name, base, twin=name in twins)
     if cache_name in found['cached']:
       count('cached')
     else:

@@ -10,7 +10,7 @@ import tempfile
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import SetupOptions
 
-from retraining import downloads, inception
+from retraining import downloads
 from retraining.beam.options import runs_here
 from retraining.beam.paths import is_local
 
@@ -55,16 +55,16 @@ def pins_file(versions):
   return path
 
 
-def model_graph(model_dir, url):
-  """The path of classify_image_graph_def.pb in `model_dir`, downloaded there
-  as retrain.py does if missing. For a bucket, it is downloaded here and
-  uploaded, since the workers read it from there."""
+def model_graph(base, model_dir, url):
+  """The path of the graph of `base` (see bases.py) in `model_dir`,
+  downloaded there as retrain.py does if missing. For a bucket, it is
+  downloaded here and uploaded, since the workers read it from there."""
   if is_local(model_dir):
-    return os.path.abspath(downloads.maybe_download_and_extract(model_dir, url))
-  graph_path = FileSystems.join(model_dir, inception.GRAPH_FILE_NAME)
+    return os.path.abspath(downloads.maybe_download_base(base, model_dir, url))
+  graph_path = FileSystems.join(model_dir, base.graph_file)
   if not FileSystems.exists(graph_path):
     with tempfile.TemporaryDirectory() as scratch:
-      local = downloads.maybe_download_and_extract(scratch, url)
+      local = downloads.maybe_download_base(base, scratch, url)
       with open(local, 'rb') as src, FileSystems.create(graph_path) as dst:
         shutil.copyfileobj(src, dst, downloads.CHUNK_BYTES)
   return graph_path

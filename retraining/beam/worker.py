@@ -11,7 +11,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.ml.inference.base import ModelHandler
 
-from retraining import UserError, inception
+from retraining import UserError
 from retraining.beam import workarounds
 from retraining.decoding import photo_from_bytes
 from retraining.machine import cpu_cores
@@ -75,20 +75,22 @@ def use_kernel_choice(choice):
 
 
 class BottleneckHandler(ModelHandler):
-  """RunInference's door to the Inception graph: a photo file's bytes in,
-  its bottleneck (float32 [2048]) out, or the reason (a str) it could not
-  be read.
+  """RunInference's door to a base's graph: a photo file's bytes in, its
+  bottleneck (float32, the base's bottleneck size) out, or the reason (a
+  str) it could not be read.
 
   Beam's own TensorFlow handlers load Keras models only, and the 2015 graph
   must run exactly as retrain.py runs it to give the same bytes, so this one
   loads it with the package's own code. Batches hold at most one photo per
-  thread, each photo run alone. `threads` 0: this worker's cores divided by
-  `share`, the worker processes on its machine. `versions` and `kernels`:
-  the driver's installed_versions() and kernel_choice().
+  thread, each photo run alone. `base` (bases.py): the base whose graph is
+  at `graph_path`. `threads` 0: this worker's cores divided by `share`,
+  the worker processes on its machine. `versions` and `kernels`: the
+  driver's installed_versions() and kernel_choice().
   """
 
-  def __init__(self, graph_path, threads, share, versions, kernels):
+  def __init__(self, base, graph_path, threads, share, versions, kernels):
     super().__init__(max_batch_size=threads or WORKER_BATCH_LIMIT)
+    self.base = base
     self._graph_path = graph_path
     self._threads = threads
     self._share = share
@@ -99,15 +101,16 @@ class BottleneckHandler(ModelHandler):
     check_versions(self._versions)
     use_kernel_choice(self._kernels)
     threads = self._threads or max(1, cpu_cores() // max(1, self._share))
-    return load_bottleneck_model(self._graph_path, threads)
+    return load_bottleneck_model(self.base, self._graph_path, threads)
 
   def run_inference(self, batch, model, inference_args=None):
     return model(batch)
 
 
-def load_bottleneck_model(graph_path, threads):
+def load_bottleneck_model(base, graph_path, threads):
   """bottlenecks(photo files' bytes) -> [bottleneck, or why it cannot be
-  read]: the graph at `graph_path` loaded as retrain.py loads it, into
+  read]: the graph of `base` at `graph_path` loaded as retrain.py loads it,
+  into
   sessions running at most `threads` ops at once, that serve until the
   worker process ends. A function, since Beam keeps a weak reference to
   the model."""
@@ -115,10 +118,10 @@ def load_bottleneck_model(graph_path, threads):
   from retraining.graph.tensorflow_v1 import set_up_process
   set_up_process()  # The process retrain.py sets up.
   with FileSystems.open(graph_path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-    graph_def = graph_runner.load_graph(f.read(), graph_path)
+    graph_def = graph_runner.load_graph(f.read(), graph_path, base)
   model = contextlib.ExitStack()
   outputs = model.enter_context(graph_runner.photo_model(
-      graph_def, inception.BOTTLENECK_TENSOR_NAME, threads=threads,
+      graph_def, base.bottleneck_tensor, threads=threads,
       read=photo_from_bytes))
   workarounds.exit_at_once_when_done()
 

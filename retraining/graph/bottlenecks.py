@@ -1,5 +1,5 @@
 """The bottleneck of every photo: read from the cache, or computed through
-the rewritten Inception graph and written to the cache as it comes."""
+the base's rewritten graph and written to the cache as it comes."""
 
 import concurrent.futures
 import errno
@@ -8,28 +8,29 @@ import sys
 
 import numpy as np
 
-from retraining import UserError, cache, inception, log, warn
+from retraining import UserError, cache, log, warn
 from retraining.dataset import Bottlenecks
 from retraining.graph import runner as graph_runner
 from retraining.progress import progress_bar
 
 
-def cached_bottlenecks(inception_graph_def, photos, bottleneck_dir,
+def cached_bottlenecks(base_graph_def, base, photos, bottleneck_dir,
                        feed_weights=None):
-  """Returns the Bottlenecks of every photo, computing those not yet cached.
+  """Returns the Bottlenecks of every photo on `base` (whose graph is
+  `base_graph_def`), computing those not yet cached.
 
   Cached values are read once (see retraining/cache.py). Missing ones are
   computed through the rewritten graph (see retraining/graph/runner.py)
   while a thread writes each to its cache file, so a killed run resumes
-  where it stopped; with a warm cache Inception is not even loaded into
+  where it stopped; with a warm cache the base is not even loaded into
   TensorFlow. A photo that cannot be decoded is not ok, and is named once
   in a warning; its row is then dropped, in place (see cache.keep_rows).
   feed_weights goes to graph_runner.photo_outputs (None: its default).
   """
   rel_paths = [p.cache_path for p in photos]
   cache.clear_unfinished_writes(bottleneck_dir)
-  values, ok, broken, parsed_count = cache.load_bottlenecks(bottleneck_dir,
-                                                            rel_paths)
+  values, ok, broken, parsed_count = cache.load_bottlenecks(
+      bottleneck_dir, rel_paths, base)
   for path in broken:
     warn('cache file %s is damaged; computing it again' % path)
   todo = {photos[i].image_path: i for i in np.flatnonzero(~ok)}
@@ -40,8 +41,8 @@ def cached_bottlenecks(inception_graph_def, photos, bottleneck_dir,
   with progress_bar(total=len(photos), initial=int(ok.sum()),
                     desc='Bottlenecks', unit='photo') as bar, \
       concurrent.futures.ThreadPoolExecutor(1) as writer, \
-      graph_runner.photo_outputs(inception_graph_def, list(todo),
-                                 inception.BOTTLENECK_TENSOR_NAME,
+      graph_runner.photo_outputs(base_graph_def, list(todo),
+                                 base.bottleneck_tensor,
                                  feed_weights) as outputs:
     bar.set_postfix_str('%d cached' % ok.sum())
     for path, vector, failure in outputs:
@@ -60,8 +61,8 @@ def cached_bottlenecks(inception_graph_def, photos, bottleneck_dir,
   check_cache_writes(writes, bottleneck_dir)
   values = cache.keep_rows(values, ok)
   if todo or parsed_count:  # Otherwise the index is already up to date.
-    cache.save_index(bottleneck_dir, [r for r, good in zip(rel_paths, ok) if good],
-               values)
+    cache.save_index(bottleneck_dir,
+                     [r for r, good in zip(rel_paths, ok) if good], values, base)
   return Bottlenecks(values, ok, skipped)
 
 

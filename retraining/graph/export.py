@@ -1,8 +1,9 @@
 """retrain.py's outputs: the frozen graph, its labels, and the same model
 for TensorFlow Lite (LiteRT), with the metadata phones read.
 
-The model starts at the graph's `Mul`: a photo resized to 299 x 299 and
-scaled to (pixel - 128) / 128, float32 [1, 299, 299, 3], the input every
+The model starts at the graph's `Mul`: a photo resized to the base's size
+(299 x 299 for Inception) and scaled to (pixel - mean) / std (128 and 128
+for Inception), float32 [1, size, size, 3], the input every
 phone toolkit expects of an image classifier (MediaPipe's ImageClassifier
 takes no other shape). It ends at the new layer's softmax ([1, classes]).
 The decoding and resizing stay out: MediaPipe decodes, resizes and scales
@@ -23,29 +24,21 @@ from absl import logging as absl_logging
 from tensorflow.lite.python import schema_py_generated as model_schema
 
 from retraining import UserError, __version__, files, log, native_stderr_silenced, warn
+from retraining.bases import MODEL_INPUT_DEPTH, RESIZED_IMAGE_NODE, SCALED_IMAGE_NODE
 from retraining.graph import nodes
 from retraining.graph.tensorflow_v1 import tf, tf1
-from retraining.inception import (
-  MODEL_INPUT_HEIGHT,
-  MODEL_INPUT_WIDTH,
-  PIXEL_MEAN,
-  PIXEL_STD,
-  RESIZED_IMAGE_NODE,
-  SCALED_IMAGE_NODE,
-  SCALED_IMAGE_SHAPE,
-)
 from retraining.lite import metadata as tflite_metadata
 from retraining.lite import model_file
 
 # The date of every packed file in the zip archive: zip's earliest.
 PACKED_FILES_DATE = (1980, 1, 1, 0, 0, 0)
-DESCRIPTION = ('Inception v3 (inception-2015-12-05) with a final layer '
-               'retrained by retrain.py to tell %d labels apart; %s weights.')
+DESCRIPTION = ('%s with a final layer retrained by retrain.py to tell %d '
+               'labels apart; %s weights.')
 
 
-def tflite_model(frozen_graph_def, final_tensor_name, float16=False):
-  """The .tflite model (bytes) of the frozen graph retrain.py exported:
-  input the scaled photo at `Mul` ([1, 299, 299, 3]), output
+def tflite_model(frozen_graph_def, base, final_tensor_name, float16=False):
+  """The .tflite model (bytes) of the frozen graph retrain.py exported on
+  `base`: input the scaled photo at `Mul` ([1, size, size, 3]), output
   `final_tensor_name` ([1, classes]). With `float16`, its weights are
   stored as float16 (half the size) and computed with as float32.
 
@@ -57,7 +50,8 @@ def tflite_model(frozen_graph_def, final_tensor_name, float16=False):
   check_scaled_image_input(frozen_graph_def)
   converter = tf1.lite.TFLiteConverter(
       frozen_graph_def, None, None,
-      input_arrays_with_shape=[(SCALED_IMAGE_NODE, SCALED_IMAGE_SHAPE)],
+      input_arrays_with_shape=[(SCALED_IMAGE_NODE, [
+          1, base.input_size, base.input_size, MODEL_INPUT_DEPTH])],
       output_arrays=[final_tensor_name])
   if float16:
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -86,18 +80,19 @@ def check_scaled_image_input(graph_def):
                                                 RESIZED_IMAGE_NODE))
 
 
-def classifier_metadata(name, label_count, labels_name, weights='float32'):
+def classifier_metadata(name, base, label_count, labels_name,
+                        weights='float32'):
   """The metadata (bytes) the model is written with: an image classifier
-  named `name`, whose input is scaled as the graph's Sub and Mul scale it,
-  whose `label_count` labels are in the packed file `labels_name`, and
-  whose record of what it was made from is packed too."""
+  named `name`, whose input is `base`'s, scaled as the graph's Sub and Mul
+  scale it, whose `label_count` labels are in the packed file
+  `labels_name`, and whose record of what it was made from is packed too."""
   return tflite_metadata.image_classifier_metadata(
-      name, DESCRIPTION % (label_count, weights), __version__,
-      (MODEL_INPUT_WIDTH, MODEL_INPUT_HEIGHT), PIXEL_MEAN, PIXEL_STD,
+      name, DESCRIPTION % (base.title, label_count, weights), __version__,
+      (base.input_size, base.input_size), base.pixel_mean, base.pixel_std,
       labels_name, label_count, model_file.RECORD_NAME)
 
 
-def save_model(graph_def, labels, final_tensor_name, output_graph,
+def save_model(graph_def, base, labels, final_tensor_name, output_graph,
                output_labels, export_tflite, float16):
   """Writes the frozen graph, the labels and (with `export_tflite`) the
   .tflite, all complete or none at all: a folder that cannot take one of
@@ -115,7 +110,7 @@ def save_model(graph_def, labels, final_tensor_name, output_graph,
   if export_tflite:
     tflite_path = model_file.beside(output_graph)
     write_tflite = tflite_writer(
-        graph_def, graph_data, final_tensor_name, tflite_path,
+        graph_def, base, graph_data, final_tensor_name, tflite_path,
         os.path.basename(output_labels), labels_data, len(labels), float16)
     if write_tflite:
       writes.append((tflite_path, write_tflite))
@@ -133,7 +128,7 @@ def save_model(graph_def, labels, final_tensor_name, output_graph,
   log('Saved %s' % ', '.join(path for path, _ in writes))
 
 
-def tflite_writer(graph_def, graph_data, final_tensor_name, path,
+def tflite_writer(graph_def, base, graph_data, final_tensor_name, path,
                   labels_name, labels_data, label_count, float16):
   """write(f): writes the .tflite at `path` with its metadata, the labels
   file (`labels_name`: `labels_data`) and the record of what it is made
@@ -143,15 +138,15 @@ def tflite_writer(graph_def, graph_data, final_tensor_name, path,
   fails, None too, with a warning: predict.py then uses the graph."""
   weights = 'float16' if float16 else 'float32'
   metadata = classifier_metadata(
-      os.path.basename(os.path.splitext(path)[0]), label_count, labels_name,
-      weights)
+      os.path.basename(os.path.splitext(path)[0]), base, label_count,
+      labels_name, weights)
   packed = {labels_name: labels_data, model_file.RECORD_NAME:
             model_file.record_for(graph_data, weights, metadata)}
   if model_file.packed_files(path) == packed:
     log('%s is up to date' % path)
     return None
   try:
-    model_bytes = tflite_model(graph_def, final_tensor_name, float16)
+    model_bytes = tflite_model(graph_def, base, final_tensor_name, float16)
   except Exception as e:
     reason = (str(e).strip().splitlines() or [type(e).__name__])[-1]
     warn('could not convert the model for TensorFlow Lite (%s); %s is not '

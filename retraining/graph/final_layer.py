@@ -1,18 +1,17 @@
 """The new softmax layer: trained on batches the graph picks from the fed
-training set, and frozen onto Inception for the export.
+training set, and frozen onto the base for the export.
 
 This module owns the contract between training and the exported graph. The
 layer reads BOTTLENECK_INPUT_NODE, which during training defaults to a batch
 of the training set (see add_training_set), picked by row number;
 `frozen_graph` keeps what `final_result` needs, with that input fed by
-Inception's bottleneck instead, and leaves the training set out.
+the base's bottleneck instead, and leaves the training set out.
 """
 
 import collections
 
 from retraining.graph import rewrite
 from retraining.graph.tensorflow_v1 import tf, tf1
-from retraining.inception import BOTTLENECK_TENSOR_SIZE
 
 BOTTLENECK_INPUT_NODE = 'input/BottleneckInputPlaceholder'
 GROUND_TRUTH_INPUT_NODE = 'input/GroundTruthInput'
@@ -26,15 +25,16 @@ FinalLayer = collections.namedtuple(
     'train_summaries validation_summaries')
 
 
-def add_final_layer(class_count, final_tensor_name, learning_rate):
+def add_final_layer(bottleneck_size, class_count, final_tensor_name,
+                    learning_rate):
   """The training set's placeholders, then the new layer reading batches of
   it, in the default graph: its FinalLayer."""
-  training_set = add_training_set()
+  training_set = add_training_set(bottleneck_size)
   return add_final_training_ops(class_count, final_tensor_name,
                                 learning_rate, training_set)
 
 
-def add_training_set():
+def add_training_set(bottleneck_size):
   """Placeholders for the whole training set's bottlenecks and labels, and
   `batch`, the (bottlenecks, labels) of the rows numbered in `rows`.
 
@@ -46,7 +46,7 @@ def add_training_set():
   """
   with tf1.name_scope('training_set'):
     bottlenecks = tf1.placeholder(
-        tf.float32, [None, BOTTLENECK_TENSOR_SIZE], name='bottlenecks')
+        tf.float32, [None, bottleneck_size], name='bottlenecks')
     labels = tf1.placeholder(tf.int64, [None], name='labels')
     rows = tf1.placeholder(tf.int64, [None], name='rows')
     batch = tuple(tf.gather(values, rows) for values in (bottlenecks, labels))
@@ -64,16 +64,17 @@ def add_final_training_ops(class_count, final_tensor_name, learning_rate,
   graph's seed and the number of random ops made before in the graph
   (none), not from the ops of the training set.
   """
+  bottleneck_size = training_set.bottlenecks.shape[-1]
   with tf1.name_scope('input'):
     bottleneck_input = tf1.placeholder_with_default(
-        training_set.batch[0], shape=[None, BOTTLENECK_TENSOR_SIZE],
+        training_set.batch[0], shape=[None, bottleneck_size],
         name=BOTTLENECK_INPUT_NODE.split('/')[-1])
     ground_truth_input = tf1.placeholder_with_default(
         training_set.batch[1], [None], name=GROUND_TRUTH_INPUT_NODE.split('/')[-1])
   with tf1.name_scope('final_training_ops'):
     with tf1.name_scope('weights'):
       layer_weights = tf1.Variable(tf1.truncated_normal(
-          [BOTTLENECK_TENSOR_SIZE, class_count], stddev=0.001),
+          [bottleneck_size, class_count], stddev=0.001),
                                    name='final_weights')
       variable_summaries(layer_weights)
     with tf1.name_scope('biases'):
@@ -130,10 +131,12 @@ def training_session():
                                             use_per_session_threads=True))
 
 
-def frozen_graph(sess, inception_graph_def, final_tensor_name):
-  """One GraphDef: Inception up to its bottleneck, then the trained layer
-  with its variables as constants, reading that bottleneck."""
+def frozen_graph(sess, base_graph_def, bottleneck_node, final_tensor_name):
+  """One GraphDef: the base up to its bottleneck (`bottleneck_node`), then
+  the trained layer with its variables as constants, reading that
+  bottleneck."""
   layer_graph_def = tf1.graph_util.convert_variables_to_constants(
       sess, sess.graph.as_graph_def(), [final_tensor_name])
-  return rewrite.attach_final_layer(inception_graph_def, layer_graph_def,
-                                    BOTTLENECK_INPUT_NODE, final_tensor_name)
+  return rewrite.attach_final_layer(base_graph_def, bottleneck_node,
+                                    layer_graph_def, BOTTLENECK_INPUT_NODE,
+                                    final_tensor_name)

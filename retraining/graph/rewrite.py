@@ -1,5 +1,5 @@
-"""The Inception v3 graph rewritten into a fast, batchable form: GraphDef in,
-GraphDef out, nothing run.
+"""A base's graph in the fast, batchable form photos run through: GraphDef
+in, GraphDef out, nothing run.
 
 The 2015 graph `classify_image_graph_def.pb` takes one photo per run (the
 reshape after `pool_3` has the constant shape [1, 2048]), uses the legacy
@@ -10,15 +10,24 @@ batch norm folded into the convolutions, `ConcatV2`, and a batch input
 (DecodeJpeg -> Cast -> ExpandDims -> ResizeBilinear) and its body. Feeding the
 JPEG bytes to `DecodeJpeg/contents:0` still works exactly as before, so the
 same rewritten graph serves retrain.py, predict.py and the exported model.
+The graphs of the other bases (bases.py) are frozen in this form already.
 
 `body_graph_def` cuts out the body for a session to run (runner.py), with
 each convolution fused with its bias and ReLU; `attach_final_layer` joins
-Inception and the trained layer into the graph retrain.py exports.
+the base and the trained layer into the graph retrain.py exports.
 """
 
 import numpy as np
 
 from retraining import UserError, files
+from retraining.bases import (
+  BATCH_INPUT_NODE,
+  INCEPTION_V3,
+  JPEG_DATA_TENSOR_NAME,
+  MODEL_INPUT_DEPTH,
+  RESIZED_IMAGE_NODE,
+  RESIZED_IMAGE_TENSOR_NAME,
+)
 from retraining.graph.nodes import (
   const_value,
   consumers_of,
@@ -30,17 +39,6 @@ from retraining.graph.nodes import (
   subgraph,
 )
 from retraining.graph.tensorflow_v1 import tf, tf1
-from retraining.inception import (
-  BATCH_INPUT_NODE,
-  BOTTLENECK_RESHAPE_NODE,
-  BOTTLENECK_TENSOR_SIZE,
-  JPEG_DATA_TENSOR_NAME,
-  MODEL_INPUT_DEPTH,
-  MODEL_INPUT_HEIGHT,
-  MODEL_INPUT_WIDTH,
-  RESIZED_IMAGE_NODE,
-  RESIZED_IMAGE_TENSOR_NAME,
-)
 from retraining.machine import aligned
 
 
@@ -59,20 +57,24 @@ def parse_graph_def(data, path):
   return graph_def
 
 
-def fast_graph_def(graph_def):
-  """The 2015 graph rewritten as described in this module's docstring."""
+def fast_graph_def(graph_def, path='the graph'):
+  """The graph (read from `path`) in the form this module's docstring says.
+  A graph in that form already (a Keras base's, see keras_bases.py, or one
+  retrain.py wrote) is only copied; any other must be the 2015 graph, or a
+  graph retrained on it by the original retrain.py."""
   names = {node.name for node in graph_def.node}
-  for required in (node_name(JPEG_DATA_TENSOR_NAME), RESIZED_IMAGE_NODE,
-                   BOTTLENECK_RESHAPE_NODE):
+  legacy = BATCH_INPUT_NODE not in names
+  for required in (node_name(JPEG_DATA_TENSOR_NAME), RESIZED_IMAGE_NODE) + (
+      (INCEPTION_V3.bottleneck_node,) if legacy else ()):
     if required not in names:
-      raise UserError('the Inception graph has no node %s: is it '
-                      'classify_image_graph_def.pb from %s?'
-                      % (required, 'inception-2015-12-05.tgz'))
+      raise UserError('%s has no node %s: is it a graph retrain.py wrote, or '
+                      'classify_image_graph_def.pb from %s?' % (
+                          path, required, 'inception-2015-12-05.tgz'))
   graph_def = copy_graph_def(graph_def)
-  if BATCH_INPUT_NODE not in names:
+  if legacy:
     fold_batch_norms(graph_def)
     modernize_concats(graph_def)
-    add_batch_input(graph_def)
+    add_batch_input(graph_def, INCEPTION_V3)
   # No legacy op is left, so the graph can say it was written today.
   graph_def.versions.producer = tf.version.GRAPH_DEF_VERSION
   return graph_def
@@ -137,8 +139,9 @@ def modernize_concats(graph_def):
       node.attr['Tidx'].type = tf.int32.as_datatype_enum
 
 
-def add_batch_input(graph_def):
-  """Puts a [None, 299, 299, 3] input between the decoding head and the body.
+def add_batch_input(graph_def, base):
+  """Puts a [None, 299, 299, 3] input between the 2015 graph's decoding head
+  and its body.
 
   It is a PlaceholderWithDefault fed by ResizeBilinear, so a single JPEG fed
   to DecodeJpeg/contents:0 still flows through; and pool_3's reshape becomes
@@ -149,15 +152,20 @@ def add_batch_input(graph_def):
     for i, name in enumerate(node.input):
       if name in (RESIZED_IMAGE_NODE, RESIZED_IMAGE_TENSOR_NAME):
         node.input[i] = BATCH_INPUT_NODE
-  shape = nodes[node_name(nodes[BOTTLENECK_RESHAPE_NODE].input[1])]
+  shape = nodes[node_name(nodes[base.bottleneck_node].input[1])]
   shape.attr['value'].tensor.CopyFrom(tf.make_tensor_proto(
-      np.array([-1, BOTTLENECK_TENSOR_SIZE], dtype=np.int32)))
+      np.array([-1, base.bottleneck_size], dtype=np.int32)))
   batch_input = tf1.NodeDef(name=BATCH_INPUT_NODE, op='PlaceholderWithDefault',
                             input=[RESIZED_IMAGE_NODE])
   batch_input.attr['dtype'].type = tf.float32.as_datatype_enum
-  batch_input.attr['shape'].shape.CopyFrom(tf.TensorShape(
-      [None, MODEL_INPUT_HEIGHT, MODEL_INPUT_WIDTH, MODEL_INPUT_DEPTH]).as_proto())
+  batch_input.attr['shape'].shape.CopyFrom(batch_input_shape(base))
   graph_def.node.extend([batch_input])
+
+
+def batch_input_shape(base):
+  """The shape of the batch input: [None, size, size, 3]."""
+  return tf.TensorShape([None, base.input_size, base.input_size,
+                         MODEL_INPUT_DEPTH]).as_proto()
 
 
 def body_graph_def(graph_def, output_name, feed_weights):
@@ -227,18 +235,18 @@ def fuse_conv_bias_relu(graph_def):
   graph_def.node.extend(kept)
 
 
-def attach_final_layer(inception_graph_def, layer_graph_def, input_node,
-                       output_node):
-  """One frozen graph: Inception up to its bottleneck, then the new layer.
+def attach_final_layer(base_graph_def, bottleneck_node, layer_graph_def,
+                       input_node, output_node):
+  """One frozen graph: the base up to its bottleneck, then the new layer.
 
   `layer_graph_def` is the trained layer, frozen, reading the placeholder
   `input_node`; in the result that node becomes a PlaceholderWithDefault
-  fed by `pool_3/_reshape` (whatever fed it in training is left out), so
-  the graph runs from JPEG bytes at DecodeJpeg/contents:0 and can still be
-  fed bottlenecks directly. Only what
-  `output_node` needs is kept: ImageNet's 1,008-way softmax is left out.
+  fed by the base's `bottleneck_node` (whatever fed it in training is left
+  out), so the graph runs from JPEG bytes at DecodeJpeg/contents:0 and can
+  still be fed bottlenecks directly. Only what `output_node` needs is kept:
+  Inception's 1,008-way ImageNet softmax is left out.
   """
-  output = subgraph(inception_graph_def, [BOTTLENECK_RESHAPE_NODE])
+  output = subgraph(base_graph_def, [bottleneck_node])
   layer_keep = reachable_nodes(layer_graph_def, [output_node], stop={input_node})
   for layer_node in layer_graph_def.node:
     if layer_node.name not in layer_keep:
@@ -248,5 +256,5 @@ def attach_final_layer(inception_graph_def, layer_graph_def, input_node,
     if node.name == input_node:
       node.op = 'PlaceholderWithDefault'
       del node.input[:]
-      node.input.append(BOTTLENECK_RESHAPE_NODE)
+      node.input.append(bottleneck_node)
   return output

@@ -1,4 +1,4 @@
-"""Running the rewritten Inception graph on photos, one photo at a time:
+"""Running a base's rewritten graph on photos, one photo at a time:
 the one loader of a graph file (`load_graph`) and the one builder of what
 runs it (`photo_model`), for caching bottlenecks, retrain.py's distortions,
 Beam's workers and predict.py's scores.
@@ -38,47 +38,52 @@ import contextlib
 import hashlib
 import io
 
-from retraining import files, inception, warn
-from retraining.decoding import decode_with_pillow, outcomes, read_photo
-from retraining.graph import nodes, rewrite
-from retraining.graph.tensorflow_v1 import onednn_enabled, tf, tf1
-from retraining.inception import (
+from retraining import UserError, files, inception, warn
+from retraining.bases import (
   BATCH_INPUT_TENSOR_NAME,
-  BOTTLENECK_RESHAPE_NODE,
-  BOTTLENECK_TENSOR_SIZE,
   DECODED_IMAGE_TENSOR_NAME,
+  INCEPTION_V3,
   JPEG_DATA_TENSOR_NAME,
   RESIZED_IMAGE_NODE,
   RESIZED_IMAGE_TENSOR_NAME,
 )
+from retraining.decoding import decode_with_pillow, outcomes, read_photo
+from retraining.graph import final_layer, nodes, rewrite
+from retraining.graph.tensorflow_v1 import onednn_enabled, tf, tf1
 from retraining.machine import cpu_cores, map_ahead
 
 # Photos decoded and resized before the body asks for them: each is small
-# (299 x 299), and many keep every core's body busy.
+# (299 x 299 at most), and many keep every core's body busy.
 RESIZED_AHEAD_OF_BODY = 64
 FEED_WEIGHTS_UP_TO = 64  # photos; see feeds_weights
-# The graph's decoding head: (JPEG bytes input, decoded pixels, [1, 299,
-# 299, 3] output). retrain.py's distortions have a head of their own.
+# The graph's decoding head: (JPEG bytes input, decoded pixels, [1, size,
+# size, 3] output). retrain.py's distortions have a head of their own.
 ORIGINAL_HEAD = (JPEG_DATA_TENSOR_NAME, DECODED_IMAGE_TENSOR_NAME,
                  RESIZED_IMAGE_TENSOR_NAME)
 
 
-def read_graph(path, inception_expected=False):
+def read_graph(path, base=None):
   """load_graph of the graph file at `path`."""
-  return load_graph(files.read_bytes(path), path, inception_expected)
+  return load_graph(files.read_bytes(path), path, base)
 
 
-def load_graph(data, name, inception_expected=False):
+def load_graph(data, name, base=None):
   """The graph serialised in `data` (from the file `name`), rewritten into
-  the form photos run through (see rewrite.py). Where `inception_expected`
-  and it is not the 2015 graph, one warning: it may be the user's own, and
+  the form photos run through (see rewrite.py): the graph of `base`, or
+  with None a graph retrain.py wrote. Where Inception's 2015 graph is
+  expected and this is not it, one warning: it may be the user's own, and
   is used as it is."""
-  if inception_expected and (
+  if base is INCEPTION_V3 and (
       len(data) != inception.GRAPH_SIZE or
       hashlib.sha256(data).hexdigest() != inception.GRAPH_SHA256):
     warn('%s is not the one in inception-2015-12-05.tgz (its size or sha256 '
          'differs); using it as it is' % name)
-  return rewrite.fast_graph_def(rewrite.parse_graph_def(data, name))
+  graph_def = rewrite.fast_graph_def(rewrite.parse_graph_def(data, name), name)
+  if base is not None and base.bottleneck_node not in {
+      node.name for node in graph_def.node}:
+    raise UserError('%s has no node %s: it is not the graph of %s; delete it '
+                    'and run again' % (name, base.bottleneck_node, base.title))
+  return graph_def
 
 
 def feeds_weights(photo_count):
@@ -146,7 +151,7 @@ def photo_model(graph_def, output_name, threads=None, feed_weights=False,
 
 
 def resize_photo(sess, path, head=ORIGINAL_HEAD):
-  """Decodes and resizes one photo with a decoding head -> [299, 299, 3].
+  """Decodes and resizes one photo with a decoding head -> [size, size, 3].
 
   JPEG bytes go to DecodeJpeg/contents:0 exactly as in the original graph;
   other photos (and JPEGs TensorFlow rejects) go in as Pillow-decoded pixels
@@ -175,7 +180,7 @@ def decoding_session(graph_def, threads=None):
 
 
 def open_body(graph_def, output_name, feed_weights=False, threads=None):
-  """(its session, run(image [299, 299, 3]) -> the image's `output_name`),
+  """(its session, run(image [size, size, 3]) -> the image's `output_name`),
   computed from the batch input on (see rewrite.body_graph_def). run may be
   called from several threads at once: each run's ops use one thread, and
   at most `threads` ops run at once (see session_config).
@@ -210,15 +215,14 @@ def close_body(body):
 
 def output_size(graph_def, output_name):
   """How many values `output_name` gives per photo, or None if its shape
-  does not say: from the part of the graph after the bottleneck alone,
-  which is quick to import."""
+  does not say: from the part of the retrained graph after its bottleneck
+  alone (from the new layer's input on), which is quick to import."""
   def lifted(node):
-    if node.name == BOTTLENECK_RESHAPE_NODE:
-      return nodes.float_placeholder(node.name, tf.TensorShape(
-          [None, BOTTLENECK_TENSOR_SIZE]).as_proto())
+    if node.name == final_layer.BOTTLENECK_INPUT_NODE:
+      return nodes.float_placeholder(node.name, node.attr['shape'].shape)
     return node
   layer = nodes.subgraph(graph_def, [nodes.node_name(output_name)],
-                           {BOTTLENECK_RESHAPE_NODE}, lifted)
+                         {final_layer.BOTTLENECK_INPUT_NODE}, lifted)
   graph = tf.Graph()
   with graph.as_default():
     tf1.import_graph_def(layer, name='')

@@ -35,6 +35,14 @@ RECORD_NAME = 'retrain_record.json'
 MODEL_BUFFERS, MODEL_METADATA = 4, 6
 METADATA_ENTRY_NAME, METADATA_ENTRY_BUFFER = 0, 1
 BUFFER_DATA = 0
+# And of the metadata's schema (metadata_schema.fbs), to read how the input
+# is scaled: ModelMetadata.subgraph_metadata, SubGraphMetadata.
+# input_tensor_metadata, TensorMetadata.process_units, ProcessUnit.
+# options_type and options, NormalizationOptions.mean and std.
+MODEL_SUBGRAPHS, SUBGRAPH_INPUTS, TENSOR_PROCESS_UNITS = 3, 2, 4
+UNIT_OPTIONS_TYPE, UNIT_OPTIONS = 0, 1
+NORMALIZATION_OPTIONS = 1  # the union's type number
+NORMALIZATION_MEAN, NORMALIZATION_STD = 0, 1
 
 
 def beside(graph_path):
@@ -132,6 +140,31 @@ def read_metadata(model):
       start = buffer.Vector(data)
       return bytes(buffer.Bytes[start:start + buffer.VectorLen(data)])
   return None
+
+
+def normalization(metadata):
+  """(mean, std) of the input's scaling, (pixel - mean) / std, as the
+  metadata (read_metadata's bytes) gives it to MediaPipe; None where it
+  gives none."""
+  root = flatbuffers.table.Table(metadata, flatbuffers.encode.Get(
+      flatbuffers.packer.uoffset, metadata, 0))
+  for subgraph in tables(root, MODEL_SUBGRAPHS)[:1]:
+    for tensor in tables(subgraph, SUBGRAPH_INPUTS)[:1]:
+      for unit in tables(tensor, TENSOR_PROCESS_UNITS):
+        kind = field(unit, UNIT_OPTIONS_TYPE)
+        options = field(unit, UNIT_OPTIONS)
+        if kind and options and unit.Get(flatbuffers.number_types.Uint8Flags,
+                                         kind + unit.Pos) == NORMALIZATION_OPTIONS:
+          table = flatbuffers.table.Table(unit.Bytes, unit.Indirect(options + unit.Pos))
+          return tuple(first_float(table, i) for i in (NORMALIZATION_MEAN,
+                                                       NORMALIZATION_STD))
+  return None
+
+
+def first_float(table, index):
+  """The first value of the float vector field `index` of `table`."""
+  return table.Get(flatbuffers.number_types.Float32Flags,
+                   table.Vector(field(table, index)))
 
 
 def field(table, index):

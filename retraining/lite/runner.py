@@ -1,12 +1,15 @@
 """Classifying photos with the TensorFlow Lite model, without TensorFlow.
 
 retraining/graph/export.py converts the frozen graph into a model whose input
-is the graph's `Mul`: a photo resized to 299 x 299 and scaled to
-(pixel - 128) / 128, float32 [1, 299, 299, 3]; its output is `final_result`
-([1, classes]). What is left to do here is what the graph does before `Mul`:
-decode a photo into the very pixels the graph's DecodeJpeg would have made,
-resize them as its ResizeBilinear does and scale them as its Sub and Mul do;
-then run the model with LiteRT (`ai_edge_litert`).
+is the graph's `Mul`: a photo resized to the base's size and scaled to
+(pixel - mean) / std, float32 [1, size, size, 3] (for Inception v3: 299,
+128 and 128); its output is `final_result` ([1, classes]). The model says
+its size (its input's shape) and its scaling (its metadata, as it tells
+MediaPipe), so any base runs here alike (see `input_form`). What is left
+to do here is what the graph does before `Mul`: decode a photo into the
+very pixels the graph's DecodeJpeg would have made, resize them as its
+ResizeBilinear does and scale them as its Sub and Mul do; then run the
+model with LiteRT (`ai_edge_litert`).
 
 Photos are chosen between a JPEG decoder and Pillow exactly as
 retraining/graph/runner.py's `resize_photo` chooses between feeding the
@@ -24,6 +27,7 @@ Nothing here imports TensorFlow, even indirectly: only TensorFlow-free
 modules of the package are used.
 """
 
+import collections
 import concurrent.futures
 import contextlib
 import io
@@ -35,8 +39,12 @@ from PIL import Image
 
 from retraining import native_stderr_silenced
 from retraining.decoding import decode_with_pillow, outcomes, read_photo
-from retraining.inception import MODEL_INPUT_HEIGHT, MODEL_INPUT_WIDTH, PIXEL_MEAN, PIXEL_STD
+from retraining.lite import model_file
 from retraining.machine import cpu_cores, keep_freed_memory, map_ahead
+
+# What a photo becomes before the model: resized to size x size, scaled to
+# (pixel - mean) / std.
+InputForm = collections.namedtuple('InputForm', 'size mean std')
 
 # simplejpeg's error message is TurboJPEG's: the libjpeg error that stopped
 # the decoding or, where none did, the first warning. libjpeg's warnings
@@ -66,9 +74,21 @@ def load_model(path, num_threads=None):
   return interpreter
 
 
+def input_form(interpreter, path):
+  """The InputForm of the model the `interpreter` runs, loaded from
+  `path`; None where its metadata does not say how to scale its input."""
+  with open(path, 'rb') as f:
+    metadata = model_file.read_metadata(f.read())
+  scaling = metadata and model_file.normalization(metadata)
+  if not scaling:
+    return None
+  size = int(interpreter.get_input_details()[0]['shape'][1])
+  return InputForm(size, *scaling)
+
+
 def classify(interpreter, photo):
   """The scores ([classes], float32) of one photo scaled for the model
-  ([299, 299, 3], see scaled_photo)."""
+  ([size, size, 3], see scaled_photo)."""
   interpreter.set_tensor(interpreter.get_input_details()[0]['index'],
                          np.asarray(photo, np.float32)[None])
   interpreter.invoke()
@@ -81,7 +101,7 @@ def class_count(interpreter):
 
 
 @contextlib.contextmanager
-def photo_outputs(interpreter, paths):
+def photo_outputs(interpreter, form, paths):
   """Yields an iterator of (path, scores, None), or (path, None, reason) for
   a photo that cannot be read, one per path, in order: what graph_runner's
   photo_outputs yields for the frozen graph.
@@ -95,7 +115,8 @@ def photo_outputs(interpreter, paths):
   keep_freed_memory()
   with concurrent.futures.ThreadPoolExecutor(1) as decoder:
     try:
-      photos = map_ahead(decoder, scaled_photo, paths, DECODED_AHEAD_OF_MODEL)
+      photos = map_ahead(decoder, lambda path: scaled_photo(path, form), paths,
+                         DECODED_AHEAD_OF_MODEL)
       yield ((path, None if failure else classify(interpreter, photo), failure)
              for path, photo, failure in outcomes(paths, photos))
     finally:
@@ -104,17 +125,17 @@ def photo_outputs(interpreter, paths):
 
 # ---------------------------------------------------------------- photos
 
-def scaled_photo(path):
-  """A photo as the frozen graph's `Mul` gives it: decoded, resized to
-  [299, 299, 3] and scaled to (pixel - 128) / 128, float32. Raises BadPhoto."""
-  return scaled(resize_bilinear(photo_pixels(path), MODEL_INPUT_HEIGHT,
-                                MODEL_INPUT_WIDTH))
+def scaled_photo(path, form):
+  """A photo as the frozen graph's `Mul` gives it: decoded, resized and
+  scaled as `form` (an InputForm) says, float32 [size, size, 3]. Raises
+  BadPhoto."""
+  return scaled(resize_bilinear(photo_pixels(path), form.size, form.size), form)
 
 
-def scaled(pixels):
-  """(pixels - 128) / 128, as the graph's Sub and Mul (by 1 / 128, which
-  gives the same float32 as dividing by 128) compute it."""
-  return (pixels - np.float32(PIXEL_MEAN)) / np.float32(PIXEL_STD)
+def scaled(pixels, form):
+  """(pixels - mean) / std, as the graph's Sub and Mul (by the float32
+  of 1 / std) compute it."""
+  return (pixels - np.float32(form.mean)) * np.float32(1 / form.std)
 
 
 def resize_bilinear(pixels, height, width):
