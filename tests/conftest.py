@@ -23,7 +23,9 @@ from PIL import Image
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # The `retraining` package, for unit tests.
 
-from retraining import bases
+import keras_weights
+
+from retraining import bases, downloads
 from retraining.graph import rewrite
 from retraining.graph import runner as graph_runner
 from retraining.graph.tensorflow_v1 import tf, tf1
@@ -153,6 +155,32 @@ def model_dir(tmp_path_factory, tiny_graph_def):
   with open(folder / standin.GRAPH_FILE_NAME, 'wb') as f:
     f.write(tiny_graph_def.SerializeToString())
   return folder
+
+
+@pytest.fixture(scope='session')
+def keras_model_dir(tmp_path_factory):
+  """keras_model_dir(base name): a model folder holding the weights file of
+  that Keras base (made by keras_weights.py) and its graph, frozen from
+  them as retrain.py freezes it; one per base and session."""
+  made = {}
+
+  def model_dir(name):
+    if name not in made:
+      folder = tmp_path_factory.mktemp(name)
+      keras_weights.write_weights(bases.BASES[name], str(folder))
+      downloads.maybe_download_base(bases.BASES[name], str(folder),
+                                    closed_port_url())
+      made[name] = folder
+    return made[name]
+  return model_dir
+
+
+def base_model_dir(name, model_dir, keras_model_dir):
+  """(--model_dir, --architecture flag) for the base `name`: the stand-in
+  Inception, or a Keras base with the tests' weights."""
+  if name == bases.DEFAULT:
+    return model_dir, '--architecture=%s' % name
+  return keras_model_dir(name), '--architecture=%s' % name
 
 
 def retrain_args(work, image_dir, model_dir, steps=20, *extra):

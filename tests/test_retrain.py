@@ -15,7 +15,7 @@ import unicodedata
 import numpy as np
 import pytest
 
-from retraining import UserError, downloads
+from retraining import UserError, bases, downloads
 from retraining.cache import parse_bottleneck
 from retraining.lite import model_file
 
@@ -25,6 +25,7 @@ from conftest import (
   ROOT,
   as_from_a_shell,
   assert_clean_failure,
+  base_model_dir,
   closed_port_url,
   copy_shared,
   fill_disk,
@@ -407,9 +408,10 @@ runpy.run_path(script, run_name='__main__')
 '''
 
 
-def kill_when_cached(args, cache, count, env):
+def kill_when_cached(args, cache, count, env, size=2048):
   """Runs retrain.py, killed (-9) as it writes its count-th cache file;
-  returns how many cache files there are then, after checking each parses."""
+  returns how many cache files there are then, after checking each parses
+  (as `size` values)."""
   before = len(list(cache.glob('*/*.txt')))
   result = subprocess.run(
       [sys.executable, '-c', SIGNALLED_AT_A_CACHE_FILE,
@@ -424,29 +426,33 @@ def kill_when_cached(args, cache, count, env):
   assert len(done) == before + count - 1
   assert [p for p in cache.rglob('*') if p.name.endswith('.tmp')]  # Unfinished.
   for path in done:
-    assert parse_bottleneck(path.read_text(), 2048) is not None, path
+    assert parse_bottleneck(path.read_text(), size) is not None, path
   return len(done)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('base', [bases.DEFAULT, 'mobilenet_v3_small'])
 @pytest.mark.parametrize('kernels', sorted(KERNELS))
-def test_cold_resumed_and_warm_runs_give_the_same_model(tmp_path, model_dir,
-                                                       kernels):
+def test_cold_resumed_and_warm_runs_give_the_same_model(
+    tmp_path, model_dir, keras_model_dir, kernels, base):
   """The same photos, flags and seed give the same graph, byte for byte,
-  whether the cache was cold, warm, or filled by runs killed at two points."""
+  whether the cache was cold, warm, or filled by runs killed at two points;
+  on the book's base and on a Keras one."""
   env = KERNELS[kernels]
+  model_dir, architecture = base_model_dir(base, model_dir, keras_model_dir)
   photos = make_photo_tree(str(tmp_path / 'photos'), per_class=PHOTOS_PER_CLASS)
   cold = tmp_path / 'cold'
-  result = run_script('retrain.py', *retrain_args(cold, photos, model_dir, 20),
-                      env=env)
+  result = run_script('retrain.py', *retrain_args(cold, photos, model_dir, 20,
+                                                   architecture), env=env)
   assert result.returncode == 0, result.stderr
   reference_graph = (cold / 'flowers_graph.pb').read_bytes()
 
   work = tmp_path / 'killed'
-  args = retrain_args(work, photos, model_dir, 20)
+  args = retrain_args(work, photos, model_dir, 20, architecture)
   cache = work / 'bottlenecks'
   for count in (10, 150):
-    done = kill_when_cached(args, cache, count, env)
+    done = kill_when_cached(args, cache, count, env,
+                            bases.BASES[base].bottleneck_size)
   result = run_script('retrain.py', *args, env=env)
   assert result.returncode == 0, result.stderr
   created = int(re.search(r'Creating (\d+) bottlenecks', result.stdout).group(1))

@@ -1,0 +1,224 @@
+"""--architecture: each Keras base is its real architecture (weights made by
+keras_weights.py), frozen into the graph form every part runs, and used
+through the same commands and files as the book's Inception v3."""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+
+import keras_weights
+import numpy as np
+import pytest
+
+from retraining import UserError, bases, cache, downloads
+from retraining.graph import runner as graph_runner
+from retraining.graph.tensorflow_v1 import tf, tf1
+from retraining.lite import model_file
+
+from conftest import (
+  assert_clean_failure,
+  closed_port_url,
+  make_photo,
+  make_photo_tree,
+  retrain_args,
+  run_script,
+  serve_folder,
+)
+
+KERAS_BASES = sorted(name for name, base in bases.BASES.items() if base.keras)
+
+
+@pytest.mark.parametrize('name', KERAS_BASES)
+def test_each_keras_base_freezes_into_the_form_every_part_runs(tmp_path, name):
+  """Downloaded from a mirror (trusted), frozen with the 2015 graph's head
+  and names, its bottleneck the size its entry says; frozen again from the
+  same weights, the same bytes."""
+  base = bases.BASES[name]
+  served = tmp_path / 'served'
+  keras_weights.write_weights(base, str(served))
+  graphs = []
+  with serve_folder(served) as url:
+    for run in ('a', 'b'):
+      path = downloads.maybe_download_base(
+          base, str(tmp_path / run), '%s/%s' % (url, base.keras.weights_file))
+      assert path == str(tmp_path / run / base.graph_file)
+      graphs.append(open(path, 'rb').read())
+  assert graphs[0] == graphs[1]
+  graph_def = graph_runner.read_graph(path, base)
+  nodes = {node.name: node for node in graph_def.node}
+  for name in ('DecodeJpeg/contents', 'DecodeJpeg', 'ResizeBilinear',
+               bases.BATCH_INPUT_NODE, 'Sub', 'Mul', base.bottleneck_node):
+    assert name in nodes, name
+  graph = tf.Graph()
+  with graph.as_default():
+    tf1.import_graph_def(graph_def, name='')
+  assert graph.get_tensor_by_name('Mul:0').shape.as_list() == [
+      None, base.input_size, base.input_size, 3]
+  assert graph.get_tensor_by_name(base.bottleneck_tensor).shape.as_list() == [
+      None, base.bottleneck_size]
+  photos = [make_photo(str(tmp_path / ('%d.jpg' % i)), (60 * i, 90, 200), seed=i)
+            for i in range(2)]
+  with graph_runner.photo_outputs(graph_def, photos,
+                                  base.bottleneck_tensor) as outputs:
+    values = [value for _, value, _ in outputs]
+  assert values[0].shape == (base.bottleneck_size,)
+  assert not np.array_equal(values[0], values[1])  # The photo matters.
+
+
+def test_a_wrong_digest_from_the_default_address_is_refused(tmp_path):
+  """The digest is checked where the address is Keras' own; a mirror is
+  trusted. (Keras' address cannot be served here, so the entry is pointed
+  at a loopback server for this test.)"""
+  base = bases.BASES['mobilenet_v3_small']
+  served = tmp_path / 'served'
+  path = keras_weights.write_weights(base, str(served))
+  with serve_folder(served) as url:
+    published = base.keras._replace(url=url + '/')
+    own_address = url + '/' + base.keras.weights_file
+    with pytest.raises(UserError, match='expected md5 %s' % base.keras.md5):
+      downloads.maybe_download_weights(published, str(tmp_path / 'm'), own_address)
+    assert not os.listdir(tmp_path / 'm')  # Nothing half-written is kept.
+    real = published._replace(md5=hashlib.md5(open(path, 'rb').read()).hexdigest())
+    got = downloads.maybe_download_weights(real, str(tmp_path / 'm'), own_address)
+    assert open(got, 'rb').read() == open(path, 'rb').read()
+    mirrored = downloads.maybe_download_weights(published, str(tmp_path / 'n'),
+                                                own_address + '?mirror')
+    assert open(mirrored, 'rb').read() == open(path, 'rb').read()
+
+
+def test_offline_it_says_which_file_to_fetch_and_where(tmp_path):
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=2)
+  model_dir = tmp_path / 'model'
+  result = run_script('retrain.py', *retrain_args(
+      tmp_path, photos, model_dir, 2, '--architecture=mobilenet_v3_large',
+      '--model_url=' + closed_port_url()))
+  assert_clean_failure(result)
+  keras = bases.BASES['mobilenet_v3_large'].keras
+  assert 'download %s%s on another machine and put it in %s' % (
+      keras.url, keras.weights_file, model_dir) in result.stderr
+
+
+def test_a_weights_file_of_another_base_is_one_clear_line(tmp_path):
+  """A file that is not the base's weights (here, another base's) is
+  refused naming it, and no graph is left behind."""
+  model_dir = tmp_path / 'model'
+  wrong = keras_weights.write_weights(bases.BASES['mobilenet_v3_small'],
+                                      str(tmp_path / 'small'))
+  large = bases.BASES['mobilenet_v3_large']
+  model_dir.mkdir()
+  shutil.copy(wrong, model_dir / large.keras.weights_file)
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=2)
+  result = run_script('retrain.py', *retrain_args(
+      tmp_path, photos, model_dir, 2, '--architecture=mobilenet_v3_large',
+      '--model_url=' + closed_port_url()))
+  assert_clean_failure(result)
+  assert 'is not the weights file of %s' % large.title in result.stderr
+  assert str(model_dir / large.keras.weights_file) in result.stderr
+  assert not (model_dir / large.graph_file).exists()
+
+
+@pytest.fixture(scope='module')
+def large_model(tmp_path_factory):
+  """retrain.py --architecture=mobilenet_v3_large, its weights downloaded
+  from a loopback server: (work folder, its stdout)."""
+  work = tmp_path_factory.mktemp('large')
+  base = bases.BASES['mobilenet_v3_large']
+  keras_weights.write_weights(base, str(work / 'served'))
+  photos = make_photo_tree(str(work / 'flower_photos'), per_class=12)
+  with serve_folder(work / 'served') as url:
+    result = run_script('retrain.py', *retrain_args(
+        work, photos, work / 'model', 60, '--architecture=mobilenet_v3_large',
+        '--model_url=%s/%s' % (url, base.keras.weights_file)))
+  assert result.returncode == 0, result.stderr
+  return work, result.stdout
+
+
+def test_the_large_mobilenet_writes_the_books_files(large_model):
+  work, out = large_model
+  base = bases.BASES['mobilenet_v3_large']
+  assert 'Freezing %s' % base.title in out
+  for name in ('flowers_graph.pb', 'flowers_labels.txt', 'flowers_graph.tflite',
+               'flowers_graph_training.png', 'flowers_graph_confusion.png'):
+    assert (work / name).exists(), name
+  names = sorted(os.listdir(work / 'bottlenecks' / 'daisy'))
+  assert names and all(n.endswith('.jpg_mobilenet_v3_large.txt') for n in names)
+  assert (work / 'bottlenecks' / '.bottleneck_index_mobilenet_v3_large.npz').exists()
+  model = (work / 'flowers_graph.tflite').read_bytes()
+  metadata = model_file.read_metadata(model)
+  assert model_file.normalization(metadata) == (127.5, 127.5)
+  assert b'MobileNetV3-Large' in metadata
+  record = json.loads(model_file.packed_files(str(work / 'flowers_graph.tflite'))[
+      model_file.RECORD_NAME])
+  assert record['weights'] == 'float32'
+
+
+def top_labels(csv_text):
+  """{photo file name: top label} of predict.py's --output_csv."""
+  rows = [line.split(',') for line in csv_text.splitlines()[1:]]
+  return {os.path.basename(row[0]): row[1] for row in rows}
+
+
+def test_predict_and_mediapipe_agree_on_the_large_mobilenet(large_model):
+  """predict.py with LiteRT and with TensorFlow, and MediaPipe's own
+  ImageClassifier on the graph's own pixels, give the same top label."""
+  work, _ = large_model
+  photos = sorted(str(p) for p in (work / 'flower_photos').glob('*/*.jpg'))[::7]
+  tops = {}
+  for runtime in ('litert', 'tensorflow'):
+    csv = work / ('%s.csv' % runtime)
+    result = run_script('predict.py', *photos, '--output_graph=%s' % (
+        work / 'flowers_graph.pb'), '--output_labels=%s' % (
+            work / 'flowers_labels.txt'), '--noshow_image',
+                        '--runtime=%s' % runtime, '--output_csv=%s' % csv)
+    assert result.returncode == 0, result.stderr
+    tops[runtime] = top_labels(csv.read_text(encoding='utf-8'))
+  assert tops['litert'] == tops['tensorflow'] and len(tops['litert']) == len(photos)
+  assert len(set(tops['litert'].values())) > 1  # Not one label for all.
+
+  mp = pytest.importorskip('mediapipe')
+  from mediapipe.tasks.python import BaseOptions, vision
+  graph_def = graph_runner.read_graph(str(work / 'flowers_graph.pb'))
+  options = vision.ImageClassifierOptions(base_options=BaseOptions(
+      model_asset_path=str(work / 'flowers_graph.tflite')), max_results=1)
+  with graph_runner.session_on(graph_def) as sess, \
+      vision.ImageClassifier.create_from_options(options) as classifier:
+    for path in photos:
+      pixels = np.round(graph_runner.resize_photo(sess, path)).astype(np.uint8)
+      assert pixels.shape == (224, 224, 3)
+      scores = sess.run('final_result:0', {'ResizeBilinear:0': pixels[None].astype(
+          np.float32)})[0]
+      result = classifier.classify(mp.Image(image_format=mp.ImageFormat.SRGB,
+                                            data=pixels))
+      top = result.classifications[0].categories[0]
+      assert top.index == int(np.argmax(scores)), path
+      assert top.category_name == tops['litert'][os.path.basename(path)], path
+
+
+def test_one_cache_folder_keeps_two_bases_apart(tmp_path, model_dir,
+                                                keras_model_dir):
+  """Inception's files keep the book's names; another base's are named
+  apart, its index too; each base's second run finds all of its own."""
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=8)
+  runs = {bases.DEFAULT: model_dir,
+          'mobilenet_v3_small': keras_model_dir('mobilenet_v3_small')}
+  for _ in range(2):
+    for name, folder in sorted(runs.items()):
+      result = run_script('retrain.py', *retrain_args(
+          tmp_path / name, photos, folder, 2, '--architecture=' + name,
+          '--bottleneck_dir=%s' % (tmp_path / 'bottlenecks')))
+      assert result.returncode == 0, result.stderr
+      created = re.search(r'Creating (\d+) bottlenecks', result.stdout)
+      assert created is None if _ else int(created.group(1)) == 4 * 8, name
+  names = os.listdir(tmp_path / 'bottlenecks' / 'daisy')
+  assert len(names) == 2 * 8
+  assert sum(n.endswith('.jpg.txt') for n in names) == 8
+  assert sum(n.endswith('.jpg_mobilenet_v3_small.txt') for n in names) == 8
+  small = bases.BASES['mobilenet_v3_small']
+  for base in (bases.INCEPTION_V3, small):
+    assert os.path.exists(cache.index_path(str(tmp_path / 'bottlenecks'), base))
+  for name in names:
+    size = small.bottleneck_size if 'mobilenet' in name else 2048
+    text = (tmp_path / 'bottlenecks' / 'daisy' / name).read_text()
+    assert cache.parse_bottleneck(text, size) is not None, name
