@@ -19,12 +19,13 @@ import time
 
 import pytest
 
-from retraining import cache
+from retraining import bases, cache
 from retraining.machine import cpu_cores
 
 from conftest import (
   ROOT,
   assert_clean_failure,
+  base_model_dir,
   closed_port_url,
   make_good_photo_kinds,
   make_photo,
@@ -41,10 +42,10 @@ SKIPPED_LIST = 'skipped_photos.txt'
 HANG_GUARD_S = 300  # A job that never writes a file fails the test after this.
 
 
-def cache_args(image_dir, bottleneck_dir, model_dir):
+def cache_args(image_dir, bottleneck_dir, model_dir, *extra):
   """The flags a user gives, with the local runner's two worker processes."""
   return ['--image_dir=%s' % image_dir, '--bottleneck_dir=%s' % bottleneck_dir,
-          '--model_dir=%s' % model_dir, '--direct_num_workers=2']
+          '--model_dir=%s' % model_dir, '--direct_num_workers=2'] + list(extra)
 
 
 def cache_files(bottleneck_dir):
@@ -90,9 +91,10 @@ def photos_with_a_broken_one(folder, per_class):
   return photos, broken
 
 
-def retrains_cache(work, photos, model_dir, env=None):
+def retrains_cache(work, photos, model_dir, env=None, *extra):
   """{name: bytes} of the cache retrain.py writes for `photos`."""
-  trained = run_script('retrain.py', *retrain_args(work, photos, model_dir, 2), env=env)
+  trained = run_script('retrain.py', *retrain_args(work, photos, model_dir, 2, *extra),
+                       env=env)
   assert trained.returncode == 0, trained.stderr
   return cache_files(work / 'bottlenecks')
 
@@ -215,19 +217,23 @@ def test_a_graph_the_workers_cannot_read_ends_with_one_clear_line(tmp_path):
 
 @needs_beam
 @pytest.mark.slow
-@pytest.mark.parametrize('onednn', ['0', '1'])
+@pytest.mark.parametrize('onednn, base', [('0', bases.DEFAULT), ('1', bases.DEFAULT),
+                                          ('1', 'mobilenet_v3_small')])
 def test_the_cache_is_retrains_byte_for_byte_and_retrain_creates_none(
-    tmp_path, model_dir, onednn):
+    tmp_path, model_dir, keras_model_dir, onednn, base):
   """Every kind of photo a user has (JPEG bytes into the graph, Pillow's
-  pixels for the rest), under both of TensorFlow's kernel families."""
+  pixels for the rest), under both of TensorFlow's kernel families, and
+  on a Keras base."""
   env = {'TF_ENABLE_ONEDNN_OPTS': onednn}
+  model_dir, architecture = base_model_dir(base, model_dir, keras_model_dir)
   photos = make_photo_tree(str(tmp_path / 'photos'), per_class=5)
   make_good_photo_kinds(os.path.join(photos, 'kinds'))
   make_a_twin(photos)
-  expected = retrains_cache(tmp_path / 'r', photos, model_dir, env)
+  expected = retrains_cache(tmp_path / 'r', photos, model_dir, env, architecture)
   # Into the cache folder of a second retrain.py run.
   bottlenecks = tmp_path / 't' / 'bottlenecks'
-  by_beam = run_script(SCRIPT, *cache_args(photos, bottlenecks, model_dir), env=env)
+  by_beam = run_script(SCRIPT, *cache_args(photos, bottlenecks, model_dir,
+                                           architecture), env=env)
   assert by_beam.returncode == 0, by_beam.stderr
   count = photo_count(photos)
   assert summary(by_beam) == (count, 0, count, 0)
@@ -243,7 +249,8 @@ def test_the_cache_is_retrains_byte_for_byte_and_retrain_creates_none(
 
   before = stamps(bottlenecks)
   trained = run_script('retrain.py', *retrain_args(tmp_path / 't', photos,
-                                                   model_dir, 2), env=env)
+                                                   model_dir, 2, architecture),
+                       env=env)
   assert trained.returncode == 0, trained.stderr
   assert 'Creating' not in trained.stdout
   assert '%d cached' % count in trained.stderr
