@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from retraining import UserError, bases, cache, downloads
+from retraining.graph import distortions, lite_body
 from retraining.graph import runner as graph_runner
 from retraining.graph.tensorflow_v1 import tf, tf1
 from retraining.lite import model_file
@@ -59,12 +60,33 @@ def test_each_keras_base_freezes_into_the_form_every_part_runs(tmp_path, name):
   assert graph.get_tensor_by_name(base.bottleneck_tensor).shape.as_list() == [
       None, base.bottleneck_size]
   photos = [make_photo(str(tmp_path / ('%d.jpg' % i)), (60 * i, 90, 200), seed=i)
-            for i in range(2)]
-  with graph_runner.photo_outputs(graph_def, photos,
-                                  base.bottleneck_tensor) as outputs:
-    values = [value for _, value, _ in outputs]
-  assert values[0].shape == (base.bottleneck_size,)
-  assert not np.array_equal(values[0], values[1])  # The photo matters.
+            for i in range(3)]
+  values = {}
+  for engine, body in (('litert', graph_runner.body_opener(base)),
+                       ('tensorflow', graph_runner.open_body)):
+    with graph_runner.photo_outputs(graph_def, photos, base.bottleneck_tensor,
+                                    body=body) as outputs:
+      values[engine] = np.stack([value for _, value, _ in outputs])
+  assert graph_runner.body_opener(base) is lite_body.open_body
+  assert values['litert'].shape == (3, base.bottleneck_size)
+  assert not np.array_equal(values['litert'][0], values['litert'][1])
+  # The cache's bottlenecks (LiteRT) are the exported graph's (TensorFlow)
+  # but for rounding.
+  scale = np.abs(values['tensorflow']).max()
+  assert np.abs(values['litert'] - values['tensorflow']).max() <= 1e-4 * scale
+
+
+def test_distortions_run_on_a_keras_base(tmp_path, keras_model_dir):
+  base = bases.BASES['mobilenet_v3_small']
+  graph_def = graph_runner.read_graph(
+      str(keras_model_dir(base.name) / base.graph_file), base)
+  photos = [make_photo(str(tmp_path / ('%d.jpg' % i)), (60 * i, 90, 200), seed=i,
+                       size=(300, 200)) for i in range(2)]
+  every = distortions.Distortions(True, 10, 10, 10)
+  with distortions.distorted_bottlenecks(graph_def, base, 0, every) as distorted:
+    first, again = distorted(photos), distorted(photos)
+  assert first.shape == (2, base.bottleneck_size)
+  assert not np.array_equal(first, again)  # Fresh copies each step.
 
 
 def test_a_wrong_digest_from_the_default_address_is_refused(tmp_path):

@@ -17,9 +17,10 @@ from retraining.decoding import photo_from_bytes
 from retraining.machine import cpu_cores
 
 # The distributions whose versions decide a bottleneck's bytes: TensorFlow
-# runs the graph, numpy formats the numbers, Pillow decodes what is not a
-# JPEG.
-BYTE_DECIDING = ('tensorflow', 'numpy', 'pillow')
+# runs the graph (and converts a Keras base's body), LiteRT runs that body
+# (see graph/lite_body.py), numpy formats the numbers, Pillow decodes what
+# is not a JPEG.
+BYTE_DECIDING = ('tensorflow', 'ai-edge-litert', 'numpy', 'pillow')
 # The environment variables that choose TensorFlow's kernels, which the
 # workers take from the driver: oneDNN's kernels give other last digits.
 KERNEL_CHOICE = ('TF_ENABLE_ONEDNN_OPTS',)
@@ -122,6 +123,7 @@ def load_bottleneck_model(base, graph_path, threads):
   model = contextlib.ExitStack()
   outputs = model.enter_context(graph_runner.photo_model(
       graph_def, base.bottleneck_tensor, threads=threads,
+      body=graph_runner.body_opener(base),
       read=photo_from_bytes))
   workarounds.exit_at_once_when_done()
 

@@ -42,8 +42,8 @@ def cached_bottlenecks(base_graph_def, base, photos, bottleneck_dir,
                     desc='Bottlenecks', unit='photo') as bar, \
       concurrent.futures.ThreadPoolExecutor(1) as writer, \
       graph_runner.photo_outputs(base_graph_def, list(todo),
-                                 base.bottleneck_tensor,
-                                 feed_weights) as outputs:
+                                 base.bottleneck_tensor, feed_weights,
+                                 graph_runner.body_opener(base)) as outputs:
     bar.set_postfix_str('%d cached' % ok.sum())
     for path, vector, failure in outputs:
       if failure:

@@ -40,7 +40,8 @@ def distorted_bottlenecks(base_graph_def, base, seed, distortions):
   with contextlib.closing(tf1.Session(graph=graph,
                                       config=graph_runner.session_config())) as sess, \
       graph_runner.photo_model(base_graph_def, base.bottleneck_tensor,
-                               head=(sess, head), decode_threads=1) as outputs:
+                               head=(sess, head), decode_threads=1,
+                               body=graph_runner.body_opener(base)) as outputs:
 
     def bottlenecks(paths):
       values = []

@@ -56,6 +56,12 @@ def tflite_model(frozen_graph_def, base, final_tensor_name, float16=False):
   if float16:
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.target_spec.supported_types = [tf.float16]
+  return converted(converter)
+
+
+def converted(converter):
+  """What the TFLiteConverter `converter` converts (bytes), without its
+  log lines."""
   # The converter's own record of how it ran (versions, options) costs a
   # second pass over the whole model; nothing reads it.
   converter.exclude_conversion_metadata = True

@@ -95,25 +95,28 @@ def feeds_weights(photo_count):
 
 
 @contextlib.contextmanager
-def photo_outputs(graph_def, paths, output_name, feed_weights=None):
+def photo_outputs(graph_def, paths, output_name, feed_weights=None,
+                  body=None):
   """Loads the rewritten graph to compute `output_name` (a bottleneck, or
   the retrained layer's scores), and yields an iterator of (path, output,
   None), or (path, None, reason) for a photo that cannot be read, one per
   path, in order. With no photo, nothing is loaded. feed_weights: see
-  open_body; None, the default, is feeds_weights(len(paths)).
+  open_body; None, the default, is feeds_weights(len(paths)). body: what
+  opens the body (see body_opener); by default open_body.
   """
   if not paths:
     yield iter(())
     return
   if feed_weights is None:
     feed_weights = feeds_weights(len(paths))
-  with photo_model(graph_def, output_name, feed_weights=feed_weights) as outputs:
+  with photo_model(graph_def, output_name, feed_weights=feed_weights,
+                   body=body) as outputs:
     yield outputs(paths)
 
 
 @contextlib.contextmanager
 def photo_model(graph_def, output_name, threads=None, feed_weights=False,
-                head=None, decode_threads=None, read=read_photo):
+                head=None, decode_threads=None, read=read_photo, body=None):
   """Yields outputs(photos): an iterator of (photo, output, None), or
   (photo, None, reason) for one that cannot be read, for each photo in
   order, computed as this module's docstring says. A photo is what `read`
@@ -122,7 +125,8 @@ def photo_model(graph_def, output_name, threads=None, feed_weights=False,
   threads: the ops run at once, and the threads running the body (default:
   the cores). head: (session, its three tensor names as ORIGINAL_HEAD) that
   decodes and resizes, instead of the graph's own; decode_threads: how many
-  threads decode (default: as many as the body's, two at least).
+  threads decode (default: as many as the body's, two at least). body:
+  what opens the body, open_body or one of its kind (see body_opener).
   """
   threads = threads or cpu_cores()
   with contextlib.ExitStack() as stack:
@@ -134,8 +138,8 @@ def photo_model(graph_def, output_name, threads=None, feed_weights=False,
     stack.callback(decoders.shutdown, cancel_futures=True)
     # The body is imported while the first photos decode.
     importer = stack.enter_context(concurrent.futures.ThreadPoolExecutor(1))
-    body = importer.submit(open_body, graph_def, output_name, feed_weights,
-                           threads)
+    body = importer.submit(body or open_body, graph_def, output_name,
+                           feed_weights, threads)
     stack.callback(close_body, body)
     body_threads = stack.enter_context(concurrent.futures.ThreadPoolExecutor(threads))
 
@@ -208,9 +212,20 @@ def open_body(graph_def, output_name, feed_weights=False, threads=None):
 
 
 def close_body(body):
-  """Closes the session of open_body's future `body`, once it is opened."""
-  if body.exception() is None:
+  """Closes the session of open_body's future `body`, once it is opened
+  (a body LiteRT runs has none)."""
+  if body.exception() is None and body.result()[0] is not None:
     body.result()[0].close()
+
+
+def body_opener(base):
+  """What opens the body of `base`'s graph for its bottlenecks: a Keras
+  base's runs on LiteRT where it is installed (see lite_body.py),
+  Inception's on TensorFlow (open_body)."""
+  from retraining.graph import lite_body
+  if base.keras is not None and lite_body.litert_installed():
+    return lite_body.open_body
+  return open_body
 
 
 def output_size(graph_def, output_name):
