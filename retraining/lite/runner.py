@@ -57,11 +57,13 @@ DECODED_AHEAD_OF_MODEL = 2
 # ---------------------------------------------------------------- the model
 
 def load_model(path, num_threads=None):
-  """An interpreter on the .tflite file at `path`, run by XNNPACK (LiteRT's
-  default CPU delegate) on `num_threads` threads, by default one per core."""
+  """An interpreter on the .tflite file at `path` (or the model itself, as
+  bytes), run by XNNPACK (LiteRT's default CPU delegate) on `num_threads`
+  threads, by default one per core."""
+  model = ({'model_content': path} if isinstance(path, bytes) else
+           {'model_path': path})
   with native_stderr_silenced():  # LiteRT's 'INFO: Created ... delegate'.
-    interpreter = Interpreter(model_path=path,
-                              num_threads=num_threads or cpu_cores())
+    interpreter = Interpreter(**model, num_threads=num_threads or cpu_cores())
     interpreter.allocate_tensors()
   return interpreter
 
@@ -92,29 +94,40 @@ def photo_outputs(interpreter, paths):
   map afresh and fault in page by page each time, longer than the resizing
   itself; not before, as the model's weights load faster in fresh memory.
   """
+  with scaled_photos(paths) as photos:
+    yield ((path, None if failure else classify(interpreter, photo), failure)
+           for path, photo, failure in photos)
+
+
+@contextlib.contextmanager
+def scaled_photos(paths, scale=None):
+  """Yields an iterator of (path, photo, None), or (path, None, reason) for
+  a photo that cannot be read, one per path, in order: each photo read by
+  `scale(path)` (by default scaled_photo, Inception's input) in a thread
+  ahead of its use."""
   keep_freed_memory()
   with concurrent.futures.ThreadPoolExecutor(1) as decoder:
     try:
-      photos = map_ahead(decoder, scaled_photo, paths, DECODED_AHEAD_OF_MODEL)
-      yield ((path, None if failure else classify(interpreter, photo), failure)
-             for path, photo, failure in outcomes(paths, photos))
+      yield outcomes(paths, map_ahead(decoder, scale or scaled_photo, paths,
+                                      DECODED_AHEAD_OF_MODEL))
     finally:
       decoder.shutdown(cancel_futures=True)
 
 
 # ---------------------------------------------------------------- photos
 
-def scaled_photo(path):
+def scaled_photo(path, height=MODEL_INPUT_HEIGHT, width=MODEL_INPUT_WIDTH,
+                 mean=PIXEL_MEAN, std=PIXEL_STD):
   """A photo as the frozen graph's `Mul` gives it: decoded, resized to
-  [299, 299, 3] and scaled to (pixel - 128) / 128, float32. Raises BadPhoto."""
-  return scaled(resize_bilinear(photo_pixels(path), MODEL_INPUT_HEIGHT,
-                                MODEL_INPUT_WIDTH))
+  [height, width, 3] and scaled to (pixel - mean) / std, float32 (by
+  default Inception's: 299 x 299, (pixel - 128) / 128). Raises BadPhoto."""
+  return scaled(resize_bilinear(photo_pixels(path), height, width), mean, std)
 
 
-def scaled(pixels):
-  """(pixels - 128) / 128, as the graph's Sub and Mul (by 1 / 128, which
-  gives the same float32 as dividing by 128) compute it."""
-  return (pixels - np.float32(PIXEL_MEAN)) / np.float32(PIXEL_STD)
+def scaled(pixels, mean=PIXEL_MEAN, std=PIXEL_STD):
+  """(pixels - mean) / std, as the graph's Sub and Mul (for Inception by
+  1 / 128, which gives the same float32 as dividing by 128) compute it."""
+  return (pixels - np.float32(mean)) / np.float32(std)
 
 
 def resize_bilinear(pixels, height, width):
