@@ -24,9 +24,9 @@ def worker_export(graph_path, labels_path):
   with open(labels_path, 'rb') as f:
     labels = f.read()
   figures = {}
-  for name, float16 in (('float32', False), ('float16', True)):
+  for name, mode in (('float32', 'none'), ('float16', 'float16')):
     start = time.perf_counter()
-    model = export.tflite_model(graph_def, 'final_result', float16)
+    model = export.tflite_model(graph_def, 'final_result', mode)
     metadata = export.classifier_metadata(
         'flowers_graph', len(labels.split()), 'flowers_labels.txt', name)
     with tempfile.TemporaryFile() as f:
