@@ -14,25 +14,12 @@ model is the one measured. The page's own time per photo (benchmarks/web.py)
 is not measured here.
 """
 
-import argparse
 import os
 import re
 import sys
-import tempfile
-import time
 
 import common
-from common import (
-  ORIGINALS,
-  PREDICT,
-  REAL_BOTTLENECKS,
-  REAL_PHOTOS,
-  RETRAIN,
-  csv_scores,
-  report,
-  run_process,
-  stdout,
-)
+from common import report
 from phone_workers import score_gaps
 
 STEPS = 4000  # retrain.py's default
@@ -48,45 +35,35 @@ def retrain(work, model_dir, mode):
   kept beside it where its check fell short), whether it fell short, and
   retrain.py's stdout."""
   stem = os.path.join(work, '%s_graph' % mode)
-  run = run_process([sys.executable, RETRAIN, '--image_dir', REAL_PHOTOS,
-                     '--bottleneck_dir', 'bottlenecks', '--model_dir', model_dir,
-                     '--output_graph', stem + '.pb',
-                     '--output_labels', stem + '_labels.txt',
-                     '--summaries_dir', 'logs', '--how_many_training_steps',
-                     str(STEPS), '--nosave_charts', '--tflite_quantize', mode],
-                    cwd=work)
-  assert 'Creating' not in stdout(run), 'the real bottlenecks were not used'
+  run = common.run_process(
+      [sys.executable, common.RETRAIN, '--image_dir', common.REAL_PHOTOS,
+       '--bottleneck_dir', 'bottlenecks', '--model_dir', model_dir,
+       '--output_graph', stem + '.pb', '--output_labels', stem + '_labels.txt',
+       '--summaries_dir', 'logs', '--how_many_training_steps', str(STEPS),
+       '--nosave_charts', '--tflite_quantize', mode], cwd=work)
+  assert 'Creating' not in common.stdout(run), 'the real bottlenecks were not used'
   aside = '%s_%s.tflite' % (stem, mode)
   if os.path.exists(aside):  # Measure the quantized model all the same.
     os.replace(aside, stem + '.tflite')
-    return stem, True, stdout(run)
-  return stem, False, stdout(run)
+    return stem, True, common.stdout(run)
+  return stem, False, common.stdout(run)
 
 
 def predict(stem, table):
   """predict.py on the 150 originals, LiteRT: photos per second after
   loading; the scores go to `table`."""
-  run = run_process([sys.executable, PREDICT, '--output_graph', stem + '.pb',
-                     '--output_labels', stem + '_labels.txt', '--noshow_image',
-                     '--runtime=litert', ORIGINALS, '--output_csv', table])
-  return float(RATE.search(stdout(run)).group(1))
+  run = common.run_process(
+      [sys.executable, common.PREDICT, '--output_graph', stem + '.pb',
+       '--output_labels', stem + '_labels.txt', '--noshow_image',
+       '--runtime=litert', common.ORIGINALS, '--output_csv', table])
+  return float(RATE.search(common.stdout(run)).group(1))
 
 
 def main():
-  argparse.ArgumentParser(description=__doc__.split('\n')[0]).parse_args()
-  common.require('quantization.py', ORIGINALS, REAL_PHOTOS, REAL_BOTTLENECKS)
-  start = time.time()
-  with tempfile.TemporaryDirectory() as scratch:
-    run_benchmark(scratch)
-  print('Benchmark took %.0f s; load average %s (other work on the machine '
-        'makes the timings noisy)' % (time.time() - start, common.load_average()))
+  common.run_on_the_full_standin('quantization.py', __doc__, run_benchmark)
 
 
-def run_benchmark(scratch):
-  print(common.machine_line(), flush=True)
-  model_dir, multiply_adds = common.build_standin(scratch)
-  print('Full stand-in: %.3f G multiply-adds a photo' % (multiply_adds / 1e9))
-  work = common.copy_real_bottlenecks(scratch)
+def run_benchmark(model_dir, work):
   figures = {}
   for mode in MODES:
     stem, fell_short, out = retrain(work, model_dir, mode)
@@ -94,7 +71,7 @@ def run_benchmark(scratch):
     figures[mode] = {
         'mb': os.path.getsize(stem + '.tflite') / 1e6,
         's_per_photo': 1 / predict(stem, table),
-        'scores': csv_scores(table), 'fell_short': fell_short, 'out': out}
+        'scores': common.csv_scores(table), 'fell_short': fell_short, 'out': out}
   base = figures['none']
   for mode in MODES:
     got = figures[mode]
