@@ -102,20 +102,20 @@ def scaler(photo_input):
   return lambda path: runner.scaled_photo(path, *photo_input)
 
 
-def measure(float_model, quantized_model, plan_, photo_input, class_count):
-  """Runs both models (bytes) with LiteRT on the test photos; the Check.
-  A photo that cannot be read is left out."""
+def measure(float_model, quantized_model, asked, photo_input, class_count):
+  """Runs both models (bytes) with LiteRT on the test photos of `asked` (a
+  Plan); the Check. A photo that cannot be read is left out."""
   from retraining.lite import runner
   models = [runner.load_model(float_model), runner.load_model(quantized_model)]
   labels, tops = [], []
-  with runner.scaled_photos(plan_.test_paths, scaler(photo_input)) as photos:
-    for (_, photo, failure), label in zip(photos, plan_.test_labels):
+  with runner.scaled_photos(asked.test_paths, scaler(photo_input)) as photos:
+    for (_, photo, failure), label in zip(photos, asked.test_labels):
       if not failure:
         labels.append(label)
         tops.append([int(np.argmax(runner.classify(m, photo))) for m in models])
   tops = np.array(tops, np.int64).reshape(-1, 2)
-  return counted(plan_.mode, labels, tops[:, 0], tops[:, 1], class_count,
-                 plan_.max_loss)
+  return counted(asked.mode, labels, tops[:, 0], tops[:, 1], class_count,
+                 asked.max_loss)
 
 
 def counted(mode, labels, float_tops, quantized_tops, class_count, max_loss):
