@@ -57,6 +57,7 @@ from retraining.graph import (
 from retraining.graph import runner as graph_runner
 from retraining.graph.tensorflow_v1 import set_up_process, tf, tf1
 from retraining.image_lists import create_image_lists
+from retraining.lite import quantization
 
 FLAGS = flags.FLAGS
 # Input and output file flags.
@@ -106,7 +107,18 @@ flags.DEFINE_boolean('export_tflite', True,
                      'ImageClassifier) and for predict.py without TensorFlow.')
 flags.DEFINE_boolean('tflite_float16', False,
                      'Store the .tflite\'s weights as float16: half the size, '
-                     'scores slightly off the graph\'s (predict.py\'s too).')
+                     'scores slightly off the graph\'s (predict.py\'s too). '
+                     'The same as --tflite_quantize=float16.')
+flags.DEFINE_enum('tflite_quantize', 'none', quantization.MODES,
+                  'A smaller .tflite: float16 or dynamic (weights stored as '
+                  'float16 or int8) or int8 (full-integer, calibrated on '
+                  'training photos). It is checked against the float model '
+                  'on the test set first; where it falls short, the float '
+                  'model is written and the quantized one kept beside it.')
+flags.DEFINE_float('max_quantization_loss', 1.0,
+                   'The most points of test accuracy a quantized .tflite may '
+                   'lose, on the whole test set and on each class, to be '
+                   'the phone model.', lower_bound=0)
 flags.DEFINE_integer('random_seed', 0,
                      'Seed for the weights and the sampled batches: the same '
                      'photos, flags and seed give the same model.')
@@ -137,6 +149,11 @@ flags.DEFINE_integer('random_brightness', 0,
                      'A percentage determining how much to randomly multiply '
                      'the training photos\' pixels up or down by.')
 
+flags.register_multi_flags_validator(
+    ['tflite_float16', 'tflite_quantize'],
+    lambda values: not values['tflite_float16'] or
+    values['tflite_quantize'] in ('none', 'float16'),
+    '--tflite_float16 means --tflite_quantize=float16: give one of the two')
 flags.register_multi_flags_validator(
     ['testing_percentage', 'validation_percentage'],
     lambda values: sum(values.values()) < 100,
@@ -216,7 +233,11 @@ def retrain():
   # Export it with the base: the graph, the labels, the phone model.
   export.save_model(output_graph_def, base, labels, FLAGS.final_tensor_name,
                     FLAGS.output_graph, FLAGS.output_labels,
-                    FLAGS.export_tflite, FLAGS.tflite_float16)
+                    FLAGS.export_tflite, quantization.plan(
+                        quantization.chosen_mode(FLAGS.tflite_quantize,
+                                                 FLAGS.tflite_float16),
+                        FLAGS.max_quantization_loss, sets['training'],
+                        sets['testing'], len(labels), FLAGS.random_seed))
   if FLAGS.save_charts:
     charts.save_training_figures(history, evaluation, labels,
                                  FLAGS.output_graph)

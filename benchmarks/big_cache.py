@@ -44,6 +44,7 @@ from common import REAL_BOTTLENECKS, REAL_PHOTOS, arrival, report, run_process, 
 # isort: split
 # The package, on sys.path once common is imported.
 from retraining import cache
+from retraining.bases import INCEPTION_V3
 from retraining.machine import cpu_cores
 
 FLOWERS = 3670
@@ -62,7 +63,8 @@ def class_folders():
 def real_bottlenecks(folder):
   """Every real bottleneck of one class folder, [n, 2048]."""
   paths = sorted(e.path for e in os.scandir(os.path.join(REAL_BOTTLENECKS, folder)))
-  return np.stack([cache.parse_bottleneck(open(p).read()) for p in paths])
+  return np.stack([cache.parse_bottleneck(open(p).read(), INCEPTION_V3.bottleneck_size)
+                   for p in paths])
 
 
 def photo_name(i):
@@ -162,7 +164,7 @@ def measure(caches, model_dir, scratch, steps, rounds):
   for _ in range(rounds):
     for count, (image_dir, cache_dir) in caches.items():
       work = tempfile.mkdtemp(dir=scratch)
-      index = os.path.join(cache_dir, cache.INDEX_FILE_NAME)
+      index = cache.index_path(cache_dir, INCEPTION_V3)
       if os.path.exists(index):
         os.remove(index)
       read_through(cache_dir)

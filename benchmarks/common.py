@@ -6,6 +6,7 @@ Importing it puts the repository's root on sys.path, so that benchmarks and
 their in-process workers can import the package `retraining`.
 """
 
+import argparse
 import collections
 import csv
 import glob
@@ -80,6 +81,24 @@ def require(script, *folders):
   for folder in folders:
     if not os.path.isdir(folder):
       sys.exit('%s: error: it needs %s' % (script, folder))
+
+
+def run_on_the_full_standin(script, doc, run_benchmark):
+  """A benchmark's main(): its --help from `doc`, the shared data
+  required, then run_benchmark(model_dir, work) in a scratch folder, with
+  the full stand-in built there and the real bottlenecks copied into
+  `work`; the machine, the stand-in's cost and the time taken printed
+  around it."""
+  argparse.ArgumentParser(description=doc.split('\n')[0]).parse_args()
+  require(script, ORIGINALS, REAL_PHOTOS, REAL_BOTTLENECKS)
+  start = time.time()
+  with tempfile.TemporaryDirectory() as scratch:
+    print(machine_line(), flush=True)
+    model_dir, multiply_adds = build_standin(scratch)
+    print('Full stand-in: %.3f G multiply-adds a photo' % (multiply_adds / 1e9))
+    run_benchmark(model_dir, copy_real_bottlenecks(scratch))
+  print('Benchmark took %.0f s; load average %s (other work on the machine '
+        'makes the timings noisy)' % (time.time() - start, load_average()))
 
 
 # ------------------------------------------------------------ figures

@@ -13,15 +13,12 @@ Every timed job runs in a fresh process, as a user runs it
 (requirements-test.txt) and are left out without it.
 """
 
-import argparse
 import contextlib
 import functools
 import glob
 import os
 import re
 import sys
-import tempfile
-import time
 
 import numpy as np
 
@@ -29,7 +26,6 @@ import common
 from common import (
   ORIGINALS,
   PREDICT,
-  REAL_BOTTLENECKS,
   REAL_PHOTOS,
   RETRAIN,
   csv_scores,
@@ -76,20 +72,10 @@ def retrain_all(work, model_dir):
 
 
 def main():
-  argparse.ArgumentParser(description=__doc__.split('\n')[0]).parse_args()
-  common.require('phone.py', ORIGINALS, REAL_PHOTOS, REAL_BOTTLENECKS)
-  start = time.time()
-  with tempfile.TemporaryDirectory() as scratch:
-    run_benchmark(scratch)
-  print('Benchmark took %.0f s; load average %s (other work on the machine '
-        'makes the timings noisy)' % (time.time() - start, common.load_average()))
+  common.run_on_the_full_standin('phone.py', __doc__, run_benchmark)
 
 
-def run_benchmark(scratch):
-  print(common.machine_line(), flush=True)
-  model_dir, multiply_adds = common.build_standin(scratch)
-  print('Full stand-in: %.3f G multiply-adds a photo' % (multiply_adds / 1e9))
-  work = common.copy_real_bottlenecks(scratch)
+def run_benchmark(model_dir, work):
   path = lambda name: os.path.join(work, name)
   runs = retrain_all(work, model_dir)
   plain, exported = runs['plain'], runs['exported']

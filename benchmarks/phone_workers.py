@@ -19,16 +19,18 @@ FINAL_LAYER_INPUT = 'input/BottleneckInputPlaceholder:0'
 def worker_export(graph_path, labels_path):
   """Seconds of the export alone (conversion and metadata), float32 and
   float16, from the frozen graph as retrain.py holds it; and the sizes."""
+  from retraining.bases import INCEPTION_V3
   from retraining.graph import export, rewrite
   graph_def = rewrite.read_graph_def(graph_path)
   with open(labels_path, 'rb') as f:
     labels = f.read()
   figures = {}
-  for name, float16 in (('float32', False), ('float16', True)):
+  for name, mode in (('float32', 'none'), ('float16', 'float16')):
     start = time.perf_counter()
-    model = export.tflite_model(graph_def, 'final_result', float16)
+    model = export.tflite_model(graph_def, INCEPTION_V3, 'final_result', mode)
     metadata = export.classifier_metadata(
-        'flowers_graph', len(labels.split()), 'flowers_labels.txt', name)
+        'flowers_graph', INCEPTION_V3, len(labels.split()), 'flowers_labels.txt',
+        name)
     with tempfile.TemporaryFile() as f:
       export.write_with_metadata(f, model, metadata, {'flowers_labels.txt': labels})
       figures[name + '_s'] = time.perf_counter() - start
@@ -87,12 +89,15 @@ def worker_final_layer_float16(graph_path, image_dir, bottleneck_dir):
   scores with float32 weights and with the weights rounded to float16 (as
   --tflite_float16 stores them), and the test set's accuracy with each."""
   from retraining import cache, dataset
+  from retraining.bases import INCEPTION_V3
   from retraining.graph import nodes, rewrite
   from retraining.graph.tensorflow_v1 import tf, tf1
   from retraining.image_lists import create_image_lists
-  photos = dataset.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
+  photos = dataset.list_photos(create_image_lists(image_dir, 10, 10), image_dir,
+                               INCEPTION_V3)
   values, found, _, _ = cache.load_bottlenecks(bottleneck_dir,
-                                               [p.cache_path for p in photos])
+                                               [p.cache_path for p in photos],
+                                               INCEPTION_V3)
   assert found.all()
   graph_def = rewrite.read_graph_def(graph_path)
   layer = nodes.subgraph(

@@ -80,15 +80,18 @@ def worker_cache_with_retrain(model_dir, image_dir, cache_dir, weights):
   body is fed its weights on every run whatever the photo count, as it is
   for up to FEED_WEIGHTS_UP_TO photos."""
   from retraining import dataset, inception, machine
+  from retraining.bases import INCEPTION_V3
   from retraining.graph import bottlenecks, rewrite
   from retraining.image_lists import create_image_lists
-  photos = dataset.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
+  photos = dataset.list_photos(create_image_lists(image_dir, 10, 10), image_dir,
+                               INCEPTION_V3)
   machine.keep_freed_memory()  # As retrain.py does when it starts.
   start = time.perf_counter()
   graph_def = rewrite.fast_graph_def(rewrite.read_graph_def(
       os.path.join(model_dir, inception.GRAPH_FILE_NAME)))
   cached = bottlenecks.cached_bottlenecks(
-      graph_def, photos, cache_dir, feed_weights=True if weights == 'fed' else None)
+      graph_def, INCEPTION_V3, photos, cache_dir,
+      feed_weights=True if weights == 'fed' else None)
   assert cached.ok.all()
   return {'photos': len(photos), 'cold_s': time.perf_counter() - start}
 
@@ -99,6 +102,7 @@ def worker_cache_book(model_dir, image_dir, cache_dir):
   get_or_create_bottleneck does; from reading the graph on (cold), then
   again in the same session (steady)."""
   from retraining import inception
+  from retraining.bases import INCEPTION_V3, JPEG_DATA_TENSOR_NAME
   from retraining.graph import rewrite
   from retraining.graph.tensorflow_v1 import tf, tf1
   paths = sorted(glob.glob(os.path.join(image_dir, '*', '*')))
@@ -109,8 +113,8 @@ def worker_cache_book(model_dir, image_dir, cache_dir):
         os.path.join(model_dir, inception.GRAPH_FILE_NAME)), name='')
     for run in ('cold', 'steady'):
       for path in paths:
-        values = np.squeeze(sess.run(inception.BOTTLENECK_TENSOR_NAME, {
-            inception.JPEG_DATA_TENSOR_NAME: open(path, 'rb').read()}))
+        values = np.squeeze(sess.run(INCEPTION_V3.bottleneck_tensor, {
+            JPEG_DATA_TENSOR_NAME: open(path, 'rb').read()}))
         cache_path = os.path.join(cache_dir, run, *path.split(os.sep)[-2:]) + '.txt'
         os.makedirs(os.path.dirname(cache_path), exist_ok=True)
         with open(cache_path, 'w') as f:
@@ -159,25 +163,29 @@ def worker_load_cache(image_dir, bottleneck_dir):
   """Loading every cached bottleneck: from the text files alone (cold), then
   with the binary index a first run leaves (warm)."""
   from retraining import cache, dataset
+  from retraining.bases import INCEPTION_V3
   from retraining.image_lists import create_image_lists
-  photos = dataset.list_photos(create_image_lists(image_dir, 10, 10), image_dir)
+  photos = dataset.list_photos(create_image_lists(image_dir, 10, 10), image_dir,
+                               INCEPTION_V3)
   rel_paths = [p.cache_path for p in photos]
-  index = os.path.join(bottleneck_dir, cache.INDEX_FILE_NAME)
+  index = cache.index_path(bottleneck_dir, INCEPTION_V3)
   if os.path.exists(index):
     os.remove(index)
   figures = {'photos': len(photos)}
   for run in ('cold', 'warm'):
     start = time.perf_counter()
-    values, found, _, _ = cache.load_bottlenecks(bottleneck_dir, rel_paths)
+    values, found, _, _ = cache.load_bottlenecks(bottleneck_dir, rel_paths,
+                                                 INCEPTION_V3)
     figures[run + '_s'] = time.perf_counter() - start
     assert found.all()
-    cache.save_index(bottleneck_dir, rel_paths, values)
+    cache.save_index(bottleneck_dir, rel_paths, values, INCEPTION_V3)
   return figures
 
 
 def worker_memory(count, scratch):
   """RSS growth per photo when `count` cached photos are listed and loaded."""
   from retraining import cache, dataset
+  from retraining.bases import INCEPTION_V3
   count = int(count)
   line = ','.join(['0.25'] * 2048)
   image_lists = collections.OrderedDict()
@@ -191,8 +199,9 @@ def worker_memory(count, scratch):
     image_lists[folder] = {'dir': folder, 'training': names, 'testing': [],
                            'validation': []}
   before = rss_bytes()
-  photos = dataset.list_photos(image_lists, '/photos')
-  values, found, _, _ = cache.load_bottlenecks(scratch, [p.cache_path for p in photos])
+  photos = dataset.list_photos(image_lists, '/photos', INCEPTION_V3)
+  values, found, _, _ = cache.load_bottlenecks(scratch, [p.cache_path for p in photos],
+                                               INCEPTION_V3)
   assert found.all() and len(values) == count
   return {'per_photo_bytes': (rss_bytes() - before) / count}
 

@@ -183,6 +183,32 @@ def base_model_dir(name, model_dir, keras_model_dir):
   return keras_model_dir(name), '--architecture=%s' % name
 
 
+@pytest.fixture(scope='session')
+def wide_model_dir(tmp_path_factory):
+  """A model folder with the stand-in four times as wide: its weights, as
+  the real graph's, outweigh what int8 quantization adds per channel."""
+  folder = tmp_path_factory.mktemp('wide_inception')
+  with open(folder / standin.GRAPH_FILE_NAME, 'wb') as f:
+    f.write(standin.tiny_graph_def(width=4).SerializeToString())
+  return folder
+
+
+@pytest.fixture(scope='session')
+def int8_trained(tmp_path_factory, wide_model_dir):
+  """retrain.py on a photo tree with the wide stand-in, first as it is
+  (its float .tflite copied to float.tflite), then again with
+  --tflite_quantize=int8: (work folder, the second run's result)."""
+  work = tmp_path_factory.mktemp('int8_trained')
+  photos = make_photo_tree(str(work / 'flower_photos'))
+  args = retrain_args(work, photos, wide_model_dir, 30)
+  for extra in ([], ['--tflite_quantize=int8']):
+    result = run_script('retrain.py', *args, *extra)
+    assert result.returncode == 0, result.stderr
+    if not extra:
+      shutil.copy(work / 'flowers_graph.tflite', work / 'float.tflite')
+  return work, result
+
+
 def retrain_args(work, image_dir, model_dir, steps=20, *extra):
   """The book's command line, pointed at a test folder."""
   return ['--bottleneck_dir=%s' % (work / 'bottlenecks'),

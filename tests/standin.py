@@ -35,6 +35,7 @@ Usage: python tests/standin.py tiny|full OUT.pb [--tgz OUT.tgz]
 """
 
 import argparse
+import functools
 import glob
 import io
 import itertools
@@ -90,10 +91,13 @@ DEFAULT_PHOTO_DIR = os.path.join(
 
 # ------------------------------------------------------------------ public
 
-def tiny_graph_def(seed=0):
-  """A small graph with the real interface: a few milliseconds per photo."""
+def tiny_graph_def(seed=0, width=1):
+  """A small graph with the real interface: a few milliseconds per photo.
+  `width` multiplies the depth of its layers before the last: at 4 its
+  weights, as in the real graph, outweigh the scales int8 quantization
+  adds per output channel."""
   photos = synthetic_photos(SYNTHETIC_CALIBRATION_PHOTOS, seed)
-  return _build(_tiny_body, photos, seed)
+  return _build(functools.partial(_tiny_body, width=width), photos, seed)
 
 
 def full_graph_def(calibration_photos, seed=0):
@@ -154,12 +158,13 @@ def _imported(graph_def):
 
 # ------------------------------------------------------------ network bodies
 
-def _tiny_body(net, image):
-  x = _tower(net, '', image, [(16, 3, 2, 'VALID'), (32, 3, 2, 'VALID'), 'max',
-                              (32, 3, 2, 'VALID'), 'max'])
+def _tiny_body(net, image, width=1):
+  w = width
+  x = _tower(net, '', image, [(16 * w, 3, 2, 'VALID'), (32 * w, 3, 2, 'VALID'),
+                              'max', (32 * w, 3, 2, 'VALID'), 'max'])
   x = _join(net, 'mixed', [
-      _tower(net, 'mixed', x, [(32, 1)]),
-      _tower(net, 'mixed/tower', x, [(16, 1), (32, 3)]),
+      _tower(net, 'mixed', x, [(32 * w, 1)]),
+      _tower(net, 'mixed/tower', x, [(16 * w, 1), (32 * w, 3)]),
   ])
   return _conv(net, 'mixed_1/conv', x, BOTTLENECK_SIZE, 1)
 

@@ -77,3 +77,22 @@ def test_display_width_and_shorten():
   assert report.shorten('roses', 5) == 'roses'
   assert charts._shorten_middle('flower_photo_000123.jpg', 11) == (
       'flowe' + report.ELLIPSIS + '3.jpg')
+
+
+def test_quantization_check_table():
+  """Per class and in all: both accuracies, the change in points, the
+  photos; then how many photos changed their top label."""
+  from retraining.lite import quantization
+  check = quantization.counted('int8', TRUE, PREDICTED,
+                               [0, 0, 1, 0, 2, 2, 2, 2, 0, 0], 3, 1.0)
+  assert report.format_quantization_check(check, LABELS, 'int8') == '''\
+The int8 model against the float32 model on the test set, both run with LiteRT:
+
+class   float32   int8  change  photos
+daisy    100.0%  66.7%   -33.3       3
+roses      0.0%   0.0%    +0.0       3
+tulips    75.0%  50.0%   -25.0       4
+total     60.0%  40.0%   -20.0      10
+
+Top label changed on 2 of 10 test photos (20.0%).
+'''

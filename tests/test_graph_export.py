@@ -10,6 +10,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from retraining import UserError, __version__, files
 from retraining.bases import INCEPTION_V3 as INCEPTION
@@ -18,7 +19,7 @@ from retraining.graph import export, rewrite
 from retraining.graph import runner as graph_runner
 from retraining.graph.tensorflow_v1 import tf, tf1
 from retraining.lite import metadata as tflite_metadata
-from retraining.lite import model_file
+from retraining.lite import model_file, quantization
 from retraining.lite.schema.metadata_schema_py_generated import (
   AssociatedFileType,
   ColorSpaceType,
@@ -105,7 +106,7 @@ def test_a_failed_conversion_is_one_warning_and_writes_nothing(tmp_path, capsys)
     tf.identity(tf1.placeholder(tf.float32, [None, 2]), name='final_result')
   export.save_model(graph.as_graph_def(), INCEPTION, ['a', 'b'], 'final_result',
                     str(tmp_path / 'flowers_graph.pb'),
-                    str(tmp_path / 'flowers_labels.txt'), True, False)
+                    str(tmp_path / 'flowers_labels.txt'), True)
   assert capsys.readouterr().err == (
       'WARNING: could not convert the model for TensorFlow Lite (the graph has '
       'no Mul node scaling the ResizeBilinear photo: was it written by '
@@ -128,7 +129,7 @@ def test_tflite_is_written_again_when_its_graph_weights_or_labels_change(
   def saves_tflite(float16, names, graph=graph_def):
     export.save_model(graph, INCEPTION, names, 'final_result',
                       str(tmp_path / 'flowers_graph.pb'), str(labels), True,
-                      float16)
+                      checked_plan(work, 'float16' if float16 else 'none'))
     out = capsys.readouterr().out
     assert ('%s is up to date' % model in out) != (str(model) in out.splitlines()[-1])
     return str(model) in out.splitlines()[-1]
@@ -213,21 +214,77 @@ def test_metadata_reads_back_without_mediapipe(model):
   assert labels_file.type == AssociatedFileType.TENSOR_AXIS_LABELS
 
 
-@pytest.fixture(scope='module', params=['float32', 'float16'])
-def phone_model(request, trained, tmp_path_factory):
-  """(path, weights) of the .tflite retrain.py wrote; and of the same with
-  --tflite_float16, written in-process as retrain.py writes it."""
-  work, _ = trained
-  if request.param == 'float32':
-    return str(work / 'flowers_graph.tflite'), request.param
-  folder = tmp_path_factory.mktemp('float16')
+def checked_plan(work, mode, max_loss=1.0, calibration=None):
+  """The Plan of `mode` for the trained photos: calibrated on five of each
+  class (or on `calibration`), checked on three others of each."""
+  labels = (work / 'flowers_labels.txt').read_text().split()
+  photos = [sorted((work / 'flower_photos' / label).iterdir()) for label in labels]
+  return quantization.Plan(
+      mode, max_loss,
+      [str(p) for ps in photos for p in ps[:5]] if calibration is None else calibration,
+      [str(p) for ps in photos for p in ps[-3:]],
+      [label for label, ps in enumerate(photos) for _ in ps[-3:]])
+
+
+def save_beside(work, folder, plan):
+  """export.save_model of the trained graph and labels, copied to
+  `folder`, as retrain.py saves them with `plan`."""
   for name in ('flowers_graph.pb', 'flowers_labels.txt'):
     shutil.copy2(work / name, folder / name)
   export.save_model(rewrite.read_graph_def(str(folder / 'flowers_graph.pb')),
                     INCEPTION, (folder / 'flowers_labels.txt').read_text().split(),
                     'final_result', str(folder / 'flowers_graph.pb'),
-                    str(folder / 'flowers_labels.txt'), True, float16=True)
-  return str(folder / 'flowers_graph.tflite'), request.param
+                    str(folder / 'flowers_labels.txt'), True, plan)
+  return str(folder / 'flowers_graph.tflite')
+
+
+@pytest.fixture(scope='module', params=['float32', 'float16', 'dynamic', 'int8'])
+def phone_model(request, trained, tmp_path_factory, litert):
+  """(path, weights) of the .tflite retrain.py wrote; and of the same with
+  each --tflite_quantize, written in-process as retrain.py writes it."""
+  work, _ = trained
+  if request.param == 'float32':
+    return str(work / 'flowers_graph.tflite'), request.param
+  path = save_beside(work, tmp_path_factory.mktemp(request.param),
+                     checked_plan(work, request.param))
+  assert model_file.record(model_file.packed_files(path))['weights'] == request.param
+  # It passed its check: it is the phone model, nothing kept beside it.
+  assert not os.path.exists(model_file.kept_aside(path, request.param))
+  return path, request.param
+
+
+def test_quantized_model_that_falls_short_is_kept_beside_the_float_one(
+    trained, tmp_path, capsys, litert):
+  """Calibrated on one flat grey photo, the int8 model clips every class's
+  activations: the table shows the loss, one warning names the worst
+  class, the float model is the phone model and the int8 one is beside it,
+  each saying so in its metadata."""
+  work, _ = trained
+  grey = tmp_path / 'grey.png'
+  Image.new('RGB', (64, 48), (128, 128, 128)).save(grey)
+  folder = tmp_path / 'model'
+  folder.mkdir()
+  path = save_beside(work, folder, checked_plan(work, 'int8', 1.0, [str(grey)]))
+  out, err = capsys.readouterr()
+  aside = str(folder / 'flowers_graph_int8.tflite')
+  (warning,) = err.splitlines()
+  assert warning.startswith('WARNING: the int8 model loses ')
+  assert warning.endswith(', so the phone model %s is the float32 model; the '
+                          'int8 one is kept beside it as %s' % (path, aside))
+  table = out[out.index('The int8 model against'):out.index('Saved')]
+  total = [line.split() for line in table.splitlines() if line.startswith('total')]
+  assert total[0][1] == '100.0%' and float(total[0][3]) < -1, table
+  worst = warning.split("on class '")[1].split("'")[0]
+  assert worst in (work / 'flowers_labels.txt').read_text().split()
+  assert out.splitlines()[-1].endswith('%s, %s' % (path, aside))
+  float_interpreter = litert.load_model(path)
+  assert {t['dtype'] for t in float_interpreter.get_tensor_details()} == {np.float32}
+  assert np.int8 in {t['dtype'] for t in litert.load_model(aside).get_tensor_details()}
+  for model, start in ((path, b'Its int8 version was not kept: it loses'),
+                       (aside, b'Not the phone model: it loses')):
+    description = tflite_metadata.parsed_metadata(
+        model_file.read_metadata(open(model, 'rb').read())).description
+    assert start in description and b'On 12 test photos' in description, model
 
 
 def test_mediapipe_classifies_with_the_graphs_scores(
@@ -256,7 +313,7 @@ def test_mediapipe_classifies_with_the_graphs_scores(
         got[category.index] = category.score
       litert_scores = litert.classify(
           interpreter, litert.scaled(pixels.astype(np.float32),
-                                     litert.InputForm(299, 128.0, 128.0)))
+                                     model_file.InputForm(299, 128.0, 128.0)))
       assert np.abs(got - litert_scores).max() <= LITERT_TOLERANCE, kind
       if weights == 'float32':
         graph = frozen_session.run('final_result:0', {

@@ -14,6 +14,7 @@ from retraining import bases
 from retraining.decoding import BadPhoto, read_photo
 from retraining.graph import runner as graph_runner
 from retraining.graph.tensorflow_v1 import tf
+from retraining.lite import model_file
 from retraining.lite import runner as litert_runner
 
 from conftest import ROOT, make_bad_photo_kinds, make_good_photo_kinds, make_photo, shared_data
@@ -25,7 +26,7 @@ simplejpeg = pytest.importorskip('simplejpeg')
 
 
 TOLERANCE = 1e-5  # absolute, on scores
-INCEPTION_FORM = litert_runner.InputForm(299, 128.0, 128.0)
+INCEPTION_FORM = model_file.InputForm(299, 128.0, 128.0)
 
 
 # (width, height): tiny, thin, the model's own, larger, and very wide.

@@ -204,8 +204,9 @@ def korean_model(trained, tmp_path_factory):
   folder = tmp_path_factory.mktemp('korean')
   shutil.copy2(work / 'flowers_graph.pb', folder / 'flowers_graph.pb')
   export.save_model(rewrite.read_graph_def(str(folder / 'flowers_graph.pb')),
-                    INCEPTION_V3, KOREAN_LABELS, 'final_result', str(folder / 'flowers_graph.pb'),
-                    str(folder / 'flowers_labels.txt'), True, False)
+                    INCEPTION_V3, KOREAN_LABELS, 'final_result',
+                    str(folder / 'flowers_graph.pb'),
+                    str(folder / 'flowers_labels.txt'), True)
   return folder
 
 
@@ -593,3 +594,35 @@ def test_a_fifo_a_url_and_a_labels_file_with_a_bom_are_handled(trained, tmp_path
     header, *rows = list(csv.reader(f))
   assert header[3] == first_label
   assert str(folder / 'daisy_01.jpg') in [row[0] for row in rows]
+
+
+def test_a_quantized_model_prints_the_same_lines_as_the_float_one(
+    int8_trained, tmp_path):
+  """The int8 .tflite retrain.py kept as the phone model, and the float one
+  in its place: the same lines (the scores apart), the same top labels,
+  scores a few points apart, and the runtime the same (LiteRT)."""
+  work, _ = int8_trained
+  float_work = tmp_path / 'float'
+  float_work.mkdir()
+  for name in ('flowers_graph.pb', 'flowers_labels.txt'):
+    shutil.copy2(work / name, float_work / name)
+  shutil.copy2(work / 'float.tflite', float_work / 'flowers_graph.tflite')
+  photos = [work / 'flower_photos' / name / ('%s_03.jpg' % name)
+            for name in ('daisy', 'roses', 'sunflowers', 'tulips')]
+  results = [predict(folder, '--noshow_image', '--runtime=litert', *photos)
+             for folder in (work, float_work)]
+  for result in results:
+    assert result.returncode == 0 and not warnings_of(result), result.stderr
+  quantized, float_model = (scores_by_photo(r.stdout) for r in results)
+  assert list(quantized) == list(float_model) == [str(p) for p in photos]
+  for path in quantized:
+    assert quantized[path][0][0] == float_model[path][0][0] == path.split('/')[-2]
+    assert dict(quantized[path]).keys() == dict(float_model[path]).keys()
+    gaps = [abs(score - dict(float_model[path])[name])
+            for name, score in quantized[path]]
+    assert max(gaps) < 5, (quantized[path], float_model[path])
+
+  def shape(stdout):  # The lines, each score and figure left out.
+    return ['score' if SCORE_LINE.match(line) else re.sub(r'[\d.]+', '#', line)
+            for line in stdout.splitlines()]
+  assert shape(results[0].stdout) == shape(results[1].stdout)

@@ -738,3 +738,57 @@ def test_output_graph_naming_a_folder_is_one_line(tmp_path, model_dir):
   assert result.stderr.splitlines()[-1] == (
       'retrain.py: error: --output_graph=%s is a folder: give the path of a '
       'file (in it, say)' % (tmp_path / 'flowers_graph.pb'))
+
+
+def test_int8_phone_model_is_small_checked_and_opens_in_mediapipe(int8_trained):
+  """--tflite_quantize=int8: at most 0.3 times the float model's size; the
+  check's table printed; the same top label as the float model on 95% of
+  the test photos or the warning; and MediaPipe's ImageClassifier runs it."""
+  work, result = int8_trained
+  model = work / 'flowers_graph.tflite'
+  assert model.stat().st_size <= 0.3 * (work / 'float.tflite').stat().st_size
+  out = result.stdout
+  n = int(re.search(r'Final test accuracy = [\d.]+% \(N=(\d+)\)', out).group(1))
+  assert 'The int8 model against the float32 model on the test set' in out
+  changed = re.search(r'^Top label changed on (\d+) of (\d+) test photos', out, re.M)
+  assert changed and int(changed.group(2)) == n
+  # It passed its check: it is the phone model, with nothing beside it.
+  assert 'WARNING: the int8 model' not in result.stderr, result.stderr
+  assert not (work / 'flowers_graph_int8.tflite').exists()
+  assert int(changed.group(1)) <= 0.05 * n, out
+  mp = pytest.importorskip('mediapipe')
+  from mediapipe.tasks.python import BaseOptions, vision
+  options = vision.ImageClassifierOptions(
+      base_options=BaseOptions(model_asset_path=str(model)), max_results=1)
+  with vision.ImageClassifier.create_from_options(options) as classifier:
+    result = classifier.classify(mp.Image.create_from_file(
+        str(work / 'flower_photos' / 'roses' / 'roses_00.jpg')))
+  assert result.classifications[0].categories[0].category_name == 'roses'
+
+
+def test_a_quantized_model_that_cannot_be_checked_is_not_the_phone_model(
+    tmp_path, model_dir):
+  """No test set: one warning, the float model at the phone model's place,
+  the dynamic one beside it."""
+  photos = make_photo_tree(str(tmp_path / 'flower_photos'), per_class=8)
+  result = run_script('retrain.py', *retrain_args(
+      tmp_path, photos, model_dir, 5, '--testing_percentage=0',
+      '--tflite_quantize=dynamic'))
+  assert result.returncode == 0, result.stderr
+  model, aside = (tmp_path / 'flowers_graph.tflite',
+                  tmp_path / 'flowers_graph_dynamic.tflite')
+  assert [line for line in result.stderr.splitlines()
+          if line.startswith('WARNING: the dynamic')] == [
+      'WARNING: the dynamic model could not be checked (no photo in the test '
+      'set: raise --testing_percentage), so the phone model %s is the float32 '
+      'model; the dynamic one is kept beside it as %s' % (model, aside)]
+  assert aside.stat().st_size < 0.5 * model.stat().st_size
+
+
+def test_float16_and_another_quantization_are_an_error(tmp_path, model_dir):
+  result = run_script('retrain.py', *retrain_args(
+      tmp_path, tmp_path / 'photos', model_dir, 5, '--tflite_float16',
+      '--tflite_quantize=int8'))
+  assert result.returncode != 0 and 'Traceback' not in result.stderr
+  assert ('--tflite_float16 means --tflite_quantize=float16: give one of the '
+          'two') in result.stderr

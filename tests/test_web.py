@@ -346,11 +346,13 @@ def model_variant(source, dest, labels):
   return dest
 
 
-def test_page_classifies_photos_as_predict_py_does(trained, browser, tmp_path):
+@pytest.mark.parametrize('run', ['trained', 'int8_trained'])
+def test_page_classifies_photos_as_predict_py_does(run, request, browser, tmp_path):
   """Photos given at once through the file input: each with its name, every
   label and its score, highest first; the top label predict.py's and the
-  scores within SCORE_TOLERANCE of its; no error in the console."""
-  work, _ = trained
+  scores within SCORE_TOLERANCE of its; no error in the console. The float
+  model, and the int8 one retrain.py's --tflite_quantize=int8 kept."""
+  work, _ = request.getfixturevalue(run)
   photos = sorted((work / 'flower_photos').glob('*/*_0[0-1].jpg'))
   photos.append(make_photo(str(tmp_path / 'photos' / 'roses.png'), (200, 30, 40), 3,
                            size=(320, 240)))

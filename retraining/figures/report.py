@@ -52,6 +52,33 @@ def format_evaluation_report(matrix, labels):
 
 
 
+def format_quantization_check(check, labels, quantized_name):
+  """The table of lite/quantization.py's Check: test accuracy of the float
+  model and of the quantized one (`quantized_name`, its mode), per class and
+  in all, the change in points, and how many photos changed top label."""
+  rows = [('class', 'float32', quantized_name, 'change', 'photos')]
+  for label, photos, float_correct, quantized_correct in zip(
+      labels, check.photos, check.float_correct, check.quantized_correct):
+    rows.append(_check_row(shorten(label, REPORT_ROW_LABEL_CHARS), photos,
+                           float_correct, quantized_correct))
+  total = int(np.sum(check.photos))
+  rows.append(_check_row('total', total, int(np.sum(check.float_correct)),
+                         int(np.sum(check.quantized_correct))))
+  return '\n'.join(
+      ['The %s model against the float32 model on the test set, both run '
+       'with LiteRT:' % quantized_name, ''] + _table(rows) +
+      ['', 'Top label changed on %d of %d test photos (%s).' % (
+          check.changed, total, _percent(check.changed, total))]) + '\n'
+
+
+def _check_row(name, photos, float_correct, quantized_correct):
+  change = ('%+.1f' % (100.0 * (int(quantized_correct) - int(float_correct))
+                       / photos) if photos else '-')
+  return (name, _percent(float_correct, photos),
+          _percent(quantized_correct, photos), change, str(photos))
+
+
+
 def _percent(part, whole):
   return '%.1f%%' % (100.0 * part / whole) if whole else '-'
 

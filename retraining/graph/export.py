@@ -23,12 +23,13 @@ import zipfile
 from absl import logging as absl_logging
 from tensorflow.lite.python import schema_py_generated as model_schema
 
-from retraining import UserError, __version__, files, log, native_stderr_silenced, warn
+from retraining import UserError, __version__, files, log, native_stderr_silenced, runtimes, warn
 from retraining.bases import MODEL_INPUT_DEPTH, RESIZED_IMAGE_NODE, SCALED_IMAGE_NODE
+from retraining.figures import report
 from retraining.graph import nodes
 from retraining.graph.tensorflow_v1 import tf, tf1
 from retraining.lite import metadata as tflite_metadata
-from retraining.lite import model_file
+from retraining.lite import model_file, quantization
 
 # The date of every packed file in the zip archive: zip's earliest.
 PACKED_FILES_DATE = (1980, 1, 1, 0, 0, 0)
@@ -36,11 +37,15 @@ DESCRIPTION = ('%s with a final layer retrained by retrain.py to tell %d '
                'labels apart; %s weights.')
 
 
-def tflite_model(frozen_graph_def, base, final_tensor_name, float16=False):
+def tflite_model(frozen_graph_def, base, final_tensor_name, mode='none',
+                 representative_dataset=None):
   """The .tflite model (bytes) of the frozen graph retrain.py exported on
   `base`: input the scaled photo at `Mul` ([1, size, size, 3]), output
-  `final_tensor_name` ([1, classes]). With `float16`, its weights are
-  stored as float16 (half the size) and computed with as float32.
+  `final_tensor_name` ([1, classes]), both float32 whatever the `mode`
+  (lite/quantization.py's): 'none' keeps the weights float32; 'float16'
+  stores them as float16 and 'dynamic' as int8, computed with as float32;
+  'int8' computes in int8 inside, its activations' ranges calibrated on
+  `representative_dataset` (a function yielding [photo] lists).
 
   The converter is given the two nodes by name and reads
   `frozen_graph_def` itself: importing the graph into TensorFlow first, to
@@ -53,9 +58,16 @@ def tflite_model(frozen_graph_def, base, final_tensor_name, float16=False):
       input_arrays_with_shape=[(SCALED_IMAGE_NODE, [
           1, base.input_size, base.input_size, MODEL_INPUT_DEPTH])],
       output_arrays=[final_tensor_name])
-  if float16:
+  if mode != 'none':
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
+  if mode == 'float16':
     converter.target_spec.supported_types = [tf.float16]
+  elif mode == 'int8':
+    # int8 inside, float32 in and out: MediaPipe takes float32 or uint8
+    # input only, and ignores the metadata's scaling for uint8.
+    converter.representative_dataset = representative_dataset
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.float32
   return converted(converter)
 
 
@@ -87,22 +99,28 @@ def check_scaled_image_input(graph_def):
 
 
 def classifier_metadata(name, base, label_count, labels_name,
-                        weights='float32'):
+                        weights='float32', measured=''):
   """The metadata (bytes) the model is written with: an image classifier
   named `name`, whose input is `base`'s, scaled as the graph's Sub and Mul
   scale it, whose `label_count` labels are in the packed file
-  `labels_name`, and whose record of what it was made from is packed too."""
+  `labels_name`, and whose record of what it was made from is packed too.
+  `measured`, where given, ends its description: what its quantization
+  check measured."""
   return tflite_metadata.image_classifier_metadata(
-      name, DESCRIPTION % (base.title, label_count, weights), __version__,
-      (base.input_size, base.input_size), base.pixel_mean, base.pixel_std,
-      labels_name, label_count, model_file.RECORD_NAME)
+      name, ' '.join(filter(None, [
+          DESCRIPTION % (base.title, label_count, weights), measured])),
+      __version__, (base.input_size, base.input_size), base.pixel_mean,
+      base.pixel_std, labels_name, label_count, model_file.RECORD_NAME)
 
 
 def save_model(graph_def, base, labels, final_tensor_name, output_graph,
-               output_labels, export_tflite, float16):
+               output_labels, export_tflite, plan=quantization.FLOAT):
   """Writes the frozen graph, the labels and (with `export_tflite`) the
-  .tflite, all complete or none at all: a folder that cannot take one of
-  them keeps the model it had, whole. Raises UserError naming the file.
+  .tflite, quantized as `plan` (lite/quantization.py's Plan) asks, all
+  complete or none at all: a folder that cannot take one of them keeps the
+  model it had, whole. Raises UserError naming the file. A quantized model
+  that failed its check and is kept beside the phone model is a side
+  output: written after them, one warning where it cannot be.
 
   A graph byte-identical to the one already there is not written again;
   a .tflite already there that records this graph, these labels and these
@@ -113,13 +131,14 @@ def save_model(graph_def, base, labels, final_tensor_name, output_graph,
   writes = [] if files.holds(output_graph, graph_data) else [
       (output_graph, lambda f: f.write(graph_data))]
   writes.append((output_labels, lambda f: f.write(labels_data)))
+  side_writes = []
   if export_tflite:
     tflite_path = model_file.beside(output_graph)
-    write_tflite = tflite_writer(
+    tflite_writes = tflite_writer(
         graph_def, base, graph_data, final_tensor_name, tflite_path,
-        os.path.basename(output_labels), labels_data, len(labels), float16)
-    if write_tflite:
-      writes.append((tflite_path, write_tflite))
+        os.path.basename(output_labels), labels_data, labels, plan)
+    writes += tflite_writes[:1]
+    side_writes = tflite_writes[1:]
   written = []
   try:
     with files.atomic_writes([path for path, _ in writes]) as outputs:
@@ -131,34 +150,91 @@ def save_model(graph_def, base, labels, final_tensor_name, output_graph,
                     'it writable, or give --output_graph and --output_labels '
                     'elsewhere; the model there before is kept whole' % (
                         written[-1] if written else output_graph, e.strerror or e))
+  for path, write in side_writes:
+    try:
+      with files.atomic_write(path) as f:
+        write(f)
+    except OSError as e:
+      warn('cannot write %s (%s); the model is written' % (path, e.strerror or e))
+    else:
+      writes.append((path, write))
   log('Saved %s' % ', '.join(path for path, _ in writes))
 
 
 def tflite_writer(graph_def, base, graph_data, final_tensor_name, path,
-                  labels_name, labels_data, label_count, float16):
-  """write(f): writes the .tflite at `path` with its metadata, the labels
-  file (`labels_name`: `labels_data`) and the record of what it is made
-  from packed in; or None where the one there packs the same files, that
-  is was converted from this very graph (`graph_data`, its bytes) with
-  these labels and settings, since converting is slow. If the converter
-  fails, None too, with a warning: predict.py then uses the graph."""
-  weights = 'float16' if float16 else 'float32'
-  metadata = classifier_metadata(
-      os.path.basename(os.path.splitext(path)[0]), base, label_count,
-      labels_name, weights)
+                  labels_name, labels_data, labels, plan):
+  """[(path, write(f))]: writes the .tflite at `path` with its metadata, the
+  labels file (`labels_name`: `labels_data`, the `labels`) and the record
+  of what it is made from packed in; then, where a quantized model failed
+  its check, the quantized model kept beside it. [] where the one there
+  packs the same files, that is was converted from this very graph
+  (`graph_data`, its bytes) with these labels and settings, since
+  converting is slow. If the converter fails, [] too, with a warning:
+  predict.py then uses the graph.
+
+  A quantized model (`plan`: lite/quantization.py's Plan) is checked
+  against the float one on the test set before it is the phone model: the
+  table is printed, and where it falls short a warning says so and the
+  float model is written at `path` instead.
+  """
+  mode = plan.mode
+  if mode != 'none' and runtimes.litert_unavailable():
+    warn('--tflite_quantize=%s needs LiteRT to check the %s model (pip install '
+         '%s): the float32 model is written instead' % (
+             mode, mode, runtimes.LITERT_PACKAGES))
+    mode = 'none'
+  name = os.path.basename(os.path.splitext(path)[0])
+  metadata = classifier_metadata(name, base, len(labels), labels_name,
+                                 quantization.WEIGHTS[mode])
   packed = {labels_name: labels_data, model_file.RECORD_NAME:
-            model_file.record_for(graph_data, weights, metadata)}
+            model_file.record_for(graph_data, 'float32' if mode == 'none' else mode,
+                                  metadata, None if mode == 'none' else plan.max_loss)}
   if model_file.packed_files(path) == packed:
     log('%s is up to date' % path)
-    return None
+    return []
+  form = model_file.InputForm(base.input_size, base.pixel_mean, base.pixel_std)
   try:
-    model_bytes = tflite_model(graph_def, base, final_tensor_name, float16)
+    float_model = tflite_model(graph_def, base, final_tensor_name)
+    quantized = None if mode == 'none' else tflite_model(
+        graph_def, base, final_tensor_name, mode,
+        lambda: quantization.calibration_inputs(plan.calibration, form))
   except Exception as e:
     reason = (str(e).strip().splitlines() or [type(e).__name__])[-1]
     warn('could not convert the model for TensorFlow Lite (%s); %s is not '
          'written' % (reason, path))
-    return None
-  return lambda f: write_with_metadata(f, model_bytes, metadata, packed)
+    return []
+  if quantized is None:
+    return [(path, lambda f: write_with_metadata(f, float_model, metadata, packed))]
+  return checked_writes(float_model, quantized, plan._replace(mode=mode), path,
+                        base, labels, labels_name, packed, form)
+
+
+def checked_writes(float_model, quantized, plan, path, base, labels,
+                   labels_name, packed, form):
+  """[(path, write(f))] of the quantized model at `path` where its check
+  passes, else of the float model at `path` and the quantized one kept
+  beside it; prints the check's table, and the warning where it fails."""
+  check = quantization.measure(float_model, quantized, plan, form, len(labels))
+  print(report.format_quantization_check(check, labels, plan.mode), flush=True)
+  name = os.path.basename(os.path.splitext(path)[0])
+  summary = quantization.summary(check, labels)
+  weights = quantization.WEIGHTS[plan.mode]
+  if quantization.passed(check):
+    metadata = classifier_metadata(name, base, len(labels), labels_name,
+                                   weights, summary)
+    return [(path, lambda f: write_with_metadata(f, quantized, metadata, packed))]
+  aside = model_file.kept_aside(path, plan.mode)
+  shortfall = quantization.shortfall(check, labels)
+  warn('the %s model %s, so the phone model %s is the float32 model; the %s '
+       'one is kept beside it as %s' % (plan.mode, shortfall, path, plan.mode, aside))
+  float_metadata = classifier_metadata(
+      name, base, len(labels), labels_name, 'float32',
+      'Its %s version was not kept: it %s. %s' % (plan.mode, shortfall, summary))
+  quantized_metadata = classifier_metadata(
+      os.path.basename(os.path.splitext(aside)[0]), base, len(labels), labels_name,
+      weights, 'Not the phone model: it %s. %s' % (shortfall, summary))
+  return [(path, lambda f: write_with_metadata(f, float_model, float_metadata, packed)),
+          (aside, lambda f: write_with_metadata(f, quantized, quantized_metadata, packed))]
 
 
 def write_with_metadata(f, model, metadata, packed_files):

@@ -10,13 +10,15 @@ was made from. graph/export.py writes it; every other part of the project
 reads it through this module.
 
 The record (RECORD_NAME, JSON) says which graph the model was converted
-from (its sha256), with which weights, and the sha256 of its metadata.
+from (its sha256), with which weights asked for (--tflite_quantize) and
+check, and the sha256 of its metadata.
 Files travel without their times (a copy, a zip, a download, a FAT32
 stick), so whether a .tflite belongs with a graph is decided by reading
 the record, never by comparing the files' times; a .tflite written before
 there was a record (`record` is None) is judged by its time, as then.
 """
 
+import collections
 import hashlib
 import json
 import zipfile
@@ -26,6 +28,9 @@ import flatbuffers
 from retraining import files
 
 SUFFIX = '.tflite'  # in place of the graph's extension, beside it
+# What a photo becomes before the model: resized to size x size, scaled to
+# (pixel - mean) / std (see runner.input_form).
+InputForm = collections.namedtuple('InputForm', 'size mean std')
 IDENTIFIER = b'TFL3'
 METADATA_NAME = 'TFLITE_METADATA'
 RECORD_NAME = 'retrain_record.json'
@@ -51,15 +56,28 @@ def beside(graph_path):
   return files.beside(graph_path, SUFFIX)
 
 
-def record_for(graph_data, weights, metadata):
+def kept_aside(path, mode):
+  """Where a quantized model that failed its check is kept, beside the
+  phone model at `path`: flowers_graph.tflite -> flowers_graph_int8.tflite
+  (`mode`, lite/quantization.py's)."""
+  return files.beside(path, '_%s%s' % (mode, SUFFIX))
+
+
+def record_for(graph_data, weights, metadata, max_quantization_loss=None):
   """The record (bytes) of a model converted from the graph `graph_data`
-  (bytes), its weights stored as `weights` ('float32', 'float16'), written
-  with `metadata` (bytes)."""
-  return json.dumps({
+  (bytes) with the weights asked for, `weights` ('float32', or a mode of
+  lite/quantization.py: 'float16', 'dynamic', 'int8'), written with
+  `metadata` (bytes; for a quantized model, before the figures its check
+  measured are added to the description), and, for a quantized model, the
+  most points its check lets it lose."""
+  record = {
       'graph_sha256': hashlib.sha256(graph_data).hexdigest(),
       'weights': weights,
       'metadata_sha256': hashlib.sha256(metadata).hexdigest(),
-  }, indent=1, sort_keys=True).encode('utf-8') + b'\n'
+  }
+  if max_quantization_loss is not None:
+    record['max_quantization_loss'] = max_quantization_loss
+  return json.dumps(record, indent=1, sort_keys=True).encode('utf-8') + b'\n'
 
 
 def record(packed):

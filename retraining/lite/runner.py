@@ -27,7 +27,6 @@ Nothing here imports TensorFlow, even indirectly: only TensorFlow-free
 modules of the package are used.
 """
 
-import collections
 import concurrent.futures
 import contextlib
 import io
@@ -41,10 +40,6 @@ from retraining import native_stderr_silenced
 from retraining.decoding import decode_with_pillow, outcomes, read_photo
 from retraining.lite import model_file
 from retraining.machine import cpu_cores, keep_freed_memory, map_ahead
-
-# What a photo becomes before the model: resized to size x size, scaled to
-# (pixel - mean) / std.
-InputForm = collections.namedtuple('InputForm', 'size mean std')
 
 # simplejpeg's error message is TurboJPEG's: the libjpeg error that stopped
 # the decoding or, where none did, the first warning. libjpeg's warnings
@@ -65,11 +60,13 @@ DECODED_AHEAD_OF_MODEL = 2
 # ---------------------------------------------------------------- the model
 
 def load_model(path, num_threads=None):
-  """An interpreter on the .tflite file at `path`, run by XNNPACK (LiteRT's
-  default CPU delegate) on `num_threads` threads, by default one per core."""
+  """An interpreter on the .tflite file at `path` (or the model itself, as
+  bytes), run by XNNPACK (LiteRT's default CPU delegate) on `num_threads`
+  threads, by default one per core."""
+  model = ({'model_content': path} if isinstance(path, bytes) else
+           {'model_path': path})
   with native_stderr_silenced():  # LiteRT's 'INFO: Created ... delegate'.
-    interpreter = Interpreter(model_path=path,
-                              num_threads=num_threads or cpu_cores())
+    interpreter = Interpreter(**model, num_threads=num_threads or cpu_cores())
     interpreter.allocate_tensors()
   return interpreter
 
@@ -83,7 +80,7 @@ def input_form(interpreter, path):
   if not scaling:
     return None
   size = int(interpreter.get_input_details()[0]['shape'][1])
-  return InputForm(size, *scaling)
+  return model_file.InputForm(size, *scaling)
 
 
 def classify(interpreter, photo):
@@ -112,13 +109,22 @@ def photo_outputs(interpreter, form, paths):
   map afresh and fault in page by page each time, longer than the resizing
   itself; not before, as the model's weights load faster in fresh memory.
   """
+  with scaled_photos(paths, form) as photos:
+    yield ((path, None if failure else classify(interpreter, photo), failure)
+           for path, photo, failure in photos)
+
+
+@contextlib.contextmanager
+def scaled_photos(paths, form):
+  """Yields an iterator of (path, photo, None), or (path, None, reason) for
+  a photo that cannot be read, one per path, in order: each photo scaled
+  as `form` (an InputForm) says by scaled_photo, in a thread ahead of its
+  use."""
   keep_freed_memory()
   with concurrent.futures.ThreadPoolExecutor(1) as decoder:
     try:
-      photos = map_ahead(decoder, lambda path: scaled_photo(path, form), paths,
-                         DECODED_AHEAD_OF_MODEL)
-      yield ((path, None if failure else classify(interpreter, photo), failure)
-             for path, photo, failure in outcomes(paths, photos))
+      yield outcomes(paths, map_ahead(decoder, lambda path: scaled_photo(path, form),
+                                      paths, DECODED_AHEAD_OF_MODEL))
     finally:
       decoder.shutdown(cancel_futures=True)
 
