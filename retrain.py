@@ -179,6 +179,15 @@ def distortion_flags():
                                  FLAGS.random_scale, FLAGS.random_brightness)
 
 
+def quantization_plan(sets, class_count):
+  """What --tflite_quantize asks of the .tflite, with the photos to
+  calibrate it on and to check it on (see lite/quantization.py)."""
+  return quantization.plan(
+      quantization.chosen_mode(FLAGS.tflite_quantize, FLAGS.tflite_float16),
+      FLAGS.max_quantization_loss, sets['training'], sets['testing'],
+      class_count, FLAGS.random_seed)
+
+
 def train_final_layer(base_graph_def, base, sets, labels, settings,
                       photo_distortions, final_tensor_name, summaries_dir):
   """Adds the new layer, trains it and measures it on the test set; returns
@@ -233,11 +242,7 @@ def retrain():
   # Export it with the base: the graph, the labels, the phone model.
   export.save_model(output_graph_def, base, labels, FLAGS.final_tensor_name,
                     FLAGS.output_graph, FLAGS.output_labels,
-                    FLAGS.export_tflite, quantization.plan(
-                        quantization.chosen_mode(FLAGS.tflite_quantize,
-                                                 FLAGS.tflite_float16),
-                        FLAGS.max_quantization_loss, sets['training'],
-                        sets['testing'], len(labels), FLAGS.random_seed))
+                    FLAGS.export_tflite, quantization_plan(sets, len(labels)))
   if FLAGS.save_charts:
     charts.save_training_figures(history, evaluation, labels,
                                  FLAGS.output_graph)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from retraining import UserError, bases, downloads
-from retraining.cache import parse_bottleneck
+from retraining.cache import cache_file_name, parse_bottleneck
 from retraining.lite import model_file
 
 import standin
@@ -324,14 +324,19 @@ PHOTOS_PER_CLASS = 100
 
 
 @pytest.mark.slow
-def test_mixed_photo_kinds_train_and_bad_ones_are_skipped(tmp_path, model_dir):
-  """Also: a class of fewer than 20 photos trains, with warnings."""
+@pytest.mark.parametrize('base', [bases.DEFAULT, 'mobilenet_v3_small'])
+def test_mixed_photo_kinds_train_and_bad_ones_are_skipped(
+    tmp_path, model_dir, keras_model_dir, base):
+  """Also: a class of fewer than 20 photos trains, with warnings; on the
+  book's base and on a Keras one."""
+  model_dir, architecture = base_model_dir(base, model_dir, keras_model_dir)
   photos = make_photo_tree(str(tmp_path / 'photos'), per_class=12)
   good = make_good_photo_kinds(str(tmp_path / 'photos' / 'roses'))
   bad = make_bad_photo_kinds(str(tmp_path / 'photos' / 'tulips'))
   # rare_00..04.jpg all hash into the training set at 10/10.
   make_photo_tree(photos, {'rare': (9, 9, 9)}, per_class=5)
-  result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 3))
+  result = run_script('retrain.py', *retrain_args(tmp_path, photos, model_dir, 3,
+                                                   architecture))
   assert result.returncode == 0, result.stderr
   assert 'rare has only 5 photos (fewer than 20)' in result.stderr
   for category in ('validation', 'testing'):
@@ -348,8 +353,10 @@ def test_mixed_photo_kinds_train_and_bad_ones_are_skipped(tmp_path, model_dir):
   assert sorted(skipped) == sorted(bad.values())
   assert '%d photos could not be read' % len(bad) in result.stderr
   for path in good.values():
-    cached = tmp_path / 'bottlenecks' / 'roses' / (os.path.basename(path) + '.txt')
-    assert parse_bottleneck(cached.read_text(), 2048) is not None, path
+    cached = tmp_path / 'bottlenecks' / cache_file_name(
+        'roses', os.path.basename(path), bases.BASES[base])
+    assert parse_bottleneck(cached.read_text(),
+                            bases.BASES[base].bottleneck_size) is not None, path
 
 
 def test_too_few_photos_for_the_split_is_a_clear_message(tmp_path, model_dir):
