@@ -7,6 +7,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 
 import keras_weights
 import numpy as np
@@ -19,6 +21,7 @@ from retraining.graph.tensorflow_v1 import tf, tf1
 from retraining.lite import model_file
 
 from conftest import (
+  ROOT,
   assert_clean_failure,
   closed_port_url,
   make_photo,
@@ -31,6 +34,7 @@ from conftest import (
 KERAS_BASES = sorted(name for name, base in bases.BASES.items() if base.keras)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', KERAS_BASES)
 def test_each_keras_base_freezes_into_the_form_every_part_runs(tmp_path, name):
   """Downloaded from a mirror (trusted), frozen with the 2015 graph's head
@@ -76,6 +80,7 @@ def test_each_keras_base_freezes_into_the_form_every_part_runs(tmp_path, name):
   assert np.abs(values['litert'] - values['tensorflow']).max() <= 1e-4 * scale
 
 
+@pytest.mark.slow
 def test_distortions_run_on_a_keras_base(tmp_path, keras_model_dir):
   base = bases.BASES['mobilenet_v3_small']
   graph_def = graph_runner.read_graph(
@@ -89,6 +94,7 @@ def test_distortions_run_on_a_keras_base(tmp_path, keras_model_dir):
   assert not np.array_equal(first, again)  # Fresh copies each step.
 
 
+@pytest.mark.slow
 def test_a_wrong_digest_from_the_default_address_is_refused(tmp_path):
   """The digest is checked where the address is Keras' own; a mirror is
   trusted. (Keras' address cannot be served here, so the entry is pointed
@@ -122,6 +128,7 @@ def test_offline_it_says_which_file_to_fetch_and_where(tmp_path):
       keras.url, keras.weights_file, model_dir) in result.stderr
 
 
+@pytest.mark.slow
 def test_a_weights_file_of_another_base_is_one_clear_line(tmp_path):
   """A file that is not the base's weights (here, another base's) is
   refused naming it, and no graph is left behind."""
@@ -157,6 +164,7 @@ def large_model(tmp_path_factory):
   return work, result.stdout
 
 
+@pytest.mark.slow
 def test_the_large_mobilenet_writes_the_books_files(large_model):
   work, out = large_model
   base = bases.BASES['mobilenet_v3_large']
@@ -182,6 +190,7 @@ def top_labels(csv_text):
   return {os.path.basename(row[0]): row[1] for row in rows}
 
 
+@pytest.mark.slow
 def test_predict_and_mediapipe_agree_on_the_large_mobilenet(large_model):
   """predict.py with LiteRT and with TensorFlow, and MediaPipe's own
   ImageClassifier on the graph's own pixels, give the same top label."""
@@ -218,6 +227,7 @@ def test_predict_and_mediapipe_agree_on_the_large_mobilenet(large_model):
       assert top.category_name == tops['litert'][os.path.basename(path)], path
 
 
+@pytest.mark.slow
 def test_one_cache_folder_keeps_two_bases_apart(tmp_path, model_dir,
                                                 keras_model_dir):
   """Inception's files keep the book's names; another base's are named
@@ -244,3 +254,32 @@ def test_one_cache_folder_keeps_two_bases_apart(tmp_path, model_dir,
     size = small.bottleneck_size if 'mobilenet' in name else 2048
     text = (tmp_path / 'bottlenecks' / 'daisy' / name).read_text()
     assert cache.parse_bottleneck(text, size) is not None, name
+
+
+@pytest.mark.slow
+def test_without_litert_a_keras_base_runs_on_tensorflow(tmp_path, keras_model_dir):
+  """Where LiteRT is not installed (an Intel Mac), TensorFlow computes a
+  Keras base's bottlenecks: the same values as LiteRT's but for rounding,
+  and the run writes its model all the same."""
+  base = bases.BASES['mobilenet_v3_small']
+  photos = make_photo_tree(str(tmp_path / 'photos'), per_class=4)
+  hide_litert = ("import runpy, sys; sys.modules['ai_edge_litert'] = None; "
+                 "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], "
+                 "run_name='__main__')")
+  caches = {}
+  for engine, wrapper in (('litert', []), ('tensorflow', ['-c', hide_litert])):
+    work = tmp_path / engine
+    result = subprocess.run(
+        [sys.executable, *wrapper, os.path.join(ROOT, 'retrain.py'),
+         *retrain_args(work, photos, keras_model_dir(base.name), 2,
+                       '--architecture=' + base.name)],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert (work / 'flowers_graph.pb').exists()
+    caches[engine] = np.stack([
+        cache.parse_bottleneck(path.read_text(), base.bottleneck_size)
+        for path in sorted((work / 'bottlenecks').glob('*/*.txt'))])
+  assert caches['litert'].shape == (4 * 4, base.bottleneck_size)
+  assert not np.array_equal(caches['litert'], caches['tensorflow'])  # Two engines.
+  scale = np.abs(caches['tensorflow']).max()
+  assert np.abs(caches['litert'] - caches['tensorflow']).max() <= 1e-4 * scale
