@@ -60,9 +60,11 @@ KERAS_WEIGHTS = 'https://storage.googleapis.com/tensorflow/keras-applications/'
 KERAS_BOTTLENECK_NODE = 'bottleneck'
 
 
-def keras_base(name, title, summary, input_size, bottleneck_size, keras):
-  """A base built from a Keras application, its input scaled to [-1, 1]."""
-  return Base(name, title, summary, input_size, 127.5, 127.5,
+def keras_base(name, title, summary, input_size, bottleneck_size, keras,
+               pixel_mean=127.5, pixel_std=127.5):
+  """A base built from a Keras application, its input scaled to [-1, 1]
+  unless its mean and std say otherwise."""
+  return Base(name, title, summary, input_size, pixel_mean, pixel_std,
               KERAS_BOTTLENECK_NODE, KERAS_BOTTLENECK_NODE + ':0',
               bottleneck_size, '_' + name, name + '_graph_def.pb', keras)
 
@@ -96,6 +98,14 @@ BASES = {base.name: base for base in (
             'MobileNetV3Small', {'include_preprocessing': False},
             'weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5',
             KERAS_WEIGHTS + 'mobilenet_v3/', 'd3e8ec802a04aa4fc771ee12a9a9b836')),
+    # Its per-channel scaling stays inside the model (MediaPipe's metadata
+    # has one mean and std for all channels): the graph passes pixels on.
+    keras_base(
+        'efficientnet_v2_b0', 'EfficientNetV2-B0 224 (Keras applications)',
+        '0.72 G multiply-adds', 224, 1280, KerasApplication(
+            'EfficientNetV2B0', {'include_preprocessing': True},
+            'efficientnetv2-b0_notop.h5', KERAS_WEIGHTS + 'efficientnet_v2/',
+            '893217f2bb855e2983157299931e43ff'), pixel_mean=0.0, pixel_std=1.0),
 )}
 DEFAULT = INCEPTION_V3.name
 # The help of the flags retrain.py and cache_bottlenecks.py share.
