@@ -65,7 +65,14 @@ def frozen_graph_def(base, weights_path):
     pooled, = tf1.import_graph_def(body, input_map={input_name: scaled},
                                    return_elements=[output_name], name=base.name)
     tf.identity(pooled, name=base.bottleneck_node)
-  return nodes.subgraph(graph.as_graph_def(), [base.bottleneck_node])
+  graph_def = nodes.subgraph(graph.as_graph_def(), [base.bottleneck_node])
+  for node in graph_def.node:
+    # A training-only mark numbered by a counter of the process (on swish
+    # activations): the same weights would give other bytes in a second
+    # build.
+    if '_gradient_op_type' in node.attr:
+      del node.attr['_gradient_op_type']
+  return graph_def
 
 
 def frozen_model(base, weights_path):
