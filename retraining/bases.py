@@ -42,7 +42,7 @@ FINAL_TENSOR_NAME = 'final_result:0'
 Base = collections.namedtuple('Base', [
     'name',  # the --architecture value
     'title',  # what it is, in the .tflite's description
-    'summary',  # its cost, for --help
+    'summary',  # its cost and when to pick it, for --help
     'input_size',  # photos are resized to input_size x input_size
     'pixel_mean', 'pixel_std',  # the graph's Sub and Mul
     'bottleneck_node', 'bottleneck_tensor', 'bottleneck_size',
@@ -71,7 +71,7 @@ def keras_base(name, title, summary, input_size, bottleneck_size, keras,
 
 INCEPTION_V3 = Base(
     'inception_v3', 'Inception v3 (inception-2015-12-05)',
-    'the book\'s: 5.7 G multiply-adds per photo, an 87 MB .tflite',
+    '5.7 G, 78%: the book\'s, a desktop',
     299, 128.0, 128.0, 'pool_3/_reshape', 'pool_3/_reshape:0', 2048, '',
     inception.GRAPH_FILE_NAME, None)
 
@@ -82,19 +82,19 @@ BASES = {base.name: base for base in (
     INCEPTION_V3,
     keras_base(
         'mobilenet_v2', 'MobileNetV2 1.0 224 (Keras applications)',
-        '0.30 G multiply-adds', 224, 1280, KerasApplication(
+        '0.30 G, 71.3%: for apps built for it', 224, 1280, KerasApplication(
             'MobileNetV2', {'alpha': 1.0},
             'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5',
             KERAS_WEIGHTS + 'mobilenet_v2/', None)),
     keras_base(
         'mobilenet_v3_large', 'MobileNetV3-Large 1.0 224 (Keras applications)',
-        '0.22 G multiply-adds', 224, 960, KerasApplication(
+        '0.22 G, 75.6%: the usual pick for a phone', 224, 960, KerasApplication(
             'MobileNetV3Large', {'include_preprocessing': False},
             'weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5',
             KERAS_WEIGHTS + 'mobilenet_v3/', '07fb09a5933dd0c8eaafa16978110389')),
     keras_base(
         'mobilenet_v3_small', 'MobileNetV3-Small 1.0 224 (Keras applications)',
-        '0.06 G multiply-adds', 224, 576, KerasApplication(
+        '0.06 G, 68.1%: the slowest phones', 224, 576, KerasApplication(
             'MobileNetV3Small', {'include_preprocessing': False},
             'weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5',
             KERAS_WEIGHTS + 'mobilenet_v3/', 'd3e8ec802a04aa4fc771ee12a9a9b836')),
@@ -102,7 +102,7 @@ BASES = {base.name: base for base in (
     # has one mean and std for all channels): the graph passes pixels on.
     keras_base(
         'efficientnet_v2_b0', 'EfficientNetV2-B0 224 (Keras applications)',
-        '0.72 G multiply-adds', 224, 1280, KerasApplication(
+        '0.72 G, 78.7%: a phone with time to spare', 224, 1280, KerasApplication(
             'EfficientNetV2B0', {'include_preprocessing': True},
             'efficientnetv2-b0_notop.h5', KERAS_WEIGHTS + 'efficientnet_v2/',
             '893217f2bb855e2983157299931e43ff'), pixel_mean=0.0, pixel_std=1.0),
@@ -110,9 +110,10 @@ BASES = {base.name: base for base in (
 DEFAULT = INCEPTION_V3.name
 # The help of the flags retrain.py and cache_bottlenecks.py share.
 ARCHITECTURE_HELP = (
-    'The base model whose bottlenecks the new layer learns from: %s. The '
-    'MobileNets are for phones: far quicker and smaller, a little less '
-    'accurate on ImageNet (README: Which base model).' % '; '.join(
+    'The base model whose bottlenecks the new layer learns from, with its '
+    'multiply-adds per photo and ImageNet top-1 as published: %s. All but '
+    'the book\'s are for phones: far quicker, their .tflite far smaller '
+    '(README: Which base model).' % '; '.join(
         '%s (%s)' % (base.name, base.summary) for base in BASES.values()))
 MODEL_DIR_HELP = ('Folder of the base model (classify_image_graph_def.pb, or '
                   'a Keras weights file and the graph frozen from it); it is '
