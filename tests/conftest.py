@@ -29,6 +29,7 @@ from retraining import bases, downloads
 from retraining.graph import rewrite
 from retraining.graph import runner as graph_runner
 from retraining.graph.tensorflow_v1 import tf, tf1
+from retraining.lite import model_file
 from retraining.machine import cpu_cores
 
 import standin
@@ -193,20 +194,45 @@ def wide_model_dir(tmp_path_factory):
   return folder
 
 
-@pytest.fixture(scope='session')
-def int8_trained(tmp_path_factory, wide_model_dir):
-  """retrain.py on a photo tree with the wide stand-in, first as it is
-  (its float .tflite copied to float.tflite), then again with
-  --tflite_quantize=int8: (work folder, the second run's result)."""
-  work = tmp_path_factory.mktemp('int8_trained')
+def float_then_int8(work, model_dir, *flags):
+  """retrain.py on a photo tree in `work`, first as it is (its float
+  .tflite copied to float.tflite), then again with --tflite_quantize=int8
+  (the same graph: the cache and the seed are the same): (work, the second
+  run's result)."""
   photos = make_photo_tree(str(work / 'flower_photos'))
-  args = retrain_args(work, photos, wide_model_dir, 30)
+  args = retrain_args(work, photos, model_dir, 30, *flags)
   for extra in ([], ['--tflite_quantize=int8']):
     result = run_script('retrain.py', *args, *extra)
     assert result.returncode == 0, result.stderr
     if not extra:
       shutil.copy(work / 'flowers_graph.tflite', work / 'float.tflite')
   return work, result
+
+
+@pytest.fixture(scope='session')
+def int8_trained(tmp_path_factory, wide_model_dir):
+  """float_then_int8 with the wide stand-in: (work folder, the second run's
+  result)."""
+  return float_then_int8(tmp_path_factory.mktemp('int8_trained'), wide_model_dir)
+
+
+@pytest.fixture(scope='session')
+def large_int8_trained(tmp_path_factory, keras_model_dir):
+  """float_then_int8 with --architecture=mobilenet_v3_large (the tests'
+  weights): (work folder, the second run's result)."""
+  return float_then_int8(tmp_path_factory.mktemp('large_int8_trained'),
+                         keras_model_dir('mobilenet_v3_large'),
+                         '--architecture=mobilenet_v3_large')
+
+
+def int8_model(work, result):
+  """The int8 .tflite of a --tflite_quantize=int8 run in `work`: the phone
+  model where it passed its check, else the one kept beside it (the run's
+  warning says which)."""
+  phone = work / 'flowers_graph.tflite'
+  if 'WARNING: the int8 model' in result.stderr:
+    return work / os.path.basename(model_file.kept_aside(str(phone), 'int8'))
+  return phone
 
 
 def retrain_args(work, image_dir, model_dir, steps=20, *extra):

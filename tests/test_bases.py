@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import keras_weights
 import numpy as np
@@ -18,12 +19,14 @@ from retraining import UserError, bases, cache, downloads
 from retraining.graph import distortions, lite_body
 from retraining.graph import runner as graph_runner
 from retraining.graph.tensorflow_v1 import tf, tf1
-from retraining.lite import model_file
+from retraining.lite import metadata as tflite_metadata
+from retraining.lite import model_file, quantization
 
 from conftest import (
   ROOT,
   assert_clean_failure,
   closed_port_url,
+  int8_model,
   make_photo,
   make_photo_tree,
   retrain_args,
@@ -32,6 +35,24 @@ from conftest import (
 )
 
 KERAS_BASES = sorted(name for name, base in bases.BASES.items() if base.keras)
+# MediaPipe against LiteRT, on the same pixels: float32 computations
+# (float16 weights are made float32 on loading) round alike; quantized ones
+# are each runtime's own kernels, a step of int8's scores (1/256) apart or
+# two on the small MobileNets. (On the large one's int8 model, with the
+# tests' random weights, the rounding grows layer by layer: LiteRT's own
+# two kernel sets disagree by up to 0.45 on a photo, so there MediaPipe is
+# shown to run the int8 model, not to match.)
+LITERT_TOLERANCE = {'none': 1e-6, 'float16': 1e-6, 'dynamic': 2 / 256,
+                    'int8': 2 / 256}
+# --tflite_quantize on a Keras base: every mode on the small MobileNet, and
+# int8 (the mode that changes the model the most) on the other base not
+# run with it elsewhere (Inception: test_retrain.py; mobilenet_v3_large:
+# test_int8_on_the_large_mobilenet...).
+QUANTIZED_RUNS = [('mobilenet_v3_small', mode) for mode in quantization.MODES] + [
+    ('mobilenet_v2', 'int8')]
+# What each mode's model holds besides float32 tensors.
+MODE_DTYPES = {'none': None, 'float16': np.float16, 'dynamic': np.int8,
+               'int8': np.int8}
 
 
 @pytest.mark.slow
@@ -284,3 +305,165 @@ def test_without_litert_a_keras_base_runs_on_tensorflow(tmp_path, keras_model_di
   assert not np.array_equal(caches['litert'], caches['tensorflow'])  # Two engines.
   scale = np.abs(caches['tensorflow']).max()
   assert np.abs(caches['litert'] - caches['tensorflow']).max() <= 1e-4 * scale
+
+
+def mediapipe_against_litert(model, graph_path, photos):
+  """MediaPipe's ImageClassifier and LiteRT, each running the .tflite
+  `model` on the graph's own resized pixels of each photo (rounded to
+  uint8, as an image is): [(MediaPipe's scores, LiteRT's)], each in label
+  order, MediaPipe's categories named by `graph_path`'s labels file. Skips
+  without MediaPipe."""
+  mp = pytest.importorskip('mediapipe')
+  pytest.importorskip('ai_edge_litert')
+  from mediapipe.tasks.python import BaseOptions, vision
+
+  from retraining.lite import runner
+  labels = open(os.path.join(os.path.dirname(graph_path), 'flowers_labels.txt'),
+                encoding='utf-8').read().split()
+  interpreter = runner.load_model(str(model))
+  form = runner.input_form(interpreter, str(model))
+  options = vision.ImageClassifierOptions(base_options=BaseOptions(
+      model_asset_path=str(model)), max_results=-1)
+  pairs = []
+  with graph_runner.session_on(graph_runner.read_graph(str(graph_path))) as sess, \
+      vision.ImageClassifier.create_from_options(options) as classifier:
+    for path in photos:
+      pixels = np.round(graph_runner.resize_photo(sess, path)).astype(np.uint8)
+      assert pixels.shape == (form.size, form.size, 3)
+      (head,) = classifier.classify(mp.Image(image_format=mp.ImageFormat.SRGB,
+                                             data=pixels)).classifications
+      assert sorted((c.index, c.category_name) for c in head.categories) == list(
+          enumerate(labels)), path
+      got = np.zeros(len(labels), np.float32)
+      for category in head.categories:
+        got[category.index] = category.score
+      pairs.append((got, runner.classify(interpreter, runner.scaled(
+          pixels.astype(np.float32), form))))
+  return pairs
+
+
+def check_table(out, mode, labels):
+  """The check's table in retrain.py's output: {row name: (photos, float32
+  correct, quantized correct)} for each label and 'total', and the line
+  counting the photos whose top label changed: (changed, photos)."""
+  title = 'The %s model against the float32 model on the test set' % mode
+  assert title in out, out
+  lines = out[out.index(title):].splitlines()[1:]
+  assert lines[0] == '' and lines[1].split() == [
+      'class', 'float32', mode, 'change', 'photos'], lines
+  rows = {}
+  for line in lines[2:2 + len(labels) + 1]:
+    name, float_percent, quantized_percent, _, photos = line.split()
+    photos = int(photos)
+    rows[name] = tuple([photos] + [
+        round(float(percent.rstrip('%')) * photos / 100) if photos else 0
+        for percent in (float_percent, quantized_percent)])
+  assert list(rows) == labels + ['total'], lines
+  changed = re.match(r'Top label changed on (\d+) of (\d+) test photos',
+                     lines[2 + len(rows) + 1])
+  assert changed, lines
+  return rows, (int(changed.group(1)), int(changed.group(2)))
+
+
+@pytest.mark.slow
+def test_int8_on_the_large_mobilenet_is_small_checked_and_runs_in_mediapipe(
+    large_int8_trained):
+  """--tflite_quantize=int8 with --architecture=mobilenet_v3_large: an int8
+  .tflite at most 0.3 times the float one's size; the check's table, one
+  row per class; where no class and not the whole test set loses more than
+  a point (--max_quantization_loss), it is the phone model, with the same
+  top label as the float model on 95% of the test photos; else the one
+  warning, the float model the phone model and the int8 one beside it.
+  MediaPipe's ImageClassifier runs it with LiteRT's scores."""
+  work, result = large_int8_trained
+  labels = (work / 'flowers_labels.txt').read_text().split()
+  phone = work / 'flowers_graph.tflite'
+  aside = work / 'flowers_graph_int8.tflite'
+  out = result.stdout
+  n = int(re.search(r'Final test accuracy = [\d.]+% \(N=(\d+)\)', out).group(1))
+  rows, (changed, checked) = check_table(out, 'int8', labels)
+  assert rows['total'][0] == checked == n > 0
+  assert [sum(column) for column in zip(*(rows[label] for label in labels))] == list(
+      rows['total'])
+  losses = [100 * (f - q) / photos for photos, f, q in rows.values() if photos]
+  warnings = [line for line in result.stderr.splitlines() if line.startswith('WARNING:')]
+  if max(losses) > 1:
+    (warning,) = warnings
+    assert warning.startswith('WARNING: the int8 model loses '), warning
+    assert warning.endswith(
+        'so the phone model %s is the float32 model; the int8 one is kept beside '
+        'it as %s' % (phone, aside)), warning
+    dtypes = {t['dtype'] for t in litert_tensors(phone)}
+    assert np.int8 not in dtypes, dtypes
+  else:
+    assert warnings == [], result.stderr
+    assert not aside.exists()
+    assert changed <= 0.05 * n, out
+  model = int8_model(work, result)
+  assert model == (aside if warnings else phone)
+  assert np.int8 in {t['dtype'] for t in litert_tensors(model)}
+  assert model.stat().st_size <= 0.3 * (work / 'float.tflite').stat().st_size
+  description = tflite_metadata.parsed_metadata(
+      model_file.read_metadata(model.read_bytes())).description
+  assert b'int8 (full-integer) weights' in description
+  assert b'On %d test photos' % n in description
+  photos = sorted((work / 'flower_photos').glob('*/*_0[0-1].jpg'))
+  for got, _ in mediapipe_against_litert(model, work / 'flowers_graph.pb', photos):
+    # int8 scores end to end: whole 256ths (the softmax's int8 output),
+    # summing to one within a step per label.
+    assert np.array_equal(got * 256, np.round(got * 256)), got
+    assert abs(got.sum() - 1) <= len(labels) / 256, got
+
+
+def litert_tensors(model):
+  """LiteRT's details of every tensor of the .tflite at `model`."""
+  pytest.importorskip('ai_edge_litert')
+  from retraining.lite import runner
+  return runner.load_model(str(model)).get_tensor_details()
+
+
+@pytest.fixture(scope='module')
+def quantized_photos(tmp_path_factory):
+  """A photo tree and a cache folder the runs of each mode share."""
+  folder = tmp_path_factory.mktemp('quantized')
+  return make_photo_tree(str(folder / 'flower_photos')), folder / 'bottlenecks'
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name,mode', QUANTIZED_RUNS)
+def test_each_quantization_of_a_keras_base_runs_in_mediapipe(
+    name, mode, tmp_path, keras_model_dir, quantized_photos):
+  """--tflite_quantize=MODE on a Keras base writes a .tflite of that kind
+  (the phone model, or where it fell short of its check, the one the
+  warning names beside it), which MediaPipe's ImageClassifier opens and
+  runs with LiteRT's scores, every label named."""
+  photos, bottlenecks = quantized_photos
+  result = run_script('retrain.py', *retrain_args(
+      tmp_path, photos, keras_model_dir(name), 10, '--architecture=' + name,
+      '--bottleneck_dir=%s' % bottlenecks, '--tflite_quantize=' + mode))
+  assert result.returncode == 0, result.stderr
+  phone = tmp_path / 'flowers_graph.tflite'
+  aside = tmp_path / ('flowers_graph_%s.tflite' % mode)
+  warned = [line for line in result.stderr.splitlines()
+            if line.startswith('WARNING: the %s model' % mode)]
+  if mode == 'none':
+    assert 'against the float32 model on the test set' not in result.stdout
+  else:
+    check_table(result.stdout, mode, (tmp_path / 'flowers_labels.txt').read_text().split())
+  assert len(warned) <= 1 and aside.exists() == bool(warned), result.stderr
+  model = aside if warned else phone
+  dtypes = {t['dtype'] for t in litert_tensors(model)}
+  assert not {np.float16, np.int8} & dtypes if mode == 'none' else (
+      MODE_DTYPES[mode] in dtypes), dtypes
+  metadata = model_file.read_metadata(model.read_bytes())
+  assert bases.BASES[name].title.encode() in metadata
+  assert model_file.normalization(metadata) == (127.5, 127.5)
+  weights = quantization.WEIGHTS[mode]
+  assert b'; %s weights.' % weights.encode() in tflite_metadata.parsed_metadata(
+      metadata).description
+  assert model_file.record(model_file.packed_files(str(model)))['weights'] == (
+      'float32' if mode == 'none' else mode)
+  pairs = mediapipe_against_litert(model, tmp_path / 'flowers_graph.pb',
+                                   sorted(Path(photos).glob('*/*_00.jpg')))
+  for got, expected in pairs:
+    assert np.abs(got - expected).max() <= LITERT_TOLERANCE[mode], (got, expected)

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, as_from_a_shell, make_photo, run_script
+from conftest import ROOT, as_from_a_shell, int8_model, make_photo, run_script
 
 WEB = os.path.join(ROOT, 'web')
 SERVE = os.path.join(WEB, 'serve.py')
@@ -32,6 +32,11 @@ MEDIAPIPE_INFO = re.compile(r'"INFO: ')
 # MediaPipe 1.1.0 POSTs usage metrics to Google when a classifier closes (or
 # every minute); the page's Content-Security-Policy refuses them.
 METRICS_REFUSED = re.compile(r'odml\.pa\.googleapis\.com.*Content Security Policy')
+# The page on the graph's own pixels, which MediaPipe takes as they are:
+# float32 against the graph (WebAssembly sums in its own order: 3e-5
+# measured); int8 against MediaPipe for Python (the same to the bit,
+# measured; a step of int8's scores allowed).
+KERAS_SCORE_TOLERANCE = {'float32': 1e-4, 'int8': 1 / 256}
 HANGUL_LABELS = ['데이지', '장미', '해바라기', '튤립']  # daisy, roses, sunflowers, tulips
 
 
@@ -309,12 +314,13 @@ def console_errors(browser):
           if entry['level'] == 'SEVERE' and not MEDIAPIPE_INFO.search(entry['message'])]
 
 
-def predict_scores(work, photos, folder):
-  """{photo file name: {label: score}} as predict.py gives them."""
+def predict_scores(work, photos, folder, *flags):
+  """{photo file name: {label: score}} as predict.py gives them (with
+  `flags`: --runtime=tensorflow, say)."""
   table = os.path.join(folder, 'scores.csv')
   result = run_script('predict.py', '--output_graph=%s' % (work / 'flowers_graph.pb'),
                       '--output_labels=%s' % (work / 'flowers_labels.txt'),
-                      '--noshow_image', '--output_csv=%s' % table, *photos)
+                      '--noshow_image', '--output_csv=%s' % table, *flags, *photos)
   assert result.returncode == 0, result.stderr
   with open(table, newline='', encoding='utf-8') as f:
     rows = list(csv.DictReader(f))
@@ -375,6 +381,98 @@ def test_page_classifies_photos_as_predict_py_does(run, request, browser, tmp_pa
         card, want)
     for label, score in card['scores']:  # the text a screen reader reads
       assert '%s\n' % label in card['text'] and '%.1f%%' % (score * 100) in card['text']
+  assert text_of(browser, 'error') == '' and text_of(browser, 'notice') == ''
+  assert console_errors(browser) == []
+
+
+def graph_pixels_photos(work, photos, folder):
+  """The graph's own resized pixels of each photo (work's frozen graph,
+  rounded to uint8), saved as a PNG in `folder` under the photo's name: a
+  photo the model's size, which MediaPipe need not resize. Their paths."""
+  import numpy as np
+  from PIL import Image
+
+  from retraining.graph import runner as graph_runner
+  os.makedirs(folder, exist_ok=True)
+  paths = []
+  with graph_runner.session_on(graph_runner.read_graph(
+      str(work / 'flowers_graph.pb'))) as sess:
+    for photo in photos:
+      pixels = np.round(graph_runner.resize_photo(sess, str(photo))).astype(np.uint8)
+      paths.append(os.path.join(folder, os.path.basename(photo) + '.png'))
+      Image.fromarray(pixels).save(paths[-1])
+  return paths
+
+
+def beside_its_graph(work, model, folder):
+  """`folder` holding work's frozen graph and labels, and `model` as the
+  .tflite beside them: what predict.py and serve.py are pointed at."""
+  os.makedirs(folder, exist_ok=True)
+  for name in ('flowers_graph.pb', 'flowers_labels.txt'):
+    shutil.copyfile(work / name, os.path.join(folder, name))
+  shutil.copyfile(model, os.path.join(folder, 'flowers_graph.tflite'))
+  return folder
+
+
+def mediapipe_python_scores(model, photos, labels):
+  """{photo file name: {label: score}} as MediaPipe's own ImageClassifier
+  for Python gives them with the .tflite `model`; skips without it."""
+  mp = pytest.importorskip('mediapipe')
+  from mediapipe.tasks.python import BaseOptions, vision
+  options = vision.ImageClassifierOptions(base_options=BaseOptions(
+      model_asset_path=str(model)), max_results=-1)
+  scores = {}
+  with vision.ImageClassifier.create_from_options(options) as classifier:
+    for path in photos:
+      (head,) = classifier.classify(mp.Image.create_from_file(str(path))).classifications
+      scores[os.path.basename(path)] = {
+          labels[category.index]: category.score for category in head.categories}
+  return scores
+
+
+def best_labels(scores):
+  """The labels of the highest score ({label: score}): one, or those tied."""
+  return {label for label, score in scores.items() if score == max(scores.values())}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('weights', ['float32', 'int8'])
+def test_page_runs_a_keras_base_as_the_graph_and_mediapipe_do(
+    weights, large_int8_trained, browser, tmp_path):
+  """retrain.py --architecture=mobilenet_v3_large's .tflite, served by
+  web/serve.py, given the graph's own pixels of photos of every class:
+  float32, the top label and scores of predict.py on the frozen graph
+  (--runtime=tensorflow); int8 (--tflite_quantize=int8: the phone model,
+  or the one kept beside it), the top label and scores of MediaPipe's
+  ImageClassifier for Python, whole 256ths as int8's are. (Not
+  predict.py's LiteRT: its int8 kernels round their own way; see
+  LITERT_TOLERANCE in test_bases.py.)"""
+  work, result = large_int8_trained
+  labels = (work / 'flowers_labels.txt').read_text().split()
+  model = work / 'float.tflite' if weights == 'float32' else int8_model(work, result)
+  folder = beside_its_graph(work, model, tmp_path / 'model')
+  photos = graph_pixels_photos(work, sorted((work / 'flower_photos').glob('*/*_0[0-2].jpg')),
+                               tmp_path / 'photos')
+  expected = (predict_scores(folder, photos, str(tmp_path), '--runtime=tensorflow')
+              if weights == 'float32' else
+              mediapipe_python_scores(folder / 'flowers_graph.tflite', photos, labels))
+  with served(folder / 'flowers_graph.tflite', tmp_path) as url:
+    assert open_page(browser, url) == 'ready', text_of(browser, 'error')
+    assert 'flowers_graph.tflite' in text_of(browser, 'model-info')
+    cards = give_photos(browser, photos)
+  assert [card['name'] for card in cards] == [os.path.basename(p) for p in photos]
+  for card in cards:
+    want = expected[card['name']]
+    got = dict(card['scores'])
+    assert card['state'] == 'done' and sorted(got) == sorted(labels), card
+    assert card['scores'][0][0] in best_labels(want), (card, want)
+    assert max(abs(got[label] - want[label]) for label in labels) <= (
+        KERAS_SCORE_TOLERANCE[weights]), (card, want)
+    if weights == 'int8':
+      assert all(score * 256 == round(score * 256) for score in got.values()), card
+  if weights == 'float32':  # Not one label for all (an int8 model that
+    # failed its check may well give one).
+    assert len({card['scores'][0][0] for card in cards}) > 1
   assert text_of(browser, 'error') == '' and text_of(browser, 'notice') == ''
   assert console_errors(browser) == []
 
