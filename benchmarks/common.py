@@ -1,5 +1,6 @@
 """What the benchmarks share: where the shared data lies, the stand-in model
-built by its own command, timed processes with their peak RSS, worker jobs in
+built by its own command and the Keras bases' model folders with test-made
+weights, timed processes with their peak RSS, worker jobs in
 fresh processes, the steady caching rate, and one format for every figure.
 
 Importing it puts the repository's root on sys.path, so that benchmarks and
@@ -14,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -31,9 +33,11 @@ SHARED_DATA = os.path.join(os.path.dirname(ROOT), 'shared', 'data')
 ORIGINALS, REAL_PHOTOS, REAL_BOTTLENECKS = (os.path.join(SHARED_DATA, name) for name in (
     'flower_photos_original_sample', 'flower_photos', 'inception_v3_bottlenecks'))
 # The scripts timed, and the tests' tools run as commands: the stand-in
-# Inception graph, and the virtual screen that times predict.py's window.
+# Inception graph, the virtual screen that times predict.py's window, and
+# the Keras bases' weights files.
 RETRAIN, PREDICT = (os.path.join(ROOT, name) for name in ('retrain.py', 'predict.py'))
-STANDIN, SCREEN = (os.path.join(ROOT, 'tests', name) for name in ('standin.py', 'screen.py'))
+STANDIN, SCREEN, KERAS_WEIGHTS = (os.path.join(ROOT, 'tests', name) for name in (
+    'standin.py', 'screen.py', 'keras_weights.py'))
 GRAPH_FILE_NAME = 'classify_image_graph_def.pb'  # what retrain.py reads
 MODEL_ARCHIVE = 'inception-2015-12-05.tgz'  # what retrain.py downloads
 MULTIPLY_ADDS = re.compile(r'([\d.]+) G multiply-adds per photo')  # standin.py's
@@ -229,6 +233,44 @@ def build_standin(folder, size='full', archive=False):
   if built.returncode:
     sys.exit('%s failed:\n%s' % (' '.join(command[1:3]), built.stderr[-3000:]))
   return model_dir, float(MULTIPLY_ADDS.search(built.stdout).group(1)) * 1e9
+
+
+# Freezes a Keras base's graph from the weights file in its model folder, by
+# the package's own step (retrain.py's first), in a process of its own.
+FREEZE_BASE = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from retraining import bases, downloads
+downloads.maybe_download_base(bases.BASES[sys.argv[2]], sys.argv[3], sys.argv[4])
+"""
+
+
+def closed_port_url():
+  """A loopback URL nothing listens on: retrain.py's --model_url for a
+  model folder that already holds its base, so that no download is tried
+  (and any would fail at once)."""
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    return 'http://127.0.0.1:%d/base' % s.getsockname()[1]
+
+
+def build_base(name, folder):
+  """retrain.py's --model_dir for the base `name` (retraining/bases.py),
+  made in `folder`, and the --model_url to pass with it. inception_v3: the
+  full stand-in. A Keras base: tests/keras_weights.py's file (the real
+  architecture, random weights) under the name Keras gives it, frozen there
+  into the base's graph, so retrain.py fetches nothing; the weights file
+  comes from another address than Keras' own, so it is trusted as it is."""
+  url = closed_port_url()
+  if name == 'inception_v3':
+    return build_standin(folder)[0], url
+  model_dir = os.path.join(folder, name)
+  for command in ([sys.executable, KERAS_WEIGHTS, name, model_dir],
+                  [sys.executable, '-c', FREEZE_BASE, ROOT, name, model_dir, url]):
+    built = subprocess.run(command, capture_output=True, text=True)
+    if built.returncode:
+      sys.exit('%s failed:\n%s' % (' '.join(command[1:3]), built.stderr[-3000:]))
+  return model_dir, url
 
 
 def seconds_until_window_drawn(command):
