@@ -6,8 +6,8 @@
 In one run, on the same photos (the 150 originals of ../shared/data, 5
 classes), for each base: inception_v3 as the full-size stand-in
 (`tests/standin.py full`: Inception v3's cost, random weights), and
-mobilenet_v2, mobilenet_v3_large and mobilenet_v3_small as their real Keras
-architectures with random weights (`tests/keras_weights.py`, placed in the
+the others (retraining/bases.py: the MobileNets, EfficientNetV2-B0) as
+their real Keras architectures with random weights (`tests/keras_weights.py`, placed in the
 model folder under the name Keras gives the file, and --model_url pointing
 at a closed loopback port, so nothing is downloaded). It prints each figure
 beside its ratio to inception_v3 and, on mobilenet_v3_large's row, issue
@@ -40,12 +40,13 @@ import tempfile
 import time
 
 import web
+from retraining import bases
 
 import common
 from common import ORIGINALS, report
 
 STEADY_AFTER = 32  # photos, as benchmark.py
-NAMES = ('inception_v3', 'mobilenet_v2', 'mobilenet_v3_large', 'mobilenet_v3_small')
+NAMES = tuple(bases.BASES)  # inception_v3 first
 BASELINE, CHALLENGER = 'inception_v3', 'mobilenet_v3_large'  # issue 33's pair
 TRAINING_STARTS = 'Training on '  # retrain.py's line once every photo is cached
 PHOTOS_FOUND = 'Found '  # its line before it reads the graph
