@@ -438,8 +438,11 @@ def kill_when_cached(args, cache, count, env, size=2048):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('base', [bases.DEFAULT, 'mobilenet_v3_small'])
-@pytest.mark.parametrize('kernels', sorted(KERNELS))
+# A Keras base's body runs on LiteRT, which TF_ENABLE_ONEDNN_OPTS does not
+# reach: its decoding head under Eigen's kernels is the case left.
+@pytest.mark.parametrize('kernels, base', [
+    ('eigen_avx2', bases.DEFAULT), ('onednn', bases.DEFAULT),
+    ('eigen_avx2', 'mobilenet_v3_small')])
 def test_cold_resumed_and_warm_runs_give_the_same_model(
     tmp_path, model_dir, keras_model_dir, kernels, base):
   """The same photos, flags and seed give the same graph, byte for byte,

@@ -27,6 +27,9 @@ URL_PATTERN = re.compile(r'http://127\.0\.0\.1:\d+/\S*')
 SCORE_TOLERANCE = 0.05  # MediaPipe resizes a photo its own way
 PHONE_VIEWPORT = (390, 844)
 PAGE_TIMEOUT = 60  # seconds for the model to load or photos to be classified
+# Seconds a server may take to stop: a guard against a hang, not a timing (a
+# loaded machine is slow).
+HANG_GUARD_S = 120
 # What MediaPipe itself writes with console.error on every run: not errors.
 MEDIAPIPE_INFO = re.compile(r'"INFO: ')
 # MediaPipe 1.1.0 POSTs usage metrics to Google when a classifier closes (or
@@ -69,7 +72,7 @@ def served(model, log_dir):
       yield url
     finally:
       process.terminate()
-      process.wait(timeout=10)
+      process.wait(timeout=HANG_GUARD_S)
 
 
 def status_of(url, path, method='GET'):
@@ -201,7 +204,7 @@ def test_server_names_a_tflite_not_converted_from_the_graph_beside_it(
         if 'Ctrl-C' in line:
           break
       process.send_signal(signal.SIGINT)
-      _, err = process.communicate(timeout=10)
+      _, err = process.communicate(timeout=HANG_GUARD_S)
     finally:
       process.kill()
     warnings = [line for line in err.splitlines() if line.startswith('WARNING:')]
@@ -227,7 +230,7 @@ def test_server_stops_on_ctrl_c_in_one_line(trained):
       if 'Ctrl-C' in line:
         break
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=10)
+    out, err = process.communicate(timeout=HANG_GUARD_S)
   finally:
     process.kill()  # Where the test failed before it: no server left behind.
   assert any('Only this computer' in line for line in lines), lines
