@@ -91,6 +91,9 @@ def test_each_keras_base_freezes_into_the_form_every_part_runs(tmp_path, name):
                                     body=body) as outputs:
       values[engine] = np.stack([value for _, value, _ in outputs])
   assert graph_runner.body_opener(base) is lite_body.open_body
+  # The graph carries its body converted, as it would be converted now.
+  carried = lite_body.carried_body(graph_def, base.bottleneck_tensor)
+  assert carried == lite_body.converted_body(graph_def, base.bottleneck_tensor)
   assert values['litert'].shape == (3, base.bottleneck_size)
   assert not np.array_equal(values['litert'][0], values['litert'][1])
   # The cache's bottlenecks (LiteRT) are the exported graph's (TensorFlow)

@@ -12,7 +12,8 @@ for it. Its graph is, node by node:
 the head with the same ops and attributes as the 2015 graph's, so that
 photos decode and resize alike, and the .tflite starts at `Mul` as
 Inception's does. The model's variables become constants
-(convert_variables_to_constants_v2), in inference mode.
+(convert_variables_to_constants_v2), in inference mode. Beside these
+nodes, the graph carries its body converted for LiteRT (see lite_body.py).
 """
 
 import os
@@ -26,7 +27,7 @@ from retraining.bases import (
   RESIZED_IMAGE_NODE,
   SCALED_IMAGE_NODE,
 )
-from retraining.graph import nodes
+from retraining.graph import lite_body, nodes
 from retraining.graph.tensorflow_v1 import tf, tf1
 
 
@@ -72,7 +73,7 @@ def frozen_graph_def(base, weights_path):
     # build.
     if '_gradient_op_type' in node.attr:
       del node.attr['_gradient_op_type']
-  return graph_def
+  return lite_body.with_converted_body(graph_def, base.bottleneck_tensor)
 
 
 def frozen_model(base, weights_path):
