@@ -45,7 +45,7 @@ def download(url, path, size=None, digest=None):
   download is never kept and is fetched again on the next run.
   """
   name = os.path.basename(path)
-  received_digest = hashlib.new(digest[0] if digest else 'sha256')
+  received_digest = hashlib.new(digest[0]) if digest else None
   try:
     with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
       announced = response.headers.get('Content-Length')
@@ -56,7 +56,8 @@ def download(url, path, size=None, digest=None):
         received = 0
         for chunk in iter(lambda: response.read(CHUNK_BYTES), b''):
           f.write(chunk)
-          received_digest.update(chunk)
+          if received_digest:
+            received_digest.update(chunk)
           received += len(chunk)
           bar.update(len(chunk))
         for expected in (announced, size):
@@ -64,7 +65,7 @@ def download(url, path, size=None, digest=None):
             raise UserError('download of %s got %d bytes, expected %d: it is '
                             'incomplete or not the expected file; run again '
                             'to retry' % (url, received, expected))
-        if digest is not None and received_digest.hexdigest() != digest[1]:
+        if received_digest and received_digest.hexdigest() != digest[1]:
           raise UserError('download of %s does not have the expected %s %s: '
                           'it is not the expected file and was not kept; run '
                           'again to retry' % (url, digest[0], digest[1]))

@@ -105,13 +105,14 @@ def open_model(runtime, graph_path, labels_path, label_count, tflite):
   if runtime != 'tensorflow':
     unavailable = litert_unavailable()
     problem = problem or unavailable
-    interpreter = None
+    opened = None
     if not problem:
-      interpreter, problem = open_tflite(model_path, graph_path, labels_path,
-                                         label_count)
-    if interpreter is not None:
+      opened, problem = open_tflite(model_path, graph_path, labels_path,
+                                    label_count)
+    if opened is not None:
       from retraining.lite import runner as litert_runner
-      return functools.partial(litert_runner.photo_outputs, *interpreter)
+      interpreter, form = opened
+      return functools.partial(litert_runner.photo_outputs, interpreter, form)
     if runtime == 'litert':
       raise UserError('--runtime=litert: %s: %s' % problem)
   graph_def = graph_model(runtime, graph_path, labels_path, label_count, problem)

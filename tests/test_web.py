@@ -355,6 +355,27 @@ def model_variant(source, dest, labels):
   return dest
 
 
+def cards_of_the_page(browser, model, photos, tmp_path):
+  """The page, served by web/serve.py with the .tflite `model`, given
+  `photos` at once: its cards, one per photo in their order, after checking
+  that it loaded the model and says the photos stay on the device."""
+  with served(model, tmp_path) as url:
+    assert open_page(browser, url) == 'ready', text_of(browser, 'error')
+    assert 'Nothing leaves this device' in text_of(browser, 'privacy')
+    assert os.path.basename(model) in text_of(browser, 'model-info')
+    cards = give_photos(browser, photos)
+  assert [card['name'] for card in cards] == [os.path.basename(p) for p in photos]
+  return cards
+
+
+def scores_of_a_card(card, labels):
+  """{label: score} of a finished card, after checking it scores every one
+  of `labels`."""
+  got = dict(card['scores'])
+  assert card['state'] == 'done' and sorted(got) == sorted(labels), card
+  return got
+
+
 @pytest.mark.parametrize('run', ['trained', 'int8_trained'])
 def test_page_classifies_photos_as_predict_py_does(run, request, browser, tmp_path):
   """Photos given at once through the file input: each with its name, every
@@ -367,16 +388,10 @@ def test_page_classifies_photos_as_predict_py_does(run, request, browser, tmp_pa
                            size=(320, 240)))
   expected = predict_scores(work, photos, str(tmp_path))
   labels = (work / 'flowers_labels.txt').read_text().split()
-  with served(work / 'flowers_graph.tflite', tmp_path) as url:
-    assert open_page(browser, url) == 'ready', text_of(browser, 'error')
-    assert 'Nothing leaves this device' in text_of(browser, 'privacy')
-    assert 'flowers_graph.tflite' in text_of(browser, 'model-info')
-    cards = give_photos(browser, photos)
-  assert [card['name'] for card in cards] == [os.path.basename(p) for p in photos]
+  cards = cards_of_the_page(browser, work / 'flowers_graph.tflite', photos, tmp_path)
   for card in cards:
     want = expected[card['name']]
-    got = dict(card['scores'])
-    assert card['state'] == 'done' and sorted(got) == sorted(labels), card
+    got = scores_of_a_card(card, labels)
     scores = [score for _, score in card['scores']]
     assert scores == sorted(scores, reverse=True), card
     assert card['scores'][0][0] == max(want, key=want.get), (card, want)
@@ -459,15 +474,10 @@ def test_page_runs_a_keras_base_as_the_graph_and_mediapipe_do(
   expected = (predict_scores(folder, photos, str(tmp_path), '--runtime=tensorflow')
               if weights == 'float32' else
               mediapipe_python_scores(folder / 'flowers_graph.tflite', photos, labels))
-  with served(folder / 'flowers_graph.tflite', tmp_path) as url:
-    assert open_page(browser, url) == 'ready', text_of(browser, 'error')
-    assert 'flowers_graph.tflite' in text_of(browser, 'model-info')
-    cards = give_photos(browser, photos)
-  assert [card['name'] for card in cards] == [os.path.basename(p) for p in photos]
+  cards = cards_of_the_page(browser, folder / 'flowers_graph.tflite', photos, tmp_path)
   for card in cards:
     want = expected[card['name']]
-    got = dict(card['scores'])
-    assert card['state'] == 'done' and sorted(got) == sorted(labels), card
+    got = scores_of_a_card(card, labels)
     assert card['scores'][0][0] in best_labels(want), (card, want)
     assert max(abs(got[label] - want[label]) for label in labels) <= (
         KERAS_SCORE_TOLERANCE[weights]), (card, want)

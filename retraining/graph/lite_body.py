@@ -25,7 +25,6 @@ workers get it with the graph. A graph without it is converted here.
 
 import queue
 
-from retraining import native_stderr_silenced
 from retraining.bases import BATCH_INPUT_NODE
 from retraining.graph import export, nodes
 from retraining.graph.tensorflow_v1 import tf, tf1
@@ -50,14 +49,11 @@ def open_body(graph_def, output_name, feed_weights=False, threads=None):
   `output_name`), from the batch input on, as runner.open_body. run may be
   called from `threads` threads at once (default: the cores): each call
   takes one of as many interpreters. `feed_weights` does not apply."""
-  from ai_edge_litert.interpreter import Interpreter
+  from retraining.lite import runner as litert_runner
   model = body_model(graph_def, output_name)
   interpreters = queue.SimpleQueue()
-  with native_stderr_silenced():  # LiteRT's 'INFO: Created ... delegate'.
-    for _ in range(threads or cpu_cores()):
-      interpreter = Interpreter(model_content=model, num_threads=1)
-      interpreter.allocate_tensors()
-      interpreters.put(interpreter)
+  for _ in range(threads or cpu_cores()):
+    interpreters.put(litert_runner.load_model(model, num_threads=1))
 
   def run(image):
     interpreter = interpreters.get()

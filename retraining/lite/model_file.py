@@ -137,7 +137,7 @@ def packed_files(path):
 
 def read_metadata(model):
   """The bytes of the TFLITE_METADATA buffer of the .tflite `model` (its
-  bytes), or None where it has none.
+  bytes, or the file mapped), or None where it has none.
 
   Reads the three fields it needs with flatbuffers' table reader, so that
   neither TensorFlow's nor LiteRT's generated schema (both large) is

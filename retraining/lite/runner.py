@@ -30,6 +30,7 @@ modules of the package are used.
 import concurrent.futures
 import contextlib
 import io
+import mmap
 
 import numpy as np
 import simplejpeg
@@ -73,9 +74,11 @@ def load_model(path, num_threads=None):
 
 def input_form(interpreter, path):
   """The InputForm of the model the `interpreter` runs, loaded from
-  `path`; None where its metadata does not say how to scale its input."""
-  with open(path, 'rb') as f:
-    metadata = model_file.read_metadata(f.read())
+  `path`; None where its metadata does not say how to scale its input.
+  The file is mapped, not read: the metadata is a few hundred bytes of a
+  model of up to 87 MB, which LiteRT has read already."""
+  with open(path, 'rb') as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as model:
+    metadata = model_file.read_metadata(model)
   scaling = metadata and model_file.normalization(metadata)
   if not scaling:
     return None
